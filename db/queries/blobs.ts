@@ -1,0 +1,73 @@
+// Blobs as repositories see them: a blob is readable in a repository when it is linked there.
+
+import { and, eq } from 'drizzle-orm'
+import type { Db } from '../client.ts'
+import type { Tx } from './changes.ts'
+import { appendChange } from './changes.ts'
+import { ensureRepository, type Repository } from './repositories.ts'
+import { enqueueReplication, recordPlacement } from './placements.ts'
+import { deleteUpload } from './uploads.ts'
+import { blobs, repositoryBlobs } from '../schema.ts'
+
+export interface BlobInfo { digest: string; size: number }
+
+export function findBlob(tx: Tx, digest: string): BlobInfo | null {
+  return tx.select({ digest: blobs.digest, size: blobs.size }).from(blobs).where(eq(blobs.digest, digest)).get() ?? null
+}
+
+/** The blob if it is linked into the repository, else null. */
+export function findRepositoryBlob(tx: Tx, repositoryId: number, digest: string): BlobInfo | null {
+  return tx.select({ digest: blobs.digest, size: blobs.size }).from(repositoryBlobs)
+    .innerJoin(blobs, eq(blobs.digest, repositoryBlobs.digest))
+    .where(and(eq(repositoryBlobs.repositoryId, repositoryId), eq(repositoryBlobs.digest, digest))).get() ?? null
+}
+
+export function linkBlob(tx: Tx, repository: Repository, digest: string, now = Date.now()): void {
+  const r = tx.insert(repositoryBlobs).values({ repositoryId: repository.id, digest, createdAt: now }).onConflictDoNothing().run()
+  if (r.changes > 0) appendChange(tx, 'blob.linked', repository.name, { digest }, now)
+}
+
+/** Removes the blob from the repository; the bytes stay until garbage collection. */
+export function unlinkBlob(tx: Tx, repository: Repository, digest: string, now = Date.now()): boolean {
+  const r = tx.delete(repositoryBlobs).where(and(eq(repositoryBlobs.repositoryId, repository.id), eq(repositoryBlobs.digest, digest))).run()
+  if (r.changes > 0) appendChange(tx, 'blob.unlinked', repository.name, { digest }, now)
+  return r.changes > 0
+}
+
+export interface CommitBlob {
+  repository: string
+  digest: string
+  size: number
+  /** Where the verified bytes now are. */
+  location: string
+  /** Locations the blob must be replicated to (policy already applied). */
+  replicateTo: string[]
+  /** The upload session this blob finishes; deleted in the same transaction. */
+  uploadId?: string
+  now?: number
+}
+
+/**
+ * The one transaction that ends an upload (ARCHITECTURE §5 "Push"): blob, repository link,
+ * placement 'present' and one replication job per target. Call only after the bytes are stored.
+ */
+export function commitBlob(db: Db, c: CommitBlob): void {
+  const now = c.now ?? Date.now()
+  db.transaction((tx) => {
+    const repository = ensureRepository(tx, c.repository, now)
+    recordPlacement(tx, { digest: c.digest, size: c.size, location: c.location, now })
+    linkBlob(tx, repository, c.digest, now)
+    enqueueReplication(tx, c.digest, c.replicateTo.filter((l) => l !== c.location), now)
+    if (c.uploadId) deleteUpload(tx, c.uploadId)
+  })
+}
+
+/** Mount: link a blob the registry already holds into another repository. */
+export function mountBlob(db: Db, repositoryName: string, digest: string, now = Date.now()): BlobInfo | null {
+  return db.transaction((tx) => {
+    const blob = findBlob(tx, digest)
+    if (!blob) return null
+    linkBlob(tx, ensureRepository(tx, repositoryName, now), digest, now)
+    return blob
+  })
+}

@@ -1,0 +1,147 @@
+// Manifests, tags and referrers. A manifest's bytes are also stored as a blob in storage (so
+// replication carries them); the payload is kept here so reads need no storage round trip.
+
+import { and, asc, eq, gt, inArray } from 'drizzle-orm'
+import type { Db } from '../client.ts'
+import type { Tx } from './changes.ts'
+import { appendChange } from './changes.ts'
+import { ensureRepository, type Repository } from './repositories.ts'
+import { enqueueReplication, recordPlacement } from './placements.ts'
+import { manifestReferences, manifests, repositoryBlobs, tags } from '../schema.ts'
+
+export interface StoredManifest {
+  digest: string
+  mediaType: string
+  size: number
+  payload: Uint8Array
+  subjectDigest: string | null
+  artifactType: string | null
+  annotations: Record<string, string> | null
+}
+
+export function findManifest(tx: Tx, repositoryId: number, digest: string): StoredManifest | null {
+  const row = tx.select().from(manifests).where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, digest))).get()
+  if (!row) return null
+  return {
+    digest: row.digest, mediaType: row.mediaType, size: row.size, payload: new Uint8Array(row.payload),
+    subjectDigest: row.subjectDigest, artifactType: row.artifactType,
+    annotations: row.annotations ? JSON.parse(row.annotations) : null,
+  }
+}
+
+export function resolveTag(tx: Tx, repositoryId: number, tag: string): string | null {
+  return tx.select({ digest: tags.digest }).from(tags).where(and(eq(tags.repositoryId, repositoryId), eq(tags.name, tag))).get()?.digest ?? null
+}
+
+/** Of `digests`, those that are not blobs linked into the repository. */
+export function missingBlobs(tx: Tx, repositoryId: number, digests: string[]): string[] {
+  if (digests.length === 0) return []
+  const found = new Set(tx.select({ d: repositoryBlobs.digest }).from(repositoryBlobs)
+    .where(and(eq(repositoryBlobs.repositoryId, repositoryId), inArray(repositoryBlobs.digest, digests))).all().map((r) => r.d))
+  return digests.filter((d) => !found.has(d))
+}
+
+/** Of `digests`, those that are not manifests of the repository. */
+export function missingManifests(tx: Tx, repositoryId: number, digests: string[]): string[] {
+  if (digests.length === 0) return []
+  const found = new Set(tx.select({ d: manifests.digest }).from(manifests)
+    .where(and(eq(manifests.repositoryId, repositoryId), inArray(manifests.digest, digests))).all().map((r) => r.d))
+  return digests.filter((d) => !found.has(d))
+}
+
+export interface PutManifest {
+  repository: string
+  digest: string
+  mediaType: string
+  payload: Uint8Array
+  subjectDigest: string | null
+  artifactType: string | null
+  annotations: Record<string, string> | null
+  blobDigests: string[]
+  manifestDigests: string[]
+  tag: string | null
+  /** Where the manifest bytes were stored, and where they must be replicated. */
+  location: string
+  replicateTo: string[]
+  now?: number
+}
+
+/**
+ * Records a manifest whose bytes are already stored: blob + placement + replication jobs, the
+ * manifest row, its references, the tag. The caller checked references inside `check`, which
+ * runs in the same transaction so nothing can be deleted between the check and the write.
+ */
+export function putManifest(db: Db, m: PutManifest, check: (tx: Tx, repository: Repository) => void): void {
+  const now = m.now ?? Date.now()
+  db.transaction((tx) => {
+    const repository = ensureRepository(tx, m.repository, now)
+    check(tx, repository)
+    recordPlacement(tx, { digest: m.digest, size: m.payload.byteLength, location: m.location, now })
+    enqueueReplication(tx, m.digest, m.replicateTo.filter((l) => l !== m.location), now)
+    const inserted = tx.insert(manifests).values({
+      repositoryId: repository.id, digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength,
+      payload: Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength),
+      subjectDigest: m.subjectDigest, artifactType: m.artifactType,
+      annotations: m.annotations ? JSON.stringify(m.annotations) : null, createdAt: now,
+    }).onConflictDoNothing().run()
+    if (inserted.changes > 0) {
+      const refs = [
+        ...m.blobDigests.map((d) => ({ targetDigest: d, kind: 'blob' as const })),
+        ...m.manifestDigests.map((d) => ({ targetDigest: d, kind: 'manifest' as const })),
+      ]
+      for (const r of refs) {
+        tx.insert(manifestReferences).values({ repositoryId: repository.id, manifestDigest: m.digest, ...r }).onConflictDoNothing().run()
+      }
+      appendChange(tx, 'manifest.put', repository.name, { digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength, subject: m.subjectDigest }, now)
+    }
+    if (m.tag) setTag(tx, repository, m.tag, m.digest, now)
+  })
+}
+
+export function setTag(tx: Tx, repository: Repository, tag: string, digest: string, now = Date.now()): void {
+  tx.insert(tags).values({ repositoryId: repository.id, name: tag, digest, updatedAt: now })
+    .onConflictDoUpdate({ target: [tags.repositoryId, tags.name], set: { digest, updatedAt: now } }).run()
+  appendChange(tx, 'tag.set', repository.name, { tag, digest }, now)
+}
+
+/** Removes a tag; the manifest stays. Returns false when there was no such tag. */
+export function deleteTag(db: Db, repository: Repository, tag: string, now = Date.now()): boolean {
+  return db.transaction((tx) => {
+    const r = tx.delete(tags).where(and(eq(tags.repositoryId, repository.id), eq(tags.name, tag))).run()
+    if (r.changes > 0) appendChange(tx, 'tag.deleted', repository.name, { tag }, now)
+    return r.changes > 0
+  })
+}
+
+/** Deletes a manifest and every tag pointing at it (distribution-spec: tags go with it). */
+export function deleteManifest(db: Db, repository: Repository, digest: string, now = Date.now()): boolean {
+  return db.transaction((tx) => {
+    const r = tx.delete(manifests).where(and(eq(manifests.repositoryId, repository.id), eq(manifests.digest, digest))).run()
+    if (r.changes === 0) return false
+    tx.delete(manifestReferences).where(and(eq(manifestReferences.repositoryId, repository.id), eq(manifestReferences.manifestDigest, digest))).run()
+    const gone = tx.delete(tags).where(and(eq(tags.repositoryId, repository.id), eq(tags.digest, digest))).returning({ name: tags.name }).all()
+    for (const t of gone) appendChange(tx, 'tag.deleted', repository.name, { tag: t.name }, now)
+    appendChange(tx, 'manifest.deleted', repository.name, { digest }, now)
+    return true
+  })
+}
+
+/** Manifests of other manifests that still reference `digest` (an index pointing at a child). */
+export function referencingManifests(tx: Tx, repositoryId: number, digest: string): string[] {
+  return tx.select({ d: manifestReferences.manifestDigest }).from(manifestReferences)
+    .where(and(eq(manifestReferences.repositoryId, repositoryId), eq(manifestReferences.targetDigest, digest))).all().map((r) => r.d)
+}
+
+/** Tags in lexical order after `last`, at most `n`. */
+export function listTags(tx: Tx, repositoryId: number, options: { n: number; last?: string | null }): string[] {
+  const where = options.last ? and(eq(tags.repositoryId, repositoryId), gt(tags.name, options.last)) : eq(tags.repositoryId, repositoryId)
+  return tx.select({ name: tags.name }).from(tags).where(where).orderBy(asc(tags.name)).limit(options.n).all().map((r) => r.name)
+}
+
+/** Manifests whose subject is `digest`, for the referrers API. */
+export function listReferrers(tx: Tx, repositoryId: number, digest: string) {
+  return tx.select({ digest: manifests.digest, mediaType: manifests.mediaType, size: manifests.size, artifactType: manifests.artifactType, annotations: manifests.annotations })
+    .from(manifests).where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.subjectDigest, digest)))
+    .orderBy(asc(manifests.digest)).all()
+    .map((r) => ({ ...r, annotations: r.annotations ? JSON.parse(r.annotations) as Record<string, string> : undefined }))
+}

@@ -1,0 +1,107 @@
+// The origin's metadata, one drizzle schema. Timestamps are Unix milliseconds.
+// Invariant (ARCHITECTURE §4.1): a placement row in state 'present' exists only after the bytes
+// were written to that location and verified while streaming.
+
+import { sqliteTable, text, integer, blob, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+export const repositories = sqliteTable('repositories', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull().unique(),
+  createdAt: integer('created_at').notNull(),
+})
+
+/** A blob known to the registry: its bytes are present in at least one location. */
+export const blobs = sqliteTable('blobs', {
+  digest: text('digest').primaryKey(),
+  size: integer('size').notNull(),
+  createdAt: integer('created_at').notNull(),
+})
+
+/** Which repository may serve which blob (pushed or mounted there). */
+export const repositoryBlobs = sqliteTable('repository_blobs', {
+  repositoryId: integer('repository_id').notNull().references(() => repositories.id),
+  digest: text('digest').notNull().references(() => blobs.digest),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.repositoryId, t.digest] }), index('repository_blobs_digest').on(t.digest)])
+
+/** A manifest in a repository. The payload is kept here too so reads need no storage trip. */
+export const manifests = sqliteTable('manifests', {
+  repositoryId: integer('repository_id').notNull().references(() => repositories.id),
+  digest: text('digest').notNull(),
+  mediaType: text('media_type').notNull(),
+  size: integer('size').notNull(),
+  payload: blob('payload', { mode: 'buffer' }).notNull(),
+  subjectDigest: text('subject_digest'),
+  artifactType: text('artifact_type'),
+  annotations: text('annotations'),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.repositoryId, t.digest] }), index('manifests_subject').on(t.repositoryId, t.subjectDigest)])
+
+/** Blobs and child manifests a manifest references (used to refuse dangling references). */
+export const manifestReferences = sqliteTable('manifest_references', {
+  repositoryId: integer('repository_id').notNull(),
+  manifestDigest: text('manifest_digest').notNull(),
+  targetDigest: text('target_digest').notNull(),
+  kind: text('kind', { enum: ['blob', 'manifest'] }).notNull(),
+}, (t) => [primaryKey({ columns: [t.repositoryId, t.manifestDigest, t.targetDigest] }), index('manifest_references_target').on(t.repositoryId, t.targetDigest)])
+
+export const tags = sqliteTable('tags', {
+  repositoryId: integer('repository_id').notNull().references(() => repositories.id),
+  name: text('name').notNull(),
+  digest: text('digest').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.repositoryId, t.name] }), index('tags_digest').on(t.repositoryId, t.digest)])
+
+/** A durable upload session: parts live in `location` under uploads/<id>/ (storage/keys.ts). */
+export const uploads = sqliteTable('uploads', {
+  id: text('id').primaryKey(),
+  repositoryId: integer('repository_id').notNull().references(() => repositories.id),
+  location: text('location').notNull(),
+  offset: integer('offset').notNull(),
+  parts: integer('parts').notNull(),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+})
+
+/** "Blob D is present and verified in location L" (state 'present'), or known missing. */
+export const placements = sqliteTable('placements', {
+  digest: text('digest').notNull(),
+  location: text('location').notNull(),
+  state: text('state', { enum: ['present', 'missing'] }).notNull(),
+  size: integer('size').notNull(),
+  verifiedAt: integer('verified_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.digest, t.location] }), index('placements_location').on(t.location, t.state)])
+
+/** Durable work item "copy D into L", unique per (D, L). */
+export const replicationJobs = sqliteTable('replication_jobs', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  digest: text('digest').notNull(),
+  location: text('location').notNull(),
+  state: text('state', { enum: ['pending', 'running', 'done', 'dead'] }).notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  dueAt: integer('due_at').notNull(),
+  leaseOwner: text('lease_owner'),
+  leaseUntil: integer('lease_until'),
+  lastError: text('last_error'),
+  sourceLocation: text('source_location'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+  finishedAt: integer('finished_at'),
+}, (t) => [uniqueIndex('replication_jobs_digest_location').on(t.digest, t.location), index('replication_jobs_due').on(t.state, t.dueAt)])
+
+/** Per-namespace replication policy set through the admin API (overrides the config file's). */
+export const namespacePolicies = sqliteTable('namespace_policies', {
+  namespace: text('namespace').primaryKey(),
+  extraLocations: text('extra_locations').notNull(),
+  residency: text('residency'),
+  updatedAt: integer('updated_at').notNull(),
+})
+
+/** The index change log edges apply in order (ARCHITECTURE §5 "Region index"). */
+export const changes = sqliteTable('changes', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  kind: text('kind').notNull(),
+  repository: text('repository'),
+  payload: text('payload').notNull(),
+  at: integer('at').notNull(),
+})

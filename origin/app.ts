@@ -1,0 +1,76 @@
+// The origin's HTTP API (distribution-spec v1.1). A factory: everything it needs comes in deps.
+
+import { Hono } from 'hono'
+import type { Db } from '../db/client.ts'
+import type { HasherFactory } from '../oci/digest.ts'
+import { ociError, renderError, isOciError } from '../oci/errors.ts'
+import type { LocationSet } from './locations.ts'
+import { describeError, silentLogger, type Logger } from './log.ts'
+import { createHashCache, type HashCache } from './uploads/hash-cache.ts'
+import { baseRoutes } from './routes/base.ts'
+import { blobRoutes } from './routes/blobs.ts'
+import { uploadRoutes } from './routes/uploads.ts'
+import { manifestRoutes } from './routes/manifests.ts'
+import { tagRoutes } from './routes/tags.ts'
+import { catalogRoutes } from './routes/catalog.ts'
+import { referrerRoutes } from './routes/referrers.ts'
+
+export interface OriginDeps {
+  db: Db
+  locations: LocationSet
+  /** Native hashes on Node (origin/hasher.ts). */
+  createHasher: HasherFactory
+  /** DELETE of blobs and manifests; when false they answer 405 UNSUPPORTED. */
+  deleteEnabled?: boolean
+  /** Locations a blob pushed to this repository must be replicated to (policy applied). */
+  replicationTargets?: (repository: string) => string[]
+  /** Whether pushes to this repository may be written to that location (residency). */
+  mayWrite?: (repository: string, locationId: string) => boolean
+  log?: Logger
+  hashCache?: HashCache
+}
+
+export type ResolvedDeps = Required<OriginDeps>
+
+export type OriginEnv = { Variables: { deps: ResolvedDeps; requestId: string } }
+
+export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
+  const resolved: ResolvedDeps = {
+    deleteEnabled: true,
+    replicationTargets: () => [],
+    mayWrite: () => true,
+    log: silentLogger,
+    hashCache: createHashCache(),
+    ...deps,
+  }
+  const app = new Hono<OriginEnv>()
+
+  app.use('*', async function attachDeps(c, next) {
+    const requestId = c.req.header('x-request-id')?.slice(0, 64) ?? crypto.randomUUID()
+    c.set('deps', resolved)
+    c.set('requestId', requestId)
+    await next()
+    c.header('X-Request-Id', requestId)
+  })
+
+  app.route('/v2', baseRoutes)
+  app.route('/v2', catalogRoutes)
+  app.route('/v2', uploadRoutes)
+  app.route('/v2', blobRoutes)
+  app.route('/v2', manifestRoutes)
+  app.route('/v2', tagRoutes)
+  app.route('/v2', referrerRoutes)
+
+  app.notFound((c) => renderError(ociError('NOT_FOUND', { detail: { path: c.req.path } }), c.req.method))
+  app.onError(function renderOciError(err, c) {
+    if (!isOciError(err) || err.status >= 500) {
+      resolved.log.error('request failed', { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, error: describeError(err) })
+    }
+    const res = renderError(err, c.req.method)
+    res.headers.set('Docker-Distribution-API-Version', 'registry/2.0')
+    const id = c.get('requestId')
+    if (id) res.headers.set('X-Request-Id', id)
+    return res
+  })
+  return app
+}

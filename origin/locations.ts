@@ -1,0 +1,75 @@
+// The origin's storage locations: one engine per configured location, the preference order for
+// writes, and a small health memory so a location that just failed is tried last for a while.
+
+import type { StorageEngine } from '../storage/engine.ts'
+import { StorageError } from '../storage/engine.ts'
+import { guardEngine } from '../storage/guard.ts'
+import { createFsEngine } from '../storage/drivers/fs.ts'
+import { createS3Engine } from '../storage/drivers/s3.ts'
+import { createMemoryEngine } from '../storage/drivers/memory.ts'
+import type { LocationConfig } from './config/types.ts'
+
+export interface Location {
+  id: string
+  engine: StorageEngine
+  config: LocationConfig
+}
+
+export interface LocationSet {
+  get(id: string): Location | null
+  all(): Location[]
+  /** Writable locations in preference order, healthy ones first (the first one takes pushes). */
+  writeOrder(allowed?: (id: string) => boolean): Location[]
+  /** The given location ids ordered for reading: preference order, then the rest; healthy first. */
+  readOrder(ids: string[]): Location[]
+  markDown(id: string, err: unknown): void
+  markUp(id: string): void
+  isHealthy(id: string): boolean
+  close(): Promise<void>
+}
+
+export type EngineFactory = (location: LocationConfig) => StorageEngine
+
+/** Builds the engine for one configured location. Azure and GCS drivers plug in here. */
+export const createEngine: EngineFactory = (l) => {
+  const p = l.params as Record<string, any>
+  switch (l.driver) {
+    case 'fs': return createFsEngine({ location: l.id, root: p.root })
+    case 'memory': return createMemoryEngine({ location: l.id })
+    case 's3': return createS3Engine({
+      location: l.id, bucket: p.bucket, region: p.region ?? 'us-east-1', endpoint: p.endpoint,
+      forcePathStyle: p.forcePathStyle, prefix: p.prefix,
+      credentials: p.accessKeyId ? { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } : undefined,
+    })
+    default: throw new Error(`location ${l.id}: driver ${l.driver} is not available in this build`)
+  }
+}
+
+export function createLocationSet(configs: LocationConfig[], preference: string[], options: { createEngine?: EngineFactory; downSeconds?: number; now?: () => number } = {}): LocationSet {
+  const { createEngine: make = createEngine, downSeconds = 15, now = Date.now } = options
+  const byId = new Map<string, Location>()
+  for (const config of configs) byId.set(config.id, { id: config.id, config, engine: guardEngine(make(config)) })
+  const downUntil = new Map<string, number>()
+  const rank = (id: string) => { const i = preference.indexOf(id); return i < 0 ? preference.length : i }
+  const isHealthy = (id: string) => (downUntil.get(id) ?? 0) <= now()
+  const order = (ids: string[]) => [...ids].sort((a, b) => Number(isHealthy(b)) - Number(isHealthy(a)) || rank(a) - rank(b))
+
+  return {
+    get: (id) => byId.get(id) ?? null,
+    all: () => [...byId.values()],
+    writeOrder(allowed = () => true) {
+      const ids = preference.filter((id) => byId.has(id) && !byId.get(id)!.config.readOnly && allowed(id))
+      return order(ids).map((id) => byId.get(id)!)
+    },
+    readOrder: (ids) => order(ids.filter((id) => byId.has(id))).map((id) => byId.get(id)!),
+    markDown(id, err) {
+      if (err instanceof StorageError && !err.retryable) return
+      downUntil.set(id, now() + downSeconds * 1000)
+    },
+    markUp: (id) => void downUntil.delete(id),
+    isHealthy,
+    async close() {
+      await Promise.all([...byId.values()].map((l) => l.engine.close?.()))
+    },
+  }
+}

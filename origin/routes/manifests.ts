@@ -1,0 +1,93 @@
+import { Hono } from 'hono'
+import type { OriginEnv } from '../app.ts'
+import { ociError } from '../../oci/errors.ts'
+import { parseReference } from '../../oci/names.ts'
+import { readBounded } from '../../oci/body.ts'
+import { parseManifest, MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
+import { deleteManifest, deleteTag, findManifest, missingBlobs, missingManifests, putManifest, resolveTag } from '../../db/queries/manifests.ts'
+import { writeVerifiedBlob } from '../uploads/write.ts'
+import { apiHeaders, depsOf, nameOf, requireRepository, type OriginContext } from './context.ts'
+
+export const manifestRoutes = new Hono<OriginEnv>()
+
+function storedManifest(c: OriginContext) {
+  const deps = depsOf(c)
+  const name = nameOf(c)
+  const ref = parseReference(c.req.param('reference') ?? '')
+  const repo = requireRepository(c, name)
+  const digest = ref.kind === 'digest' ? ref.digest : resolveTag(deps.db, repo.id, ref.tag)
+  const manifest = digest ? findManifest(deps.db, repo.id, digest) : null
+  if (!manifest) throw ociError('MANIFEST_UNKNOWN', { detail: ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest } })
+  apiHeaders(c)
+  c.header('Content-Type', manifest.mediaType)
+  c.header('Content-Length', String(manifest.size))
+  c.header('Docker-Content-Digest', manifest.digest)
+  return manifest
+}
+
+// distribution-spec end-3: the stored bytes, with the stored media type.
+manifestRoutes.on('HEAD', '/:name{.+}/manifests/:reference', (c) => {
+  storedManifest(c)
+  return c.body(null, 200)
+})
+
+manifestRoutes.get('/:name{.+}/manifests/:reference', (c) => {
+  const manifest = storedManifest(c)
+  return c.body(manifest.payload as Uint8Array<ArrayBuffer>, 200)
+})
+
+// distribution-spec end-7: PUT by tag or digest. References must exist in the repository, except
+// the subject (a referrer may be pushed before its subject).
+manifestRoutes.put('/:name{.+}/manifests/:reference', async (c) => {
+  const deps = depsOf(c)
+  const name = nameOf(c)
+  const ref = parseReference(c.req.param('reference') ?? '')
+  const payload = await readBounded(c.req.raw.body, MAX_MANIFEST_BYTES)
+  const parsed = parseManifest(payload, c.req.header('content-type') ?? null)
+  const hasher = deps.createHasher(ref.kind === 'digest' && ref.digest.startsWith('sha512:') ? 'sha512' : 'sha256')
+  hasher.update(payload)
+  const digest = `${ref.kind === 'digest' ? ref.digest.slice(0, ref.digest.indexOf(':')) : 'sha256'}:${hasher.hex()}`
+  if (ref.kind === 'digest' && ref.digest !== digest) {
+    throw ociError('DIGEST_INVALID', { message: 'manifest digest does not match the reference', detail: { expected: ref.digest, actual: digest } })
+  }
+  const blobDigests = [...new Set(parsed.blobs.map((d) => d.digest))]
+  const manifestDigests = [...new Set(parsed.manifests.map((d) => d.digest))]
+  const checkReferences = (tx: Parameters<Parameters<typeof putManifest>[2]>[0], repositoryId: number) => {
+    const missing = [...missingBlobs(tx, repositoryId, blobDigests), ...missingManifests(tx, repositoryId, manifestDigests)]
+    if (missing.length > 0) throw ociError('MANIFEST_BLOB_UNKNOWN', { detail: { digests: missing } })
+  }
+  // Fail fast before storing bytes when the repository obviously lacks a reference.
+  const existing = requireExisting(c, name)
+  if (existing) checkReferences(deps.db, existing)
+  else if (blobDigests.length + manifestDigests.length > 0) throw ociError('MANIFEST_BLOB_UNKNOWN', { detail: { digests: [...blobDigests, ...manifestDigests] } })
+  const location = await writeVerifiedBlob(deps, name, { digest, size: payload.byteLength }, () => new Response(payload as Uint8Array<ArrayBuffer>).body!, { retry: true })
+  putManifest(deps.db, {
+    repository: name, digest, mediaType: parsed.mediaType, payload,
+    subjectDigest: parsed.subject?.digest ?? null, artifactType: parsed.artifactType, annotations: parsed.annotations,
+    blobDigests, manifestDigests, tag: ref.kind === 'tag' ? ref.tag : null,
+    location: location.id, replicateTo: deps.replicationTargets(name),
+  }, (tx, repo) => checkReferences(tx, repo.id))
+  apiHeaders(c)
+  c.header('Location', `/v2/${name}/manifests/${digest}`)
+  c.header('Docker-Content-Digest', digest)
+  c.header('Content-Length', '0')
+  if (parsed.subject) c.header('OCI-Subject', parsed.subject.digest)
+  return c.body(null, 201)
+})
+
+function requireExisting(c: OriginContext, name: string): number | null {
+  try { return requireRepository(c, name).id } catch { return null }
+}
+
+// distribution-spec end-9 (by digest: the manifest and its tags) and end-9 by tag (untag).
+manifestRoutes.delete('/:name{.+}/manifests/:reference', (c) => {
+  const deps = depsOf(c)
+  if (!deps.deleteEnabled) throw ociError('UNSUPPORTED', { status: 405, message: 'deletes are disabled on this registry' })
+  const name = nameOf(c)
+  const ref = parseReference(c.req.param('reference') ?? '')
+  const repo = requireRepository(c, name)
+  const deleted = ref.kind === 'digest' ? deleteManifest(deps.db, repo, ref.digest) : deleteTag(deps.db, repo, ref.tag)
+  if (!deleted) throw ociError('MANIFEST_UNKNOWN', { detail: ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest } })
+  apiHeaders(c)
+  return c.body(null, 202)
+})

@@ -1,0 +1,130 @@
+import { Hono } from 'hono'
+import type { OriginEnv } from '../app.ts'
+import { ociError } from '../../oci/errors.ts'
+import { parseDigest } from '../../oci/digest.ts'
+import { assertName } from '../../oci/names.ts'
+import { parseContentRange } from '../../oci/range.ts'
+import { findRepository } from '../../db/queries/repositories.ts'
+import { commitBlob, findBlob, findRepositoryBlob, mountBlob } from '../../db/queries/blobs.ts'
+import type { Upload } from '../../db/queries/uploads.ts'
+import { appendChunk, cancelSession, openSession, requireSession } from '../uploads/session.ts'
+import { finishUpload } from '../uploads/finalize.ts'
+import { writeVerifiedBlob } from '../uploads/write.ts'
+import { blobKey as blobKeyOf } from '../../storage/keys.ts'
+import { apiHeaders, depsOf, nameOf, type OriginContext } from './context.ts'
+
+export const uploadRoutes = new Hono<OriginEnv>()
+
+const EMPTY = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+
+function sessionHeaders(c: OriginContext, name: string, upload: Upload) {
+  apiHeaders(c)
+  c.header('Location', `/v2/${name}/blobs/uploads/${upload.id}`)
+  // distribution-spec: Range is the inclusive range received so far ("0-0" when empty, as
+  // distribution/distribution answers).
+  c.header('Range', `0-${Math.max(upload.offset - 1, 0)}`)
+  c.header('Docker-Upload-UUID', upload.id)
+  c.header('Content-Length', '0')
+}
+
+function blobCreated(c: OriginContext, name: string, digest: string) {
+  apiHeaders(c)
+  c.header('Location', `/v2/${name}/blobs/${digest}`)
+  c.header('Docker-Content-Digest', digest)
+  c.header('Content-Length', '0')
+  return c.body(null, 201)
+}
+
+/** True when the request carries a body worth storing (a declared zero length does not). */
+function hasBody(c: OriginContext): boolean {
+  const length = c.req.header('content-length')
+  if (length !== undefined) return Number(length) > 0
+  return c.req.raw.body !== null && c.req.header('transfer-encoding') !== undefined
+}
+
+/** The exact chunk extent the client declared, from Content-Range and/or Content-Length. */
+function declaredChunk(c: OriginContext): { start: number | null; length: number | null } {
+  const header = c.req.header('content-range')
+  const lengthHeader = c.req.header('content-length')
+  const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null
+  if (!header) return { start: null, length }
+  const range = parseContentRange(header)
+  const rangeLength = range.end - range.start + 1
+  if (length !== null && length !== rangeLength) {
+    throw ociError('BLOB_UPLOAD_INVALID', { status: 416, message: 'Content-Range and Content-Length disagree', detail: { contentRange: header, contentLength: length } })
+  }
+  return { start: range.start, length: rangeLength }
+}
+
+// distribution-spec end-4a/4b/11: POST opens a session, or uploads whole (?digest=), or mounts.
+async function startUpload(c: OriginContext) {
+  const deps = depsOf(c)
+  const name = nameOf(c)
+  const mount = c.req.query('mount')
+  if (mount !== undefined) {
+    parseDigest(mount)
+    const from = c.req.query('from')
+    const source = from !== undefined ? findRepository(deps.db, assertName(from)) : null
+    const mountable = from !== undefined ? source !== null && findRepositoryBlob(deps.db, source.id, mount) !== null : findBlob(deps.db, mount) !== null
+    // Spec: when the blob cannot be mounted the registry opens a normal session (202).
+    if (mountable && mountBlob(deps.db, name, mount)) return blobCreated(c, name, mount)
+  }
+  const digest = c.req.query('digest')
+  if (digest !== undefined) {
+    parseDigest(digest)
+    const length = c.req.header('content-length')
+    const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
+    const body = c.req.raw.body
+    const location = await writeVerifiedBlob(deps, name, { digest, size }, () => body ?? EMPTY(), { retry: false })
+    commitBlob(deps.db, { repository: name, digest, size: size ?? (await location.engine.stat(blobKeyOf(digest)))!.size, location: location.id, replicateTo: deps.replicationTargets(name) })
+    return blobCreated(c, name, digest)
+  }
+  const upload = openSession(deps, name)
+  sessionHeaders(c, name, upload)
+  return c.body(null, 202)
+}
+
+uploadRoutes.post('/:name{.+}/blobs/uploads/', startUpload)
+uploadRoutes.post('/:name{.+}/blobs/uploads', startUpload)
+
+function sessionOf(c: OriginContext) {
+  const deps = depsOf(c)
+  const name = nameOf(c)
+  const upload = requireSession(deps, findRepository(deps.db, name), c.req.param('uuid') ?? '')
+  return { deps, name, upload }
+}
+
+// distribution-spec end-5: PATCH appends a chunk; with no Content-Range it is a streamed upload.
+uploadRoutes.patch('/:name{.+}/blobs/uploads/:uuid', async (c) => {
+  const { deps, name, upload } = sessionOf(c)
+  const declared = declaredChunk(c)
+  const next = await appendChunk(deps, upload, c.req.raw.body ?? EMPTY(), declared)
+  sessionHeaders(c, name, next)
+  return c.body(null, 202)
+})
+
+// distribution-spec end-6: PUT ?digest= closes the session, with or without a last chunk.
+uploadRoutes.put('/:name{.+}/blobs/uploads/:uuid', async (c) => {
+  const { deps, name, upload } = sessionOf(c)
+  const digest = c.req.query('digest')
+  if (!digest) throw ociError('DIGEST_INVALID', { message: 'digest query parameter is required', detail: { uuid: upload.id } })
+  parseDigest(digest)
+  let current = upload
+  if (hasBody(c)) current = await appendChunk(deps, upload, c.req.raw.body ?? EMPTY(), declaredChunk(c))
+  await finishUpload(deps, name, current, digest)
+  return blobCreated(c, name, digest)
+})
+
+// distribution-spec end-13: GET reports progress with 204 + Range.
+uploadRoutes.get('/:name{.+}/blobs/uploads/:uuid', (c) => {
+  const { name, upload } = sessionOf(c)
+  sessionHeaders(c, name, upload)
+  return c.body(null, 204)
+})
+
+uploadRoutes.delete('/:name{.+}/blobs/uploads/:uuid', async (c) => {
+  const { deps, upload } = sessionOf(c)
+  await cancelSession(deps, upload)
+  apiHeaders(c)
+  return c.body(null, 204)
+})

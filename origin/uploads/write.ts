@@ -1,0 +1,54 @@
+// Writing verified bytes to the preferred location: the first writable, healthy location in this
+// origin's preference that the repository's residency allows. Storage first, database second.
+
+import { StorageError } from '../../storage/engine.ts'
+import { blobKey } from '../../storage/keys.ts'
+import { verifyingStream } from '../../oci/digest.ts'
+import { ociError, isOciError } from '../../oci/errors.ts'
+import { namespaceOf } from '../../oci/names.ts'
+import type { ResolvedDeps } from '../app.ts'
+import type { Location } from '../locations.ts'
+import { describeError } from '../log.ts'
+
+/** Where a push to `repository` goes now, best first. Empty → 503. */
+export function writeCandidates(deps: ResolvedDeps, repository: string): Location[] {
+  const list = deps.locations.writeOrder((id) => deps.mayWrite(repository, id))
+  if (list.length === 0) throw ociError('UNAVAILABLE', { message: 'no writable storage location for this repository', detail: { namespace: namespaceOf(repository) } })
+  return list
+}
+
+/** Turns a storage failure during a push into a 503 and remembers the location as down. */
+export function storageFailure(deps: ResolvedDeps, location: Location, err: unknown): never {
+  if (isOciError(err)) throw err
+  deps.locations.markDown(location.id, err)
+  deps.log.warn('write to location failed', { location: location.id, error: describeError(err) })
+  if (err instanceof StorageError && !err.retryable) throw ociError('UNKNOWN', { cause: err })
+  throw ociError('UNAVAILABLE', { message: 'storage location unavailable, retry', detail: { location: location.id } })
+}
+
+/**
+ * Stores bytes under the digest's content key, verified while streaming. `body` is called once per
+ * attempt: a body that can be re-created (a manifest in memory) fails over to the next location,
+ * a one-shot request stream does not (`retry: false`). Returns the location that holds it now.
+ */
+export async function writeVerifiedBlob(
+  deps: ResolvedDeps,
+  repository: string,
+  expected: { digest: string; size?: number },
+  body: () => ReadableStream<Uint8Array>,
+  options: { retry: boolean },
+): Promise<Location> {
+  const candidates = writeCandidates(deps, repository)
+  for (let i = 0; ; i++) {
+    const location = candidates[i]
+    try {
+      await location.engine.put(blobKey(expected.digest), body().pipeThrough(verifyingStream(expected, deps.createHasher)), { size: expected.size })
+      if (i > 0) deps.log.warn('push written to a fallback location', { location: location.id, preferred: candidates[0].id, digest: expected.digest })
+      return location
+    } catch (err) {
+      if (isOciError(err) || !options.retry || i + 1 >= candidates.length) storageFailure(deps, location, err)
+      deps.locations.markDown(location.id, err)
+      deps.log.warn('write failed, trying the next location', { location: location.id, error: describeError(err) })
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// The storage engine contract (ARCHITECTURE §6). Every driver implements it, every driver passes
+// storage/conformance.ts. Keys are validated by storage/guard.ts before they reach a driver.
+
+/** What a stored object is, as far as the engine knows. */
+export interface ObjectInfo {
+  key: string
+  size: number
+  /** Last modification, if the engine reports one. */
+  modified?: Date
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number
+  /** Last byte, inclusive (HTTP Range semantics). */
+  end: number
+}
+
+export interface GetResult {
+  body: ReadableStream<Uint8Array>
+  /** Size of the whole object, not of the range. */
+  size: number
+  /** The range actually served, when one was asked for. */
+  range?: ByteRange
+}
+
+export interface PutOptions {
+  /** Exact byte count when known; drivers may use it to choose single-part over multipart. */
+  size?: number
+  signal?: AbortSignal
+}
+
+export interface ListPage {
+  keys: ObjectInfo[]
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  cursor: string | null
+}
+
+export interface PresignOptions {
+  /** Seconds the URL stays valid. Short by default (ARCHITECTURE: presigned URLs short-lived). */
+  expiresIn?: number
+  range?: ByteRange
+}
+
+export type StorageErrorKind = 'unavailable' | 'denied' | 'invalid' | 'conflict' | 'aborted' | 'unknown'
+
+/** The one error type drivers throw; never a raw SDK error. `retryable` drives replication retry. */
+export class StorageError extends Error {
+  readonly kind: StorageErrorKind
+  readonly location: string
+  constructor(kind: StorageErrorKind, location: string, message: string, options: { cause?: unknown } = {}) {
+    super(message, options)
+    this.name = 'StorageError'
+    this.kind = kind
+    this.location = location
+  }
+  get retryable(): boolean {
+    return this.kind === 'unavailable' || this.kind === 'unknown' || this.kind === 'aborted'
+  }
+}
+
+export interface StorageEngine {
+  /** The location id this engine serves (used in errors and logs). */
+  readonly location: string
+  /** Driver name: 'fs', 's3', 'memory', ... */
+  readonly driver: string
+  /** Size of the object, or null when it does not exist. */
+  stat(key: string): Promise<ObjectInfo | null>
+  /**
+   * Streams the object (or the inclusive byte range of it), or null when it does not exist.
+   * A range past the end of the object throws StorageError('invalid').
+   */
+  get(key: string, options?: { range?: ByteRange; signal?: AbortSignal }): Promise<GetResult | null>
+  /**
+   * Writes the stream under `key`, atomically: readers see the old object or the whole new one,
+   * never a part. If the stream errors (for example a verifying transform rejects the digest),
+   * nothing is left under `key` and the error is rethrown as it is. Overwriting is allowed and
+   * idempotent for content-addressed keys. Memory use is bounded, whatever the size.
+   */
+  put(key: string, body: ReadableStream<Uint8Array>, options?: PutOptions): Promise<ObjectInfo>
+  /** Idempotent: deleting a missing key succeeds. */
+  delete(key: string): Promise<void>
+  /** Keys under `prefix`, in lexical order, a page at a time. */
+  list(prefix: string, options?: { cursor?: string; limit?: number }): Promise<ListPage>
+  /**
+   * A short-lived URL a client can GET the object from directly, or null when the engine cannot
+   * presign (the caller then serves the bytes itself). Optional.
+   */
+  presign?(key: string, options?: PresignOptions): Promise<string | null>
+  /**
+   * Server-side copy inside this engine (no bytes through our process), or null when the engine
+   * cannot do it for this object (the caller then streams). Atomic like put. Optional.
+   */
+  copy?(fromKey: string, toKey: string): Promise<ObjectInfo | null>
+  /** Releases connections, timers, file handles. Optional. */
+  close?(): Promise<void>
+}

@@ -1,0 +1,24 @@
+// The object layout, written down once (ARCHITECTURE §4.2). Every engine uses the same keys; the
+// fs driver puts them under the location's root directory.
+//
+//   blobs/<algorithm>/<first two hex>/<hex>        content-addressed blob and manifest bytes
+//   uploads/<session uuid>/<part index, 8 digits>   parts of an upload session, in order
+//
+// Nothing else is written by Meridian. Keys never start with '/', never contain '..', '\\' or
+// empty segments (storage/guard.ts enforces it).
+
+import { parseDigest } from '../oci/digest.ts'
+
+export function blobKey(digest: string): string {
+  const { algorithm, hex } = parseDigest(digest)
+  return `blobs/${algorithm}/${hex.slice(0, 2)}/${hex}`
+}
+
+export function uploadPrefix(sessionId: string): string {
+  if (!/^[0-9a-f-]{36}$/.test(sessionId)) throw new Error(`invalid upload session id: ${sessionId}`)
+  return `uploads/${sessionId}/`
+}
+
+export function uploadPartKey(sessionId: string, index: number): string {
+  return `${uploadPrefix(sessionId)}${String(index).padStart(8, '0')}`
+}
