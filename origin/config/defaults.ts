@@ -1,0 +1,54 @@
+// What Meridian uses when nothing says otherwise. The built-in locations make `npm start` a
+// georeplicated registry on one machine: three fs directories standing in for three regions.
+
+import { join } from 'node:path'
+import type { LocationConfig, OriginSettings, ReplicationConfig } from './types.ts'
+
+export const DEFAULT_DATA_DIR = './data'
+
+export const DEFAULT_ORIGIN: OriginSettings = {
+  host: '127.0.0.1',
+  port: 5000,
+  deleteEnabled: true,
+  publicUrl: null,
+}
+
+export const DEFAULT_REPLICATION: ReplicationConfig = {
+  enabled: true,
+  workerInProcess: true,
+  maxAttempts: 8,
+  concurrency: 4,
+  leaseSeconds: 60,
+  backoffBaseMs: 500,
+  // 5 minutes: a location that is down for an hour is retried about a dozen times, not thousands.
+  backoffMaxMs: 300_000,
+  reconcileIntervalSeconds: 60,
+}
+
+export function defaultDatabaseUrl(dataDir: string): string {
+  return `sqlite:${join(dataDir, 'meridian.db')}`
+}
+
+const BUILT_IN = [
+  { id: 'us-east', lat: 39.0, lon: -77.5 }, // Northern Virginia
+  { id: 'eu-west', lat: 53.3, lon: -6.3 }, // Dublin
+  { id: 'ap-south', lat: 19.1, lon: 72.9 }, // Mumbai
+] as const
+
+export function defaultLocations(dataDir: string): LocationConfig[] {
+  return BUILT_IN.map(({ id, lat, lon }) => ({
+    id,
+    driver: 'fs',
+    params: { root: join(dataDir, 'locations', id) },
+    lat,
+    lon,
+    replicateByDefault: true,
+    // fs cannot presign: edges stream these bytes themselves.
+    serve: 'proxy',
+    readOnly: false,
+  }))
+}
+
+export function defaultPreference(): string[] {
+  return BUILT_IN.map((l) => l.id)
+}

@@ -1,0 +1,61 @@
+// The `origin:` block and `databaseUrl`, and the checks their environment variables share.
+
+import { isAbsolute, resolve } from 'node:path'
+import type { OriginSettings } from './types.ts'
+import { at, problem, type Report } from './report.ts'
+import { checkKeys, readBoolean, readMap, readNumber, readString } from './read-values.ts'
+
+const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl'] as const
+
+export const PORT_RULE = { integer: true, min: 0, max: 65535 }
+
+export function readOriginBlock(report: Report, value: unknown): Partial<OriginSettings> {
+  const map = readMap(report, value, 'origin')
+  if (!map) return {}
+  checkKeys(report, map, ORIGIN_KEYS, 'origin')
+  const out: Partial<OriginSettings> = {}
+  const host = readString(report, map.host, 'origin.host')
+  if (host !== undefined) out.host = host
+  const port = readNumber(report, map.port, 'origin.port', PORT_RULE)
+  if (port !== undefined) out.port = port
+  const deleteEnabled = readBoolean(report, map.deleteEnabled, 'origin.deleteEnabled')
+  if (deleteEnabled !== undefined) out.deleteEnabled = deleteEnabled
+  const publicUrl = checkPublicUrl(report, readString(report, map.publicUrl, at('origin', 'publicUrl')), 'origin.publicUrl')
+  if (publicUrl !== undefined) out.publicUrl = publicUrl
+  return out
+}
+
+/** The base URL clients reach the origin at; used in Location headers and token realms. */
+export function checkPublicUrl(report: Report, value: string | undefined, path: string): string | undefined {
+  if (value === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    problem(report, path, `expected an http(s) URL, got "${value}"`)
+    return undefined
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+    problem(report, path, `expected an http(s) URL without query or fragment, got "${value}"`)
+    return undefined
+  }
+  return value.replace(/\/+$/, '')
+}
+
+/** `sqlite:<path>` (relative paths live under the data directory, like fs roots) or postgres. */
+export function checkDatabaseUrl(report: Report, value: string | undefined, path: string, dataDir: string): string | undefined {
+  if (value === undefined) return undefined
+  if (/^postgres(ql)?:\/\/./.test(value)) return value
+  if (value.startsWith('sqlite:')) {
+    const file = value.slice('sqlite:'.length)
+    if (file === '') {
+      problem(report, path, 'sqlite: needs a file path, or :memory:')
+      return undefined
+    }
+    if (file === ':memory:') return value
+    return `sqlite:${isAbsolute(file) ? file : resolve(dataDir, file)}`
+  }
+  // Never echo the value: a database URL usually carries a password.
+  problem(report, path, 'expected sqlite:<path> or a postgres:// URL')
+  return undefined
+}

@@ -1,0 +1,76 @@
+// The origin's configuration, as loadConfig() returns it: every default filled in, every id
+// cross-checked, every secret already substituted. docs/configuration.md documents each field.
+
+export type DriverName = 'fs' | 's3' | 'azure' | 'gcs' | 'memory'
+
+export const DRIVER_NAMES: readonly DriverName[] = ['fs', 's3', 'azure', 'gcs', 'memory']
+
+export interface LocationConfig {
+  /** `[a-z0-9][a-z0-9-_]{0,62}`; stored in placement rows, so renaming one orphans its placements. */
+  id: string
+  driver: DriverName
+  /** Driver parameters, validated and normalised per driver (origin/config/drivers.ts). */
+  params: Record<string, unknown>
+  /** Coordinates the edge measures client distance against: -90..90 / -180..180. */
+  lat: number
+  lon: number
+  /** A "default location": every blob is replicated to it. */
+  replicateByDefault: boolean
+  /** How edges serve pulls: 307 to a presigned URL, or stream the bytes themselves. */
+  serve: 'redirect' | 'proxy'
+  /** Never receives pushes or replication; still served from while it holds a blob. */
+  readOnly: boolean
+}
+
+export interface NamespacePolicy {
+  /** First path segment of repository names ('acme' for 'acme/app'). */
+  namespace: string
+  /** Replicate there too, on top of the default locations. */
+  extraLocations: string[]
+  /** Location id globs ('eu-*'); blobs of this namespace are never placed elsewhere. null: anywhere. */
+  residency: string[] | null
+}
+
+export interface ReplicationConfig {
+  enabled: boolean
+  /** Run the replication worker inside the origin process (false: a separate worker does). */
+  workerInProcess: boolean
+  /** Attempts before a job is dead-lettered. */
+  maxAttempts: number
+  /** Jobs copied at once by one worker. */
+  concurrency: number
+  /** A claimed job is re-claimable after this long without completion (crash recovery). */
+  leaseSeconds: number
+  /** Retry delay: min(backoffMaxMs, backoffBaseMs * 2^(attempts-1)), with jitter. */
+  backoffBaseMs: number
+  backoffMaxMs: number
+  /** How often the reconciler looks for blobs whose placements fall short of policy. */
+  reconcileIntervalSeconds: number
+}
+
+export interface OriginSettings {
+  host: string
+  port: number
+  deleteEnabled: boolean
+  /** The externally visible base URL (no trailing slash), or null to derive it from requests. */
+  publicUrl: string | null
+}
+
+export interface MeridianConfig {
+  /** Absolute. */
+  dataDir: string
+  origin: OriginSettings
+  /** 'sqlite:<absolute path>' or 'sqlite::memory:', or a postgres:// / postgresql:// URL. */
+  databaseUrl: string
+  locations: LocationConfig[]
+  /** Ordered location ids; the first writable one receives pushes. */
+  preference: string[]
+  namespaces: NamespacePolicy[]
+  replication: ReplicationConfig
+}
+
+export interface LoadedConfig {
+  config: MeridianConfig
+  /** Things that are allowed but probably not meant (ignored keys, missing coordinates, ...). */
+  warnings: string[]
+}
