@@ -22,12 +22,16 @@ export interface OriginDeps {
   createHasher: HasherFactory
   /** DELETE of blobs and manifests; when false they answer 405 UNSUPPORTED. */
   deleteEnabled?: boolean
-  /** Locations a blob pushed to this repository must be replicated to (policy applied). */
-  replicationTargets?: (repository: string) => string[]
+  /** Locations a blob held by repositories of these namespaces must be replicated to (policy). */
+  replicationTargets?: (namespaces: string[]) => string[]
   /** Whether pushes to this repository may be written to that location (residency). */
   mayWrite?: (repository: string, locationId: string) => boolean
   log?: Logger
   hashCache?: HashCache
+  /** Called after a blob or manifest is committed (wakes the in-process replication worker). */
+  onCommit?: () => void
+  /** Called when a push lands on a location other than the preferred one. */
+  onFallback?: (preferred: string, used: string) => void
 }
 
 export type ResolvedDeps = Required<OriginDeps>
@@ -41,6 +45,8 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     mayWrite: () => true,
     log: silentLogger,
     hashCache: createHashCache(),
+    onCommit: () => {},
+    onFallback: () => {},
     ...deps,
   }
   const app = new Hono<OriginEnv>()

@@ -1,5 +1,6 @@
-// Wires config → database → locations → app → HTTP server. Used by origin/main.ts, `npm start`
-// and the end-to-end tests, so all three run the same registry.
+// Wires config → database → locations → app → HTTP server, plus the in-process replication
+// worker and reconciler. Used by origin/main.ts, `npm start` and the end-to-end tests, so all
+// three run the same registry.
 
 import { serve } from '@hono/node-server'
 import type { AddressInfo } from 'node:net'
@@ -9,30 +10,54 @@ import type { MeridianConfig } from './config/types.ts'
 import { createOriginApp, type OriginDeps } from './app.ts'
 import { createLocationSet, type EngineFactory, type LocationSet } from './locations.ts'
 import { createNativeHasher } from './hasher.ts'
-import { createLogger, type Logger } from './log.ts'
-import { replicationPolicy } from './replication/policy.ts'
+import { createLogger, describeError, type Logger } from './log.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
+import { replicationPolicy, type ReplicationPolicy } from './replication/policy.ts'
+import { createReplicationWorker, type ReplicationWorker } from './replication/worker.ts'
+import { startReconciler } from './replication/reconcile.ts'
+import { createAdminRoutes } from './routes/admin.ts'
 
 export interface OriginServer {
   url: string
   db: Db
   locations: LocationSet
   deps: OriginDeps
+  metrics: Metrics
+  policy: ReplicationPolicy
+  /** The in-process worker, or null when replication runs elsewhere (or is disabled). */
+  worker: ReplicationWorker | null
   close(): Promise<void>
 }
 
-export async function startOriginServer(config: MeridianConfig, options: { log?: Logger; createEngine?: EngineFactory } = {}): Promise<OriginServer> {
+export interface StartOptions {
+  log?: Logger
+  createEngine?: EngineFactory
+  /** Overrides config.replication.workerInProcess (tests drive the worker themselves). */
+  worker?: boolean
+  adminToken?: string | null
+}
+
+export async function startOriginServer(config: MeridianConfig, options: StartOptions = {}): Promise<OriginServer> {
   const log = options.log ?? createLogger()
   const db = openDatabase(config.databaseUrl)
   const locations = createLocationSet(config.locations, config.preference, { createEngine: options.createEngine })
   const policy = replicationPolicy(db, config)
+  const metrics = createMetrics({ db, locations })
+  const runWorker = config.replication.enabled && (options.worker ?? config.replication.workerInProcess)
+  const worker = runWorker ? createReplicationWorker({ db, locations, createHasher: createNativeHasher, config: config.replication, log, metrics, targetsFor: policy.targetsFor }) : null
   const deps: OriginDeps = {
     db, locations, log,
     createHasher: createNativeHasher,
     deleteEnabled: config.origin.deleteEnabled,
-    replicationTargets: policy.targets,
+    replicationTargets: policy.targetsFor,
     mayWrite: policy.mayWrite,
+    onCommit: () => worker?.wake(),
+    onFallback: (preferred, used) => metrics.pushFallbacks.inc({ preferred, used }),
   }
   const app = createOriginApp(deps)
+  app.route('/admin', createAdminRoutes({ db, config, policy, metrics, token: options.adminToken ?? process.env.MERIDIAN_ADMIN_TOKEN ?? null, wake: () => worker?.wake() }))
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
+
   const server = await new Promise<Server>((resolve) => {
     const s = serve({
       fetch: app.fetch, hostname: config.origin.host, port: config.origin.port,
@@ -40,14 +65,22 @@ export async function startOriginServer(config: MeridianConfig, options: { log?:
       serverOptions: { requestTimeout: 0 },
     }, () => resolve(s as Server))
   })
+  worker?.start()
+  const reconciler = config.replication.enabled
+    ? startReconciler(db, policy.targetsFor, {
+      intervalMs: config.replication.reconcileIntervalSeconds * 1000,
+      onResult: (r) => { if (r.jobs > 0) { log.info('reconciler enqueued replication', { ...r }); worker?.wake() } },
+      onError: (err) => log.error('reconciler failed', { error: describeError(err) }),
+    })
+    : null
   const { port } = server.address() as AddressInfo
   const host = config.origin.host.includes(':') ? `[${config.origin.host}]` : config.origin.host
-  const url = `http://${host}:${port}`
   return {
-    url, db, locations, deps,
+    url: `http://${host}:${port}`, db, locations, deps, metrics, policy, worker,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeAllConnections?.()
+      reconciler?.stop()
+      await worker?.stop()
+      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections?.() })
       await locations.close()
       closeDatabase(db)
     },

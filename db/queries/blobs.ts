@@ -5,7 +5,7 @@ import type { Db } from '../client.ts'
 import type { Tx } from './changes.ts'
 import { appendChange } from './changes.ts'
 import { ensureRepository, type Repository } from './repositories.ts'
-import { enqueueReplication, recordPlacement } from './placements.ts'
+import { recordPlacement, scheduleReplication, type TargetsFor } from './placements.ts'
 import { deleteUpload } from './uploads.ts'
 import { blobs, repositoryBlobs } from '../schema.ts'
 
@@ -40,8 +40,8 @@ export interface CommitBlob {
   size: number
   /** Where the verified bytes now are. */
   location: string
-  /** Locations the blob must be replicated to (policy already applied). */
-  replicateTo: string[]
+  /** Replication targets for the namespaces holding the blob (policy). */
+  targetsFor: TargetsFor
   /** The upload session this blob finishes; deleted in the same transaction. */
   uploadId?: string
   now?: number
@@ -57,17 +57,19 @@ export function commitBlob(db: Db, c: CommitBlob): void {
     const repository = ensureRepository(tx, c.repository, now)
     recordPlacement(tx, { digest: c.digest, size: c.size, location: c.location, now })
     linkBlob(tx, repository, c.digest, now)
-    enqueueReplication(tx, c.digest, c.replicateTo.filter((l) => l !== c.location), now)
+    scheduleReplication(tx, c.digest, c.targetsFor, now)
     if (c.uploadId) deleteUpload(tx, c.uploadId)
   })
 }
 
 /** Mount: link a blob the registry already holds into another repository. */
-export function mountBlob(db: Db, repositoryName: string, digest: string, now = Date.now()): BlobInfo | null {
+export function mountBlob(db: Db, repositoryName: string, digest: string, targetsFor: TargetsFor, now = Date.now()): BlobInfo | null {
   return db.transaction((tx) => {
     const blob = findBlob(tx, digest)
     if (!blob) return null
     linkBlob(tx, ensureRepository(tx, repositoryName, now), digest, now)
+    // A new namespace holds the blob now: its policy joins the union.
+    scheduleReplication(tx, digest, targetsFor, now)
     return blob
   })
 }

@@ -6,7 +6,8 @@ import type { Db } from '../client.ts'
 import type { Tx } from './changes.ts'
 import { appendChange } from './changes.ts'
 import { ensureRepository, type Repository } from './repositories.ts'
-import { enqueueReplication, recordPlacement } from './placements.ts'
+import { recordPlacement, scheduleReplication, type TargetsFor } from './placements.ts'
+import { linkBlob } from './blobs.ts'
 import { manifestReferences, manifests, repositoryBlobs, tags } from '../schema.ts'
 
 export interface StoredManifest {
@@ -62,7 +63,7 @@ export interface PutManifest {
   tag: string | null
   /** Where the manifest bytes were stored, and where they must be replicated. */
   location: string
-  replicateTo: string[]
+  targetsFor: TargetsFor
   now?: number
 }
 
@@ -77,7 +78,9 @@ export function putManifest(db: Db, m: PutManifest, check: (tx: Tx, repository: 
     const repository = ensureRepository(tx, m.repository, now)
     check(tx, repository)
     recordPlacement(tx, { digest: m.digest, size: m.payload.byteLength, location: m.location, now })
-    enqueueReplication(tx, m.digest, m.replicateTo.filter((l) => l !== m.location), now)
+    // The manifest's bytes are a blob of the repository too (replicated, backfilled, GET-able).
+    linkBlob(tx, repository, m.digest, now)
+    scheduleReplication(tx, m.digest, m.targetsFor, now)
     const inserted = tx.insert(manifests).values({
       repositoryId: repository.id, digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength,
       payload: Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength),

@@ -47,7 +47,7 @@ export function markPlacementMissing(tx: Tx, digest: string, location: string, n
  * (digest, location): pushing the same layer from 50 clients makes one job. A finished or
  * dead-lettered job for a location that lost the blob is revived.
  */
-export function enqueueReplication(tx: Tx, digest: string, targets: string[], now = Date.now()): number {
+export function enqueueReplication(tx: Tx, digest: string, targets: string[], now = Date.now(), options: { reviveDead?: boolean } = {}): number {
   if (targets.length === 0) return 0
   const have = new Set(presentLocations(tx, digest))
   let created = 0
@@ -57,20 +57,56 @@ export function enqueueReplication(tx: Tx, digest: string, targets: string[], no
       .onConflictDoUpdate({
         target: [replicationJobs.digest, replicationJobs.location],
         set: { state: 'pending', attempts: 0, dueAt: now, lastError: null, updatedAt: now, finishedAt: null },
-        setWhere: inArray(replicationJobs.state, ['done', 'dead']),
+        // A dead letter waits for an operator (admin API retry) unless the caller says otherwise.
+        setWhere: inArray(replicationJobs.state, options.reviveDead === false ? ['done'] : ['done', 'dead']),
       }).run()
     created += r.changes
   }
   return created
 }
 
-/** Blob digests that have no present placement in `location` (for backfill), in pages. */
-export function blobsMissingFrom(tx: Tx, location: string, options: { after?: string; limit: number }) {
-  return tx.select({ digest: blobs.digest, size: blobs.size }).from(blobs)
-    .where(and(
-      options.after ? sql`${blobs.digest} > ${options.after}` : sql`1 = 1`,
-      sql`not exists (select 1 from ${placements} p where p.digest = ${blobs.digest} and p.location = ${location} and p.state = 'present')`,
-    ))
-    .orderBy(blobs.digest).limit(options.limit).all()
+/** Target locations for a blob linked into repositories of these namespaces (policy applied). */
+export type TargetsFor = (namespaces: string[]) => string[]
+
+/** Namespaces (first name segment) of every repository the blob is linked into. */
+export function namespacesOf(tx: Tx, digest: string): string[] {
+  const rows = tx.all<{ name: string }>(sql`select r.name from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = ${digest}`)
+  return [...new Set(rows.map((r) => r.name.split('/')[0]))]
+}
+
+/**
+ * Brings a blob's replication in line with the union of its namespaces' policies: one job per
+ * missing target, and queued (not running) jobs the union no longer allows are dropped, so a
+ * blob shared with a residency-limited namespace is not copied outside that limit.
+ */
+export function scheduleReplication(tx: Tx, digest: string, targetsFor: TargetsFor, now = Date.now()): number {
+  const targets = targetsFor(namespacesOf(tx, digest))
+  const stale = tx.select({ id: replicationJobs.id, location: replicationJobs.location }).from(replicationJobs)
+    .where(and(eq(replicationJobs.digest, digest), inArray(replicationJobs.state, ['pending', 'dead']))).all()
+    .filter((j) => !targets.includes(j.location)).map((j) => j.id)
+  if (stale.length > 0) tx.delete(replicationJobs).where(inArray(replicationJobs.id, stale)).run()
+  return enqueueReplication(tx, digest, targets, now)
+}
+
+export interface BlobOwners {
+  digest: string
+  size: number
+  /** Repositories the blob is linked into (its namespaces decide its policy). */
+  repositories: string[]
+  present: string[]
+  /** Target locations with a job still pending, running or dead. */
+  queued: string[]
+}
+
+/** A page of blobs in digest order after `after`, with what decides and what shows their placement. */
+export function blobsPage(tx: Tx, options: { after?: string | null; limit: number }): BlobOwners[] {
+  const rows = tx.all<{ digest: string; size: number; repos: string | null; present: string | null; queued: string | null }>(sql`
+    select b.digest, b.size,
+      (select group_concat(r.name, char(10)) from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = b.digest) as repos,
+      (select group_concat(p.location, char(10)) from placements p where p.digest = b.digest and p.state = 'present') as present,
+      (select group_concat(j.location, char(10)) from replication_jobs j where j.digest = b.digest and j.state in ('pending', 'running', 'dead')) as queued
+    from blobs b where b.digest > ${options.after ?? ''} order by b.digest limit ${options.limit}`)
+  const split = (s: string | null) => (s ? s.split('\n') : [])
+  return rows.map((r) => ({ digest: r.digest, size: r.size, repositories: split(r.repos), present: split(r.present), queued: split(r.queued) }))
 }
 

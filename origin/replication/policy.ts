@@ -11,6 +11,8 @@ import { namespacePolicies } from '../../db/schema.ts'
 export interface ReplicationPolicy {
   /** Target locations for a blob pushed to `repository`. */
   targets(repository: string): string[]
+  /** Target locations for a blob linked into repositories of these namespaces. */
+  targetsFor(namespaces: string[]): string[]
   /** Whether a push to `repository` may be written to `locationId` (residency). */
   mayWrite(repository: string, locationId: string): boolean
   /** The effective policy of a namespace (API override, else config, else none). */
@@ -34,6 +36,7 @@ export function replicationPolicy(db: Db, config: MeridianConfig): ReplicationPo
   return {
     namespacePolicy,
     targets: (repository) => config.replication.enabled ? targetLocations(effective(), [namespaceOf(repository)]) : [],
+    targetsFor: (namespaces) => config.replication.enabled ? targetLocations(effective(), namespaces) : [],
     mayWrite: (repository, locationId) => matchesResidency(locationId, namespacePolicy(namespaceOf(repository))?.residency ?? null),
   }
 }

@@ -65,8 +65,9 @@ manifestRoutes.put('/:name{.+}/manifests/:reference', async (c) => {
     repository: name, digest, mediaType: parsed.mediaType, payload,
     subjectDigest: parsed.subject?.digest ?? null, artifactType: parsed.artifactType, annotations: parsed.annotations,
     blobDigests, manifestDigests, tag: ref.kind === 'tag' ? ref.tag : null,
-    location: location.id, replicateTo: deps.replicationTargets(name),
+    location: location.id, targetsFor: deps.replicationTargets,
   }, (tx, repo) => checkReferences(tx, repo.id))
+  deps.onCommit()
   apiHeaders(c)
   c.header('Location', `/v2/${name}/manifests/${digest}`)
   c.header('Docker-Content-Digest', digest)

@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
 import type { OriginEnv } from '../app.ts'
 import { ociError } from '../../oci/errors.ts'
-import { parseDigest } from '../../oci/digest.ts'
-import { assertName } from '../../oci/names.ts'
+import { isDigest, parseDigest } from '../../oci/digest.ts'
+import { isValidName } from '../../oci/names.ts'
 import { parseContentRange } from '../../oci/range.ts'
 import { findRepository } from '../../db/queries/repositories.ts'
 import { commitBlob, findBlob, findRepositoryBlob, mountBlob } from '../../db/queries/blobs.ts'
@@ -61,13 +61,13 @@ async function startUpload(c: OriginContext) {
   const deps = depsOf(c)
   const name = nameOf(c)
   const mount = c.req.query('mount')
-  if (mount !== undefined) {
-    parseDigest(mount)
+  // Spec: when the blob cannot be mounted, invalid digest or repository arguments included, the
+  // registry falls back to a normal upload session (202).
+  if (mount !== undefined && isDigest(mount)) {
     const from = c.req.query('from')
-    const source = from !== undefined ? findRepository(deps.db, assertName(from)) : null
+    const source = from !== undefined && isValidName(from) ? findRepository(deps.db, from) : null
     const mountable = from !== undefined ? source !== null && findRepositoryBlob(deps.db, source.id, mount) !== null : findBlob(deps.db, mount) !== null
-    // Spec: when the blob cannot be mounted the registry opens a normal session (202).
-    if (mountable && mountBlob(deps.db, name, mount)) return blobCreated(c, name, mount)
+    if (mountable && mountBlob(deps.db, name, mount, deps.replicationTargets)) return blobCreated(c, name, mount)
   }
   const digest = c.req.query('digest')
   if (digest !== undefined) {
@@ -76,7 +76,8 @@ async function startUpload(c: OriginContext) {
     const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
     const body = c.req.raw.body
     const location = await writeVerifiedBlob(deps, name, { digest, size }, () => body ?? EMPTY(), { retry: false })
-    commitBlob(deps.db, { repository: name, digest, size: size ?? (await location.engine.stat(blobKeyOf(digest)))!.size, location: location.id, replicateTo: deps.replicationTargets(name) })
+    commitBlob(deps.db, { repository: name, digest, size: size ?? (await location.engine.stat(blobKeyOf(digest)))!.size, location: location.id, targetsFor: deps.replicationTargets })
+    deps.onCommit()
     return blobCreated(c, name, digest)
   }
   const upload = openSession(deps, name)

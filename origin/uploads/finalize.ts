@@ -34,8 +34,9 @@ export async function finishUpload(deps: ResolvedDeps, repository: string, uploa
   }
   commitBlob(deps.db, {
     repository, digest, size: upload.offset, location: location.id,
-    replicateTo: deps.replicationTargets(repository), uploadId: upload.id,
+    targetsFor: deps.replicationTargets, uploadId: upload.id,
   })
+  deps.onCommit()
   deps.hashCache.delete(upload.id)
   await deleteParts(engine, upload.id, upload.parts).catch(() => undefined)
 }

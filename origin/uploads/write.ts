@@ -43,7 +43,10 @@ export async function writeVerifiedBlob(
     const location = candidates[i]
     try {
       await location.engine.put(blobKey(expected.digest), body().pipeThrough(verifyingStream(expected, deps.createHasher)), { size: expected.size })
-      if (i > 0) deps.log.warn('push written to a fallback location', { location: location.id, preferred: candidates[0].id, digest: expected.digest })
+      if (i > 0) {
+        deps.log.warn('push written to a fallback location', { location: location.id, preferred: candidates[0].id, digest: expected.digest })
+        deps.onFallback(candidates[0].id, location.id)
+      }
       return location
     } catch (err) {
       if (isOciError(err) || !options.retry || i + 1 >= candidates.length) storageFailure(deps, location, err)

@@ -1,0 +1,144 @@
+// Replication jobs: claim with a lease, finish, fail with backoff, dead-letter, retry.
+// Claims are one UPDATE … RETURNING statement, so two workers never claim the same job.
+
+import { and, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm'
+import type { Db } from '../client.ts'
+import type { Tx } from './changes.ts'
+import { recordPlacement } from './placements.ts'
+import { blobs, replicationJobs } from '../schema.ts'
+
+export type Job = typeof replicationJobs.$inferSelect
+
+export interface ClaimOptions {
+  owner: string
+  limit: number
+  leaseMs: number
+  now?: number
+}
+
+/**
+ * Claims due jobs: pending ones whose time has come, and running ones whose lease expired (the
+ * worker holding them died). A re-claim after an expired lease counts as a failed attempt.
+ */
+export function claimDueJobs(db: Db, o: ClaimOptions): Job[] {
+  const now = o.now ?? Date.now()
+  if (o.limit <= 0) return []
+  const rows = db.$client.prepare(`
+    UPDATE replication_jobs
+       SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
+           attempts = attempts + (CASE WHEN state = 'running' THEN 1 ELSE 0 END),
+           last_error = CASE WHEN state = 'running' THEN 'lease expired (worker stopped mid-copy)' ELSE last_error END
+     WHERE id IN (SELECT id FROM replication_jobs
+                   WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?)
+                   ORDER BY due_at LIMIT ?)
+    RETURNING *`).all(o.owner, now + o.leaseMs, now, now, now, o.limit) as Record<string, unknown>[]
+  return rows.map(fromRow)
+}
+
+function fromRow(r: Record<string, unknown>): Job {
+  return {
+    id: r.id as number, digest: r.digest as string, location: r.location as string, state: r.state as Job['state'],
+    attempts: r.attempts as number, dueAt: r.due_at as number, leaseOwner: r.lease_owner as string | null,
+    leaseUntil: r.lease_until as number | null, lastError: r.last_error as string | null,
+    sourceLocation: r.source_location as string | null, createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number, finishedAt: r.finished_at as number | null,
+  }
+}
+
+/** Extends the lease of a job this worker still holds (long copies). */
+export function renewLease(db: Db, id: number, owner: string, leaseMs: number, now = Date.now()): boolean {
+  return db.update(replicationJobs).set({ leaseUntil: now + leaseMs, updatedAt: now })
+    .where(and(eq(replicationJobs.id, id), eq(replicationJobs.leaseOwner, owner), eq(replicationJobs.state, 'running'))).run().changes > 0
+}
+
+/** The copy is stored and verified: placement 'present' and job 'done' in one transaction. */
+export function completeJob(db: Db, job: Job, c: { size: number; source: string; now?: number }): void {
+  const now = c.now ?? Date.now()
+  db.transaction((tx) => {
+    recordPlacement(tx, { digest: job.digest, size: c.size, location: job.location, now })
+    tx.update(replicationJobs).set({ state: 'done', leaseOwner: null, leaseUntil: null, sourceLocation: c.source, lastError: null, updatedAt: now, finishedAt: now })
+      .where(eq(replicationJobs.id, job.id)).run()
+  })
+}
+
+export interface FailOptions {
+  error: string
+  maxAttempts: number
+  backoffBaseMs: number
+  backoffMaxMs: number
+  /** Retrying cannot help (blob deleted, location removed): dead-letter now. */
+  permanent?: boolean
+  now?: number
+  random?: () => number
+}
+
+/** Exponential backoff with full jitter on the upper half: base·2^(n-1)·(0.5..1), capped. */
+export function backoffMs(attempts: number, base: number, max: number, random = Math.random): number {
+  const ceiling = Math.min(max, base * 2 ** Math.max(0, attempts - 1))
+  return Math.round(ceiling * (0.5 + random() / 2))
+}
+
+/** Records a failed attempt: back to 'pending' after a backoff, or 'dead' after maxAttempts. */
+export function failJob(db: Db, job: Job, o: FailOptions): 'retry' | 'dead' {
+  const now = o.now ?? Date.now()
+  const attempts = job.attempts + 1
+  const dead = o.permanent || attempts >= o.maxAttempts
+  db.update(replicationJobs).set({
+    state: dead ? 'dead' : 'pending', attempts, lastError: o.error.slice(0, 2000), leaseOwner: null, leaseUntil: null,
+    dueAt: dead ? now : now + backoffMs(attempts, o.backoffBaseMs, o.backoffMaxMs, o.random), updatedAt: now,
+    finishedAt: dead ? now : null,
+  }).where(eq(replicationJobs.id, job.id)).run()
+  return dead ? 'dead' : 'retry'
+}
+
+export function deleteJob(db: Db, id: number): void {
+  db.delete(replicationJobs).where(eq(replicationJobs.id, id)).run()
+}
+
+/** Puts dead-lettered jobs back in the queue (all, or the given ids). Returns how many. */
+export function retryDeadJobs(db: Db, ids: number[] | null, now = Date.now()): number {
+  const where = ids ? and(eq(replicationJobs.state, 'dead'), inArray(replicationJobs.id, ids)) : eq(replicationJobs.state, 'dead')
+  return db.update(replicationJobs).set({ state: 'pending', attempts: 0, dueAt: now, lastError: null, finishedAt: null, updatedAt: now })
+    .where(where).run().changes
+}
+
+export function jobsInState(db: Db, state: Job['state'], limit = 100): Job[] {
+  return db.select().from(replicationJobs).where(eq(replicationJobs.state, state)).orderBy(desc(replicationJobs.updatedAt)).limit(limit).all()
+}
+
+export function jobsOf(tx: Tx, digest: string): Job[] {
+  return tx.select().from(replicationJobs).where(eq(replicationJobs.digest, digest)).all()
+}
+
+export interface Backlog { location: string; pending: number; running: number; dead: number; pendingBytes: number }
+
+/** Work not yet done, per target location. */
+export function backlogByLocation(db: Db): Backlog[] {
+  const rows = db.select({
+    location: replicationJobs.location, state: replicationJobs.state,
+    count: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(${blobs.size}), 0)`,
+  }).from(replicationJobs).leftJoin(blobs, eq(blobs.digest, replicationJobs.digest))
+    .where(inArray(replicationJobs.state, ['pending', 'running', 'dead']))
+    .groupBy(replicationJobs.location, replicationJobs.state).all()
+  const out = new Map<string, Backlog>()
+  for (const r of rows) {
+    const b = out.get(r.location) ?? { location: r.location, pending: 0, running: 0, dead: 0, pendingBytes: 0 }
+    b[r.state as 'pending' | 'running' | 'dead'] += Number(r.count)
+    if (r.state !== 'dead') b.pendingBytes += Number(r.bytes)
+    out.set(r.location, b)
+  }
+  return [...out.values()].sort((a, b) => a.location.localeCompare(b.location))
+}
+
+/** Commit-to-present lag of recently finished jobs, in ms, newest first. */
+export function recentLags(db: Db, limit = 1000): number[] {
+  return db.select({ created: replicationJobs.createdAt, finished: replicationJobs.finishedAt }).from(replicationJobs)
+    .where(and(eq(replicationJobs.state, 'done'), isNotNull(replicationJobs.finishedAt)))
+    .orderBy(desc(replicationJobs.finishedAt)).limit(limit).all().map((r) => r.finished! - r.created)
+}
+
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}

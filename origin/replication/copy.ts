@@ -1,0 +1,90 @@
+// One replication job: copy blob D into location L from the nearest healthy location holding it,
+// verifying digest and size as the bytes stream (Quay never verifies its copies).
+
+import { blobKey } from '../../storage/keys.ts'
+import { StorageError } from '../../storage/engine.ts'
+import { verifyingStream, type HasherFactory } from '../../oci/digest.ts'
+import { isOciError } from '../../oci/errors.ts'
+import { nearestFirst } from '../../edge/nearest.ts'
+import type { Db } from '../../db/client.ts'
+import { findBlob } from '../../db/queries/blobs.ts'
+import { markPlacementMissing, namespacesOf, presentLocations, type TargetsFor } from '../../db/queries/placements.ts'
+import type { Job } from '../../db/queries/replication.ts'
+import type { Location, LocationSet } from '../locations.ts'
+import { describeError, type Logger } from '../log.ts'
+
+export interface CopyDeps {
+  db: Db
+  locations: LocationSet
+  createHasher: HasherFactory
+  log: Logger
+  onBytes?: (source: string, target: string, bytes: number) => void
+  /** Current policy: a job whose target it no longer allows is dropped, not copied. */
+  targetsFor?: TargetsFor
+}
+
+/** Why a job failed; `permanent` dead-letters it at once; `cancel` drops the job (not wanted). */
+export class CopyFailure extends Error {
+  readonly permanent: boolean
+  readonly cancel: boolean
+  constructor(message: string, options: { permanent?: boolean; cancel?: boolean } = {}) {
+    super(message)
+    this.name = 'CopyFailure'
+    this.permanent = options.permanent ?? false
+    this.cancel = options.cancel ?? false
+  }
+}
+
+/** Healthy first, then nearest to the target. */
+export function orderSources(locations: LocationSet, target: Location, holders: string[]): Location[] {
+  const candidates = holders.filter((id) => id !== target.id).map((id) => locations.get(id)).filter((l): l is Location => l !== null)
+  const near = nearestFirst(target.config, candidates.map((l) => ({ lat: l.config.lat, lon: l.config.lon, l }))).map((x) => x.l)
+  return [...near.filter((l) => locations.isHealthy(l.id)), ...near.filter((l) => !locations.isHealthy(l.id))]
+}
+
+/** Copies and verifies; returns the size and the source used. Throws CopyFailure otherwise. */
+export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number; source: string }> {
+  const blob = findBlob(deps.db, job.digest)
+  if (!blob) throw new CopyFailure('blob no longer known to the registry', { permanent: true })
+  const target = deps.locations.get(job.location)
+  if (!target) throw new CopyFailure(`location ${job.location} is not configured`, { permanent: true })
+  if (target.config.readOnly) throw new CopyFailure(`location ${job.location} is read-only`, { permanent: true })
+  // Policy may have changed since the job was made (residency narrowed, blob now shared with a
+  // residency-limited namespace): never copy where the union of policies forbids.
+  if (deps.targetsFor && !deps.targetsFor(namespacesOf(deps.db, job.digest)).includes(job.location)) {
+    throw new CopyFailure(`policy no longer places the blob in ${job.location}`, { cancel: true })
+  }
+  const sources = orderSources(deps.locations, target, presentLocations(deps.db, job.digest))
+  if (sources.length === 0) throw new CopyFailure('no other location holds the blob')
+  const errors: string[] = []
+  for (const source of sources) {
+    try {
+      const got = await source.engine.get(blobKey(job.digest))
+      if (!got) {
+        deps.log.warn('placement names missing bytes', { digest: job.digest, location: source.id })
+        errors.push(`${source.id}: bytes missing`)
+        continue
+      }
+      let copied = 0
+      const count = new TransformStream<Uint8Array, Uint8Array>({ transform(chunk, c) { copied += chunk.byteLength; c.enqueue(chunk) } })
+      const body = got.body.pipeThrough(verifyingStream({ digest: job.digest, size: blob.size }, deps.createHasher)).pipeThrough(count)
+      await target.engine.put(blobKey(job.digest), body, { size: blob.size })
+      deps.locations.markUp(target.id)
+      deps.onBytes?.(source.id, target.id, copied)
+      return { size: blob.size, source: source.id }
+    } catch (err) {
+      if (isOciError(err)) {
+        // The source's bytes do not match their digest: that copy is corrupt; never spread it.
+        deps.log.error('source bytes fail verification, placement marked missing', { digest: job.digest, location: source.id, error: err.message })
+        markPlacementMissing(deps.db, job.digest, source.id)
+        errors.push(`${source.id}: ${err.code}`)
+        continue
+      }
+      const where = err instanceof StorageError ? err.location : 'unknown'
+      deps.locations.markDown(where === target.id ? target.id : source.id, err)
+      errors.push(`${where}: ${describeError(err)}`)
+      if (where === target.id) break
+    }
+  }
+  throw new CopyFailure(errors.join('; '))
+}

@@ -1,0 +1,67 @@
+// The reconciler: finds blobs whose placements fall short of policy (a location added or made
+// default, a policy changed, a copy found missing) and enqueues replication for them, a page at
+// a time so a large registry is caught up gradually. `npm run backfill` runs the same pass.
+
+import type { Db } from '../../db/client.ts'
+import { blobsPage, enqueueReplication } from '../../db/queries/placements.ts'
+import { namespaceOf } from '../../oci/names.ts'
+
+export interface ReconcileOptions {
+  /** Resume after this digest (exclusive). */
+  after?: string | null
+  limit?: number
+  /** Only blobs linked into a repository of this namespace. */
+  namespace?: string | null
+  dryRun?: boolean
+}
+
+export interface ReconcileResult {
+  scanned: number
+  /** Blobs that needed at least one copy. */
+  blobs: number
+  /** Jobs created (or that would be, in a dry run). */
+  jobs: number
+  /** Bytes those jobs will copy. */
+  bytes: number
+  /** The last digest scanned; null when the pass is complete. */
+  cursor: string | null
+}
+
+/** Target locations for a blob linked into these repositories (policy applied). */
+export type TargetsFor = (namespaces: string[]) => string[]
+
+export function reconcilePage(db: Db, targetsFor: TargetsFor, options: ReconcileOptions = {}): ReconcileResult {
+  const limit = options.limit ?? 500
+  const page = blobsPage(db, { after: options.after, limit })
+  const result: ReconcileResult = { scanned: page.length, blobs: 0, jobs: 0, bytes: 0, cursor: page.length === limit ? page[page.length - 1].digest : null }
+  const now = Date.now()
+  for (const blob of page) {
+    // A blob in no repository is garbage waiting for gc: nothing to place.
+    if (blob.repositories.length === 0) continue
+    const namespaces = [...new Set(blob.repositories.map(namespaceOf))]
+    if (options.namespace && !namespaces.includes(options.namespace)) continue
+    const missing = targetsFor(namespaces).filter((l) => !blob.present.includes(l) && !blob.queued.includes(l))
+    if (missing.length === 0 || blob.present.length === 0) continue
+    const created = options.dryRun ? missing.length : db.transaction((tx) => enqueueReplication(tx, blob.digest, missing, now, { reviveDead: false }))
+    if (created === 0) continue
+    result.blobs++
+    result.jobs += created
+    result.bytes += blob.size * created
+  }
+  return result
+}
+
+/** Runs reconcilePage on a timer, one page per tick, wrapping around at the end. */
+export function startReconciler(db: Db, targetsFor: TargetsFor, options: { intervalMs: number; pageSize?: number; onResult?: (r: ReconcileResult) => void; onError?: (err: unknown) => void }): { stop(): void } {
+  let cursor: string | null = null
+  const tick = () => {
+    const r = reconcilePage(db, targetsFor, { after: cursor, limit: options.pageSize ?? 500 })
+    cursor = r.cursor
+    options.onResult?.(r)
+  }
+  const timer = setInterval(() => {
+    try { tick() } catch (err) { options.onError?.(err) }
+  }, options.intervalMs)
+  timer.unref?.()
+  return { stop: () => clearInterval(timer) }
+}

@@ -1,0 +1,135 @@
+// The replication worker: claims due jobs with a lease, copies, records the placement, and on
+// failure backs off or dead-letters. Runs inside the origin by default, or alone (npm run worker).
+// A crash at any instant loses nothing: the lease expires and the job is claimed again; copies
+// are idempotent (content-addressed, atomic puts).
+
+import type { Db } from '../../db/client.ts'
+import { claimDueJobs, completeJob, deleteJob, failJob, renewLease, type Job } from '../../db/queries/replication.ts'
+import type { TargetsFor } from '../../db/queries/placements.ts'
+import type { HasherFactory } from '../../oci/digest.ts'
+import type { ReplicationConfig } from '../config/types.ts'
+import type { LocationSet } from '../locations.ts'
+import type { Metrics } from '../metrics.ts'
+import { describeError, type Logger } from '../log.ts'
+import { copyBlob, CopyFailure } from './copy.ts'
+
+export interface WorkerDeps {
+  db: Db
+  locations: LocationSet
+  createHasher: HasherFactory
+  config: ReplicationConfig
+  log: Logger
+  metrics?: Metrics
+  /** Unique per worker process; recorded as the lease owner. */
+  owner?: string
+  /** How long to sleep when no job is due (a commit in this process wakes it sooner). */
+  pollMs?: number
+  /** Current policy, re-checked before each copy. */
+  targetsFor?: TargetsFor
+}
+
+export interface ReplicationWorker {
+  start(): void
+  /** Stops claiming and waits for copies in flight. */
+  stop(): Promise<void>
+  /** Look for work now (called after a commit). */
+  wake(): void
+  /** Runs until no job is due and none is in flight (tests, scripts). */
+  drain(options?: { timeoutMs?: number }): Promise<void>
+}
+
+export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
+  const owner = deps.owner ?? `worker-${crypto.randomUUID().slice(0, 8)}`
+  const { config, log } = deps
+  const leaseMs = config.leaseSeconds * 1000
+  const pollMs = deps.pollMs ?? 200
+  const inFlight = new Set<Promise<void>>()
+  let running = false
+  let loopDone: Promise<void> | null = null
+  let wakeUp: (() => void) | null = null
+
+  async function run(job: Job): Promise<void> {
+    const started = Date.now()
+    // Long copies keep their lease; a worker that dies stops renewing and the job is re-claimed.
+    const heartbeat = setInterval(() => renewLease(deps.db, job.id, owner, leaseMs), Math.max(1000, leaseMs / 3))
+    try {
+      const result = await copyBlob({ ...deps, onBytes: (s, t, n) => deps.metrics?.bytesCopied.inc({ source: s, target: t }, n) }, job)
+      completeJob(deps.db, job, result)
+      deps.metrics?.jobs.inc({ location: job.location, outcome: 'done' })
+      deps.metrics?.lag.observe({ location: job.location }, (Date.now() - job.createdAt) / 1000)
+      log.info('replicated', { digest: job.digest, target: job.location, source: result.source, bytes: result.size, ms: Date.now() - started })
+    } catch (err) {
+      if (err instanceof CopyFailure && err.cancel) {
+        deleteJob(deps.db, job.id)
+        log.info('replication job dropped', { digest: job.digest, target: job.location, reason: err.message })
+        return
+      }
+      const permanent = err instanceof CopyFailure && err.permanent
+      const error = err instanceof CopyFailure ? err.message : describeError(err)
+      const outcome = failJob(deps.db, job, { error, permanent, maxAttempts: config.maxAttempts, backoffBaseMs: config.backoffBaseMs, backoffMaxMs: config.backoffMaxMs })
+      deps.metrics?.jobs.inc({ location: job.location, outcome })
+      const fields = { digest: job.digest, target: job.location, attempts: job.attempts + 1, error }
+      if (outcome === 'dead') log.error('replication dead-lettered', fields)
+      else log.warn('replication failed, will retry', fields)
+    } finally {
+      clearInterval(heartbeat)
+    }
+  }
+
+  function claimMore(): number {
+    const free = config.concurrency - inFlight.size
+    const jobs = free > 0 ? claimDueJobs(deps.db, { owner, limit: free, leaseMs }) : []
+    for (const job of jobs) {
+      const p: Promise<void> = run(job).finally(() => { inFlight.delete(p); wake() })
+      inFlight.add(p)
+    }
+    return jobs.length
+  }
+
+  function wake() {
+    wakeUp?.()
+  }
+
+  async function loop() {
+    while (running) {
+      let claimed = 0
+      try {
+        claimed = claimMore()
+      } catch (err) {
+        log.error('claiming replication jobs failed', { error: describeError(err) })
+      }
+      if (claimed === 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, pollMs)
+          wakeUp = () => { clearTimeout(t); resolve() }
+        })
+        wakeUp = null
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (running) return
+      running = true
+      loopDone = loop()
+      log.info('replication worker started', { owner, concurrency: config.concurrency })
+    },
+    async stop() {
+      running = false
+      wake()
+      await loopDone
+      await Promise.allSettled([...inFlight])
+    },
+    wake,
+    async drain({ timeoutMs = 60_000 } = {}) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const claimed = claimMore()
+        if (claimed === 0 && inFlight.size === 0) return
+        if (Date.now() > deadline) throw new Error('replication did not drain in time')
+        if (inFlight.size > 0) await Promise.race(inFlight)
+      }
+    },
+  }
+}

@@ -1,0 +1,116 @@
+// The admin API (README "Admin API"): placements, replication backlog, jobs, dead letters, lag,
+// namespace policies. JSON only. When MERIDIAN_ADMIN_TOKEN is set, every call needs
+// `Authorization: Bearer <token>`.
+
+import { Hono } from 'hono'
+import { eq } from 'drizzle-orm'
+import type { Db } from '../../db/client.ts'
+import { placementsOf } from '../../db/queries/placements.ts'
+import { backlogByLocation, jobsInState, jobsOf, percentile, recentLags, retryDeadJobs } from '../../db/queries/replication.ts'
+import { namespacePolicies } from '../../db/schema.ts'
+import { parseDigest } from '../../oci/digest.ts'
+import { ociError } from '../../oci/errors.ts'
+import type { MeridianConfig } from '../config/types.ts'
+import { matchesResidency } from '../config/policy.ts'
+import type { ReplicationPolicy } from '../replication/policy.ts'
+import type { Metrics } from '../metrics.ts'
+
+export interface AdminDeps {
+  db: Db
+  config: MeridianConfig
+  policy: ReplicationPolicy
+  metrics: Metrics
+  token?: string | null
+  /** Called after a policy change or a retry so the worker looks for work now. */
+  wake?: () => void
+}
+
+const NAMESPACE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
+
+export function createAdminRoutes(deps: AdminDeps): Hono {
+  const admin = new Hono()
+  admin.use('*', async function requireAdminToken(c, next) {
+    if (deps.token && c.req.header('authorization') !== `Bearer ${deps.token}`) throw ociError('UNAUTHORIZED', { message: 'admin token required' })
+    await next()
+  })
+
+  admin.get('/blobs/:digest/placements', (c) => {
+    const digest = c.req.param('digest')
+    parseDigest(digest)
+    return c.json({ digest, placements: placementsOf(deps.db, digest), jobs: jobsOf(deps.db, digest) })
+  })
+
+  admin.get('/replication/backlog', (c) => c.json({ locations: backlogByLocation(deps.db) }))
+
+  admin.get('/replication/jobs', (c) => {
+    const state = c.req.query('state') ?? 'running'
+    if (!['pending', 'running', 'done', 'dead'].includes(state)) throw ociError('UNSUPPORTED', { status: 400, message: 'state must be pending, running, done or dead' })
+    const limit = Math.min(Number(c.req.query('limit') ?? 100) || 100, 1000)
+    return c.json({ state, jobs: jobsInState(deps.db, state as 'running', limit) })
+  })
+
+  admin.get('/replication/dead', (c) => c.json({ jobs: jobsInState(deps.db, 'dead', 1000) }))
+
+  // Retry dead letters: all of them, or the ids in the JSON body {"ids": [..]}.
+  admin.post('/replication/dead/retry', async (c) => {
+    const body = await c.req.json().catch(() => ({})) as { ids?: unknown }
+    const ids = Array.isArray(body.ids) ? body.ids.filter((i): i is number => Number.isInteger(i)) : null
+    const retried = retryDeadJobs(deps.db, ids)
+    deps.wake?.()
+    return c.json({ retried })
+  })
+
+  admin.get('/replication/lag', (c) => {
+    const lags = recentLags(deps.db, 1000)
+    return c.json({ samples: lags.length, p50Ms: percentile(lags, 50), p90Ms: percentile(lags, 90), p99Ms: percentile(lags, 99), maxMs: lags.length ? Math.max(...lags) : null })
+  })
+
+  admin.get('/namespaces/:namespace/policy', (c) => {
+    const ns = c.req.param('namespace')
+    return c.json({ namespace: ns, policy: deps.policy.namespacePolicy(ns), source: hasOverride(deps.db, ns) ? 'api' : 'config' })
+  })
+
+  // PUT {"extraLocations": ["eu-s3"], "residency": ["eu-*"] | null}. Takes effect at once; the
+  // reconciler enqueues the copies the new policy asks for.
+  admin.put('/namespaces/:namespace/policy', async (c) => {
+    const ns = c.req.param('namespace')
+    if (!NAMESPACE.test(ns)) throw ociError('NAME_INVALID', { detail: { namespace: ns } })
+    const body = await c.req.json().catch(() => null) as { extraLocations?: unknown; residency?: unknown } | null
+    const problems = validatePolicy(deps.config, body)
+    if (problems.length > 0 || !body) throw ociError('UNSUPPORTED', { status: 400, message: 'invalid policy', detail: { problems } })
+    const extra = (body.extraLocations ?? []) as string[]
+    const residency = (body.residency ?? null) as string[] | null
+    deps.db.insert(namespacePolicies).values({ namespace: ns, extraLocations: JSON.stringify(extra), residency: residency ? JSON.stringify(residency) : null, updatedAt: Date.now() })
+      .onConflictDoUpdate({ target: namespacePolicies.namespace, set: { extraLocations: JSON.stringify(extra), residency: residency ? JSON.stringify(residency) : null, updatedAt: Date.now() } }).run()
+    deps.wake?.()
+    return c.json({ namespace: ns, policy: deps.policy.namespacePolicy(ns), source: 'api' })
+  })
+
+  admin.delete('/namespaces/:namespace/policy', (c) => {
+    const ns = c.req.param('namespace')
+    deps.db.delete(namespacePolicies).where(eq(namespacePolicies.namespace, ns)).run()
+    return c.json({ namespace: ns, policy: deps.policy.namespacePolicy(ns), source: 'config' })
+  })
+  return admin
+}
+
+function hasOverride(db: Db, ns: string): boolean {
+  return db.select().from(namespacePolicies).where(eq(namespacePolicies.namespace, ns)).get() !== undefined
+}
+
+function validatePolicy(config: MeridianConfig, body: { extraLocations?: unknown; residency?: unknown } | null): string[] {
+  if (!body || typeof body !== 'object') return ['body must be a JSON object']
+  const problems: string[] = []
+  const ids = new Set(config.locations.map((l) => l.id))
+  const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string')
+  if (body.extraLocations !== undefined && !isStrings(body.extraLocations)) problems.push('extraLocations must be a list of location ids')
+  if (body.residency !== undefined && body.residency !== null && !isStrings(body.residency)) problems.push('residency must be a list of location globs or null')
+  if (problems.length) return problems
+  const residency = (body.residency ?? null) as string[] | null
+  for (const id of (body.extraLocations ?? []) as string[]) {
+    if (!ids.has(id)) problems.push(`extraLocations: unknown location "${id}"`)
+    else if (!matchesResidency(id, residency)) problems.push(`extraLocations: "${id}" lies outside the namespace's residency`)
+  }
+  if (residency && !config.locations.some((l) => matchesResidency(l.id, residency))) problems.push('residency matches no configured location')
+  return problems
+}

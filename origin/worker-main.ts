@@ -1,0 +1,46 @@
+// `npm run worker`: the replication worker and reconciler alone, for deployments that run them
+// apart from the HTTP origin (set replication.workerInProcess: false on the origins).
+
+import { loadConfig } from './config/load.ts'
+import { ConfigError } from './config/config-error.ts'
+import { openDatabase, closeDatabase } from '../db/client.ts'
+import { createLocationSet } from './locations.ts'
+import { createNativeHasher } from './hasher.ts'
+import { createLogger, describeError } from './log.ts'
+import { createMetrics } from './metrics.ts'
+import { replicationPolicy } from './replication/policy.ts'
+import { createReplicationWorker } from './replication/worker.ts'
+import { startReconciler } from './replication/reconcile.ts'
+
+const log = createLogger({ base: { process: 'worker' } })
+let loaded
+try {
+  loaded = loadConfig(process.env)
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`)
+    process.exit(2)
+  }
+  throw err
+}
+const { config } = loaded
+const db = openDatabase(config.databaseUrl)
+const locations = createLocationSet(config.locations, config.preference)
+const policy = replicationPolicy(db, config)
+const worker = createReplicationWorker({ db, locations, createHasher: createNativeHasher, config: config.replication, log, metrics: createMetrics({ db, locations }), targetsFor: policy.targetsFor })
+worker.start()
+const reconciler = startReconciler(db, policy.targetsFor, {
+  intervalMs: config.replication.reconcileIntervalSeconds * 1000,
+  onResult: (r) => { if (r.jobs > 0) { log.info('reconciler enqueued replication', { ...r }); worker.wake() } },
+  onError: (err) => log.error('reconciler failed', { error: describeError(err) }),
+})
+const stop = async (signal: string) => {
+  log.info('stopping', { signal })
+  reconciler.stop()
+  await worker.stop()
+  await locations.close()
+  closeDatabase(db)
+  process.exit(0)
+}
+process.once('SIGINT', () => void stop('SIGINT'))
+process.once('SIGTERM', () => void stop('SIGTERM'))

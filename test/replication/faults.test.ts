@@ -1,0 +1,72 @@
+// Replication under failure: a target that is down and comes back, a target that never works
+// (dead letter, retry through the API).
+
+import { createServer } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
+import { startS3rver, S3RVER_CLIENT, type RunningS3rver } from '../helpers/s3rver.ts'
+import { pushBlob, randomBytes, uniqueName } from '../helpers/registry-client.ts'
+import { fastRetries, fsLocation, placementProblems, presentMap, waitForReplication } from '../helpers/replication.ts'
+import { jobsOf } from '../../db/queries/replication.ts'
+import type { MeridianConfig } from '../../origin/config/types.ts'
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as { port: number }
+  await new Promise((r) => server.close(r))
+  return port
+}
+
+function withRemote(c: MeridianConfig, endpoint: string, bucket: string, retries: Partial<MeridianConfig['replication']>): MeridianConfig {
+  return fastRetries({
+    ...c,
+    locations: [
+      fsLocation(c, 'local', { lat: 39, lon: -77.5 }),
+      { id: 'remote', driver: 's3', params: { bucket, endpoint, region: S3RVER_CLIENT.region, forcePathStyle: true, ...S3RVER_CLIENT.credentials }, lat: 50, lon: 8, replicateByDefault: true, serve: 'redirect', readOnly: false },
+    ],
+    preference: ['local'],
+  }, retries)
+}
+
+describe('replication faults', () => {
+  const cleanups: Array<() => Promise<void>> = []
+  afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c() })
+
+  it('retries while the target location is down and succeeds when it is back', async () => {
+    const port = await freePort()
+    const origin: TestOrigin = await startTestOrigin({ edit: (c) => withRemote(c, `http://127.0.0.1:${port}`, 'meridian', { maxAttempts: 1000 }) })
+    cleanups.push(() => origin.close())
+    const blob = await pushBlob(origin.url, uniqueName('down'), randomBytes(200_000))
+    await expect.poll(() => jobsOf(origin.db, blob.digest)[0]?.attempts ?? 0, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+    const job = jobsOf(origin.db, blob.digest)[0]
+    expect(job.state).not.toBe('done')
+    expect(job.lastError).toBeTruthy()
+    const s3: RunningS3rver = await startS3rver({ buckets: ['meridian'], port })
+    cleanups.push(() => s3.stop())
+    await waitForReplication(origin.db, { timeoutMs: 20_000 })
+    expect([...presentMap(origin.db).get(blob.digest)!].sort()).toEqual(['local', 'remote'])
+    expect(await placementProblems(origin.db, origin.locations)).toEqual([])
+  })
+
+  it('dead-letters a job that keeps failing, shows it in the API, and retries it on request', async () => {
+    const s3 = await startS3rver({ buckets: ['meridian'] })
+    cleanups.push(() => s3.stop())
+    // The bucket does not exist: every attempt fails.
+    const origin = await startTestOrigin({ edit: (c) => withRemote(c, s3.endpoint, 'no-such-bucket', { maxAttempts: 3 }) })
+    cleanups.push(() => origin.close())
+    const blob = await pushBlob(origin.url, uniqueName('dead'), randomBytes(1000))
+    await expect.poll(() => jobsOf(origin.db, blob.digest)[0]?.state, { timeout: 10_000 }).toBe('dead')
+    const dead = await (await fetch(`${origin.url}/admin/replication/dead`)).json() as { jobs: Array<{ digest: string; attempts: number; lastError: string }> }
+    const letter = dead.jobs.find((j) => j.digest === blob.digest)!
+    expect(letter.attempts).toBe(3)
+    expect(letter.lastError).toMatch(/remote/)
+    const metrics = await (await fetch(`${origin.url}/metrics`)).text()
+    expect(metrics).toMatch(/meridian_replication_queue_depth\{location="remote",state="dead"\} 1/)
+    const retry = await fetch(`${origin.url}/admin/replication/dead/retry`, { method: 'POST', body: '{}' })
+    expect(await retry.json()).toEqual({ retried: 1 })
+    // It fails again (the bucket is still missing) and lands back in the dead letters.
+    await expect.poll(() => jobsOf(origin.db, blob.digest)[0]?.attempts, { timeout: 10_000 }).toBe(3)
+    expect(jobsOf(origin.db, blob.digest)[0].state).toBe('dead')
+  })
+})
