@@ -59,6 +59,8 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     c.header('X-Request-Id', requestId)
   })
 
+  // distribution-spec end-1 is `GET /v2/` (what docker and skopeo ping); `/v2` answers too.
+  app.route('/v2/', baseRoutes)
   app.route('/v2', baseRoutes)
   app.route('/v2', catalogRoutes)
   app.route('/v2', uploadRoutes)

@@ -15,7 +15,8 @@ referrerRoutes.get('/:name{.+}/referrers/:digest', (c) => {
   const digest = digestParam(c)
   const repo = findRepository(deps.db, name)
   const all = repo ? listReferrers(deps.db, repo.id, digest) : []
-  const artifactType = c.req.query('artifactType') ?? null
+  // An empty `?artifactType=` filters nothing (and so must not claim OCI-Filters-Applied).
+  const artifactType = c.req.query('artifactType') || null
   const descriptors = filterByArtifactType(all.map((r) => ({
     mediaType: r.mediaType, digest: r.digest, size: r.size,
     ...(r.artifactType ? { artifactType: r.artifactType } : {}),

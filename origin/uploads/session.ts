@@ -52,7 +52,7 @@ export async function appendChunk(deps: ResolvedDeps, upload: Upload, body: Read
     try {
       await location.engine.put(key, body.pipeThrough(counter.stream), { size: declared.length ?? undefined })
     } catch (err) {
-      storageFailure(deps, location, err)
+      storageFailure(deps, location, err, { fromClient: true })
     }
     const added = counter.count()
     if (added === 0) {

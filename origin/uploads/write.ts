@@ -17,9 +17,17 @@ export function writeCandidates(deps: ResolvedDeps, repository: string): Locatio
   return list
 }
 
-/** Turns a storage failure during a push into a 503 and remembers the location as down. */
-export function storageFailure(deps: ResolvedDeps, location: Location, err: unknown): never {
+/**
+ * Turns a storage failure during a push into a 503 and remembers the location as down. With
+ * `fromClient` the bytes were the request's own body: the guard (storage/guard.ts) wraps every
+ * engine failure in a StorageError and hands the body's own errors back unchanged, so anything
+ * else is the client going away mid-upload, which says nothing about the location.
+ */
+export function storageFailure(deps: ResolvedDeps, location: Location, err: unknown, options: { fromClient?: boolean } = {}): never {
   if (isOciError(err)) throw err
+  if (options.fromClient && !(err instanceof StorageError)) {
+    throw ociError('BLOB_UPLOAD_INVALID', { message: 'the request body ended before it was complete', cause: err })
+  }
   deps.locations.markDown(location.id, err)
   deps.log.warn('write to location failed', { location: location.id, error: describeError(err) })
   if (err instanceof StorageError && !err.retryable) throw ociError('UNKNOWN', { cause: err })
@@ -49,7 +57,8 @@ export async function writeVerifiedBlob(
       }
       return location
     } catch (err) {
-      if (isOciError(err) || !options.retry || i + 1 >= candidates.length) storageFailure(deps, location, err)
+      // retry: false is the one-shot request stream: its failures may be the client's.
+      if (isOciError(err) || !options.retry || i + 1 >= candidates.length) storageFailure(deps, location, err, { fromClient: !options.retry })
       deps.locations.markDown(location.id, err)
       deps.log.warn('write failed, trying the next location', { location: location.id, error: describeError(err) })
     }

@@ -13,9 +13,21 @@ export interface TestOrigin extends OriginServer {
   config: MeridianConfig
 }
 
-/** `env` is passed to loadConfig on top of a fresh data dir and port 0. */
-export async function startTestOrigin(options: { env?: Record<string, string>; edit?: (c: MeridianConfig) => MeridianConfig; log?: Logger } = {}): Promise<TestOrigin> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'meridian-test-'))
+export interface TestOriginOptions {
+  /** Passed to loadConfig on top of the data dir and port 0. */
+  env?: Record<string, string>
+  edit?: (c: MeridianConfig) => MeridianConfig
+  log?: Logger
+  /**
+   * Reuse this data directory (database and locations) instead of a fresh one, e.g. to restart an
+   * origin on the state a previous one left. The caller owns it: close() then leaves it in place.
+   */
+  dataDir?: string
+}
+
+export async function startTestOrigin(options: TestOriginOptions = {}): Promise<TestOrigin> {
+  const owned = options.dataDir === undefined
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'meridian-test-'))
   let { config } = loadConfig({ MERIDIAN_DATA_DIR: dataDir, MERIDIAN_ORIGIN_PORT: '0', ...options.env })
   if (options.edit) config = options.edit(config)
   const server = await startOriginServer(config, { log: options.log ?? silentLogger })
@@ -23,7 +35,7 @@ export async function startTestOrigin(options: { env?: Record<string, string>; e
     ...server, dataDir, config,
     async close() {
       await server.close()
-      rmSync(dataDir, { recursive: true, force: true })
+      if (owned) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }
