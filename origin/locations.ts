@@ -7,6 +7,8 @@ import { guardEngine } from '../storage/guard.ts'
 import { createFsEngine } from '../storage/drivers/fs.ts'
 import { createS3Engine } from '../storage/drivers/s3.ts'
 import { createMemoryEngine } from '../storage/drivers/memory.ts'
+import { createAzureEngine } from '../storage/drivers/azure.ts'
+import { createGcsEngine } from '../storage/drivers/gcs.ts'
 import type { LocationConfig } from './config/types.ts'
 
 export interface Location {
@@ -40,6 +42,14 @@ export const createEngine: EngineFactory = (l) => {
       location: l.id, bucket: p.bucket, region: p.region ?? 'us-east-1', endpoint: p.endpoint,
       forcePathStyle: p.forcePathStyle, prefix: p.prefix,
       credentials: p.accessKeyId ? { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } : undefined,
+    })
+    // origin/config/drivers.ts has checked that exactly one way to name the account is given.
+    case 'azure': return createAzureEngine({
+      location: l.id, container: p.container, connectionString: p.connectionString, accountName: p.accountName,
+      accountKey: p.accountKey, sasToken: p.sasToken, endpoint: p.endpoint, prefix: p.prefix,
+    })
+    case 'gcs': return createGcsEngine({
+      location: l.id, bucket: p.bucket, projectId: p.projectId, keyFilename: p.keyFilename, apiEndpoint: p.apiEndpoint, prefix: p.prefix,
     })
     default: throw new Error(`location ${l.id}: driver ${l.driver} is not available in this build`)
   }

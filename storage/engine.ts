@@ -12,7 +12,7 @@ export interface ObjectInfo {
 export interface ByteRange {
   /** First byte, inclusive. */
   start: number
-  /** Last byte, inclusive (HTTP Range semantics). */
+  /** Last byte, inclusive (HTTP Range semantics). May run past the end: it is then clamped. */
   end: number
 }
 
@@ -20,25 +20,36 @@ export interface GetResult {
   body: ReadableStream<Uint8Array>
   /** Size of the whole object, not of the range. */
   size: number
-  /** The range actually served, when one was asked for. */
+  /** The range actually served (the end clamped to the last byte), when one was asked for. */
   range?: ByteRange
 }
 
 export interface PutOptions {
-  /** Exact byte count when known; drivers may use it to choose single-part over multipart. */
+  /**
+   * Exact byte count when known; drivers may use it to choose single-part over multipart. A body
+   * of another length fails with StorageError('invalid') and stores nothing.
+   */
   size?: number
+  /** Aborting fails the put with StorageError('aborted') and stores nothing. */
   signal?: AbortSignal
 }
 
 export interface ListPage {
   keys: ObjectInfo[]
-  /** Pass back as `cursor` for the next page; null on the last page. */
+  /**
+   * Pass back as `cursor` for the next page; null on the last page. Every driver here uses the
+   * last key of the page, so a cursor means the same thing in every engine.
+   */
   cursor: string | null
 }
 
 export interface PresignOptions {
   /** Seconds the URL stays valid. Short by default (ARCHITECTURE: presigned URLs short-lived). */
   expiresIn?: number
+  /**
+   * Limits the URL to this range. S3 signs it as a header: the client must send exactly
+   * `Range: bytes=<start>-<end>`, as it does when it follows a redirect of its own ranged GET.
+   */
   range?: ByteRange
 }
 
@@ -68,7 +79,8 @@ export interface StorageEngine {
   stat(key: string): Promise<ObjectInfo | null>
   /**
    * Streams the object (or the inclusive byte range of it), or null when it does not exist.
-   * A range past the end of the object throws StorageError('invalid').
+   * A range that starts past the last byte (any range, on an empty object) throws
+   * StorageError('invalid'); one that only ends past it is clamped, as HTTP does (RFC 9110 §14.1.2).
    */
   get(key: string, options?: { range?: ByteRange; signal?: AbortSignal }): Promise<GetResult | null>
   /**
@@ -80,7 +92,10 @@ export interface StorageEngine {
   put(key: string, body: ReadableStream<Uint8Array>, options?: PutOptions): Promise<ObjectInfo>
   /** Idempotent: deleting a missing key succeeds. */
   delete(key: string): Promise<void>
-  /** Keys under `prefix`, in lexical order, a page at a time. */
+  /**
+   * Keys starting with `prefix` (a plain string prefix, as in S3, not a directory), in lexical
+   * (byte) order, a page at a time: at most `limit` (default and maximum 1,000) after `cursor`.
+   */
   list(prefix: string, options?: { cursor?: string; limit?: number }): Promise<ListPage>
   /**
    * A short-lived URL a client can GET the object from directly, or null when the engine cannot
@@ -89,7 +104,9 @@ export interface StorageEngine {
   presign?(key: string, options?: PresignOptions): Promise<string | null>
   /**
    * Server-side copy inside this engine (no bytes through our process), or null when the engine
-   * cannot do it for this object (the caller then streams). Atomic like put. Optional.
+   * cannot do it for this object, including when `fromKey` does not exist (the caller then
+   * streams, and its get reports the absence). Atomic like put; the copy is independent of the
+   * source afterwards. Optional.
    */
   copy?(fromKey: string, toKey: string): Promise<ObjectInfo | null>
   /** Releases connections, timers, file handles. Optional. */

@@ -1,0 +1,90 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testEngine } from '../conformance.ts'
+import type { StorageEngine } from '../engine.ts'
+import { createFsEngine } from './fs.ts'
+
+testEngine('fs', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'meridian-fs-'))
+  return { engine: createFsEngine({ location: 'test-fs', root }), teardown: () => rm(root, { recursive: true, force: true }) }
+})
+
+/** Every file under `dir`, as paths relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort()
+}
+
+function bytes(text: string): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(text))
+      controller.close()
+    },
+  })
+}
+
+describe('fs engine', () => {
+  let root: string
+  let engine: StorageEngine
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'meridian-fs-'))
+    engine = createFsEngine({ location: 'test-fs', root })
+  })
+  afterAll(() => rm(root, { recursive: true, force: true }))
+
+  it('refuses keys that would escape the root or reach into .tmp', async () => {
+    for (const key of ['../outside', 'blobs/../../outside', '/etc/passwd', 'a//b', 'a\\b', '.tmp/x', 'a/./b']) {
+      await expect(engine.put(key, bytes('x')), key).rejects.toMatchObject({ name: 'StorageError', kind: 'invalid' })
+      await expect(engine.get(key), key).rejects.toMatchObject({ kind: 'invalid' })
+      await expect(engine.delete(key), key).rejects.toMatchObject({ kind: 'invalid' })
+    }
+    expect(await filesUnder(root)).toEqual([])
+  })
+
+  it('keeps key k at <root>/k', async () => {
+    await engine.put('blobs/sha256/ab/abcd', bytes('layer'))
+    expect(await filesUnder(root)).toEqual(['blobs/sha256/ab/abcd'])
+    await engine.delete('blobs/sha256/ab/abcd')
+  })
+
+  it('leaves no file under blobs/ when a put is interrupted, and cleans its temp file', async () => {
+    let sent = 0
+    const interrupted = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ === 5) return controller.error(new Error('connection reset'))
+        controller.enqueue(new Uint8Array(512 * 1024).fill(sent))
+      },
+    })
+    await expect(engine.put('blobs/sha256/cd/cdef', interrupted)).rejects.toThrow('connection reset')
+    const left = await filesUnder(root)
+    expect(left.filter((path) => !path.startsWith('.tmp/'))).toEqual([])
+    expect(left).toEqual([])
+  })
+
+  it('prunes directories left empty by a delete, and lists nothing from .tmp', async () => {
+    await engine.put('uploads/0f2b4f4e-7d2a-4c8e-9a52-3a7f0f3a1b2c/00000000', bytes('part'))
+    await writeFile(join(root, '.tmp', 'stray'), 'temp')
+    expect((await engine.list('')).keys.map((o) => o.key)).toEqual(['uploads/0f2b4f4e-7d2a-4c8e-9a52-3a7f0f3a1b2c/00000000'])
+    await engine.delete('uploads/0f2b4f4e-7d2a-4c8e-9a52-3a7f0f3a1b2c/00000000')
+    expect(await readdir(root)).toEqual(['.tmp'])
+    await rm(join(root, '.tmp', 'stray'))
+  })
+
+  it("orders keys as S3 does, byte by byte: 'a-c' < 'a/b' < 'a0'", async () => {
+    for (const key of ['order/a0', 'order/a/b', 'order/a-c']) await engine.put(key, bytes(key))
+    expect((await engine.list('order/')).keys.map((o) => o.key)).toEqual(['order/a-c', 'order/a/b', 'order/a0'])
+    const first = await engine.list('order/', { limit: 1 })
+    expect((await engine.list('order/', { limit: 5, cursor: first.cursor! })).keys.map((o) => o.key)).toEqual(['order/a/b', 'order/a0'])
+  })
+
+  it('answers null for a key that names a directory', async () => {
+    await engine.put('dir/inner', bytes('x'))
+    expect(await engine.stat('dir')).toBeNull()
+    expect(await engine.get('dir')).toBeNull()
+    await engine.delete('dir')
+    expect(await engine.stat('dir/inner')).toMatchObject({ size: 1 })
+  })
+})

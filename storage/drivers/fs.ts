@@ -1,0 +1,353 @@
+// A location on a local or mounted filesystem: key `k` lives at `<root>/<k>` (storage/keys.ts).
+// The only storage file allowed `node:` imports (ARCHITECTURE §4.6).
+//
+// Writes never touch an existing file: a put fills a temp file in `<root>/.tmp` (same filesystem,
+// so the final rename is atomic), fsyncs it, renames it into place and fsyncs the directory.
+// That is also what makes copy-by-hard-link safe: two names may share an inode because neither is
+// ever written through again.
+
+import { Buffer } from 'node:buffer'
+import { randomUUID } from 'node:crypto'
+import { constants } from 'node:fs'
+import { copyFile, link, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
+import { dirname, join, resolve, sep } from 'node:path'
+import { StorageError } from '../engine.ts'
+import type { GetResult, ListPage, ObjectInfo, PutOptions, StorageEngine } from '../engine.ts'
+import { assertKey, assertPrefix, BodyReader, isValidKey, listLimit, resolveRange, toStorageError } from '../guard.ts'
+
+export interface FsEngineOptions {
+  location: string
+  /** Directory holding the objects; created on first write. */
+  root: string
+}
+
+const TMP = '.tmp'
+/**
+ * Writes are batched to about this many bytes per writev, with one batch in flight while the next
+ * is read. Request bodies arrive in ~64 KiB chunks; measured on 1 GiB, one awaited write per chunk
+ * ran at about a third of raw speed, pipeline(Readable.fromWeb, createWriteStream) at about 0.6x,
+ * and this loop at raw speed (the same CPU per GiB as 1 MiB writes from a ready buffer).
+ */
+const WRITE_BATCH = 1024 * 1024
+/** Read size of get bodies; fresh buffers each time, since the consumer keeps what it is given. */
+const READ_CHUNK = 1024 * 1024
+
+const errno = (err: unknown): string | undefined => (err as { code?: string } | null)?.code
+
+export function createFsEngine({ location, root }: FsEngineOptions): StorageEngine {
+  const rootDir = resolve(root)
+  const tmpDir = join(rootDir, TMP)
+
+  /** The file of `key`, which must resolve to a path strictly inside the root, outside `.tmp`. */
+  function pathOf(key: string): string {
+    assertKey(key, location)
+    const path = resolve(rootDir, key)
+    // Defence in depth: assertKey already rules out '..' and absolute keys.
+    if (!path.startsWith(rootDir + sep) || path === tmpDir || path.startsWith(tmpDir + sep)) {
+      throw new StorageError('invalid', location, `key ${JSON.stringify(key)} resolves outside the location root`)
+    }
+    return path
+  }
+
+  const fail = (err: unknown, doing: string) => toStorageError(err, location, doing)
+
+  async function newTempPath(): Promise<string> {
+    await mkdir(tmpDir, { recursive: true })
+    return join(tmpDir, randomUUID())
+  }
+
+  /** Renames a finished temp file onto `target`, creating parents; fsyncs the directory. */
+  async function moveIntoPlace(tmp: string, target: string): Promise<void> {
+    // A concurrent delete may prune the parent directory between mkdir and rename: try again.
+    for (let attempt = 1; ; attempt++) {
+      await mkdir(dirname(target), { recursive: true })
+      try {
+        await rename(tmp, target)
+        break
+      } catch (err) {
+        if (errno(err) !== 'ENOENT' || attempt >= 5) throw err
+      }
+    }
+    await syncDirectory(dirname(target))
+  }
+
+  return {
+    location,
+    driver: 'fs',
+
+    async stat(key) {
+      const path = pathOf(key)
+      try {
+        const info = await stat(path)
+        return info.isFile() ? { key, size: info.size, modified: info.mtime } : null
+      } catch (err) {
+        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return null
+        throw fail(err, `stat ${key}`)
+      }
+    },
+
+    async get(key, options = {}): Promise<GetResult | null> {
+      const path = pathOf(key)
+      let handle: FileHandle
+      try {
+        handle = await open(path, 'r')
+      } catch (err) {
+        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return null
+        throw fail(err, `get ${key}`)
+      }
+      try {
+        const info = await handle.stat()
+        if (!info.isFile()) {
+          await handle.close()
+          return null
+        }
+        const range = resolveRange(options.range, info.size, location, key)
+        const start = range?.start ?? 0
+        const end = range ? range.end + 1 : info.size
+        const body = fileStream(handle, start, end, () => options.signal?.aborted ? new StorageError('aborted', location, `get ${key} aborted`) : null)
+        return range ? { body, size: info.size, range } : { body, size: info.size }
+      } catch (err) {
+        await handle.close().catch(() => {})
+        throw fail(err, `get ${key}`)
+      }
+    },
+
+    async put(key, stream, options: PutOptions = {}) {
+      const target = pathOf(key)
+      const body = new BodyReader(stream, { location, key, size: options.size, signal: options.signal })
+      let tmp: string | null = null
+      let handle: FileHandle | null = null
+      let writing: Promise<unknown> | null = null
+      try {
+        tmp = await newTempPath()
+        handle = await open(tmp, 'wx')
+        let batch: Uint8Array[] = []
+        let batched = 0
+        const flush = async () => {
+          const chunks = batch
+          batch = []
+          batched = 0
+          await writing
+          writing = writeAll(handle!, chunks)
+          // Marked handled now: a failure surfaces at the next await, not as an unhandled rejection.
+          writing.catch(() => {})
+        }
+        for (let chunk = await body.next(); chunk !== null; chunk = await body.next()) {
+          if (chunk.byteLength === 0) continue
+          batch.push(chunk)
+          batched += chunk.byteLength
+          if (batched >= WRITE_BATCH) await flush()
+        }
+        if (batched > 0) await flush()
+        await writing
+        writing = null
+        await handle.sync()
+        await handle.close()
+        handle = null
+        await moveIntoPlace(tmp, target)
+        tmp = null
+        return { key, size: body.bytes, modified: new Date() }
+      } catch (err) {
+        throw body.failure(err)
+      } finally {
+        // Settle the write in flight before closing the handle it writes through.
+        await (writing as Promise<unknown> | null)?.catch(() => {})
+        if (handle) await handle.close().catch(() => {})
+        if (tmp) await unlink(tmp).catch(() => {})
+      }
+    },
+
+    async delete(key) {
+      const path = pathOf(key)
+      try {
+        await unlink(path)
+      } catch (err) {
+        // Missing, or a directory (not an object): either way there is no object to delete.
+        if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes(errno(err) ?? '')) return
+        throw fail(err, `delete ${key}`)
+      }
+      // Upload sessions leave one directory each: prune empty parents, stopping at the first
+      // non-empty one (or any error; a racing put re-creates what it needs).
+      for (let dir = dirname(path); dir.startsWith(rootDir + sep); dir = dirname(dir)) {
+        try {
+          await rmdir(dir)
+        } catch {
+          break
+        }
+      }
+    },
+
+    async list(prefix, options = {}): Promise<ListPage> {
+      assertPrefix(prefix, location)
+      const limit = listLimit(options.limit)
+      const cursor = options.cursor
+      const base = prefix.slice(0, prefix.lastIndexOf('/') + 1)
+      const found: string[] = []
+      try {
+        for await (const key of walk(join(rootDir, base), base, prefix, cursor)) {
+          found.push(key)
+          if (found.length > limit) break
+        }
+        const page = found.slice(0, limit)
+        const infos = await Promise.all(page.map(async (key): Promise<ObjectInfo | null> => {
+          const info = await stat(join(rootDir, key)).catch(() => null)
+          return info?.isFile() ? { key, size: info.size, modified: info.mtime } : null
+        }))
+        return {
+          keys: infos.filter((info): info is ObjectInfo => info !== null),
+          cursor: found.length > limit ? page[page.length - 1] : null,
+        }
+      } catch (err) {
+        throw fail(err, `list ${prefix}`)
+      }
+    },
+
+    async copy(fromKey, toKey) {
+      const from = pathOf(fromKey)
+      const to = pathOf(toKey)
+      let tmp: string | null = null
+      try {
+        const source = await stat(from).catch((err) => {
+          if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return null
+          throw err
+        })
+        if (!source?.isFile()) return null
+        if (from === to) return { key: toKey, size: source.size, modified: source.mtime }
+        tmp = await newTempPath()
+        try {
+          // O(1) and atomic: a second name for the same inode, renamed into place.
+          await link(from, tmp)
+        } catch (err) {
+          if (errno(err) === 'ENOENT') return null
+          if (!['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(errno(err) ?? '')) throw err
+          // No hard links here (some network and FUSE filesystems): a real copy, reflinked where
+          // the filesystem can, made durable before it is renamed into place.
+          await copyFile(from, tmp, constants.COPYFILE_FICLONE)
+          const handle = await open(tmp, 'r+')
+          await handle.sync().finally(() => handle.close())
+        }
+        await moveIntoPlace(tmp, to)
+        tmp = null
+        return { key: toKey, size: source.size, modified: new Date() }
+      } catch (err) {
+        throw fail(err, `copy ${fromKey} to ${toKey}`)
+      } finally {
+        if (tmp) await unlink(tmp).catch(() => {})
+      }
+    },
+  }
+}
+
+/** Writes every chunk, looping over short writes (writev may write less than asked). */
+async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void> {
+  let total = 0
+  for (const chunk of chunks) total += chunk.byteLength
+  let { bytesWritten } = await handle.writev(chunks)
+  while (bytesWritten < total) {
+    let skip = bytesWritten
+    const rest: Uint8Array[] = []
+    for (const chunk of chunks) {
+      if (skip >= chunk.byteLength) skip -= chunk.byteLength
+      else {
+        rest.push(skip > 0 ? chunk.subarray(skip) : chunk)
+        skip = 0
+      }
+    }
+    total -= bytesWritten
+    chunks = rest
+    ;({ bytesWritten } = await handle.writev(chunks))
+  }
+}
+
+/** Makes a rename durable: the new directory entry survives a crash once this returns. */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | null = null
+  try {
+    handle = await open(dir, 'r')
+    await handle.sync()
+  } catch (err) {
+    // Some platforms (Windows) and filesystems cannot fsync a directory; the rename still stands.
+    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF', 'ENOTSUP'].includes(errno(err) ?? '')) throw err
+  } finally {
+    await handle?.close().catch(() => {})
+  }
+}
+
+/**
+ * Streams bytes [start, end) of an open file, then closes it (at the end, on cancel, on error).
+ * A hand-made pull stream, two 1 MiB reads ahead: measured at ~0.9x a raw read loop that also
+ * allocates a fresh buffer per read, where Readable.toWeb(createReadStream()) managed ~0.6x.
+ */
+function fileStream(handle: FileHandle, start: number, end: number, aborted: () => StorageError | null): ReadableStream<Uint8Array> {
+  let position = start
+  let closing: Promise<void> | null = null
+  let reading: Promise<unknown> | null = null
+  const close = () => (closing ??= (async () => {
+    await reading?.catch(() => {})
+    await handle.close().catch(() => {})
+  })())
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const abort = aborted()
+      if (abort) {
+        await close()
+        throw abort
+      }
+      if (position >= end) {
+        await close()
+        return controller.close()
+      }
+      // allocUnsafeSlow skips zero-filling; only the bytes read are ever exposed.
+      const length = Math.min(READ_CHUNK, end - position)
+      const buffer = Buffer.allocUnsafeSlow(length)
+      const read = handle.read(buffer, 0, length, position)
+      reading = read
+      let bytesRead: number
+      try {
+        ;({ bytesRead } = await read)
+      } catch (err) {
+        await close()
+        throw err
+      }
+      if (bytesRead === 0) {
+        // The file shrank under us: it was replaced by rename, so this inode is not; cannot happen
+        // unless someone writes into the root by hand. End rather than spin.
+        await close()
+        return controller.error(new Error(`file ended at ${position}, expected ${end}`))
+      }
+      position += bytesRead
+      controller.enqueue(new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead))
+    },
+    cancel: () => close(),
+  }, { highWaterMark: 2 })
+}
+
+/**
+ * Keys under `dirPath` (whose key prefix is `relative`) that start with `prefix` and sort after
+ * `cursor`, in lexical order of the whole key. Entries are ordered as `name` for files and
+ * `name/` for directories, because that is where their keys sort: 'a-c' < 'a/b' < 'a0'.
+ */
+async function* walk(dirPath: string, relative: string, prefix: string, cursor: string | undefined): AsyncGenerator<string> {
+  let entries
+  try {
+    entries = await readdir(dirPath, { withFileTypes: true })
+  } catch (err) {
+    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return
+    throw err
+  }
+  const sorted = entries
+    .filter((entry) => !(relative === '' && entry.name === TMP) && (entry.isFile() || entry.isDirectory()))
+    .map((entry) => ({ entry, sortKey: relative + entry.name + (entry.isDirectory() ? '/' : '') }))
+    .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
+  for (const { entry, sortKey } of sorted) {
+    if (entry.isDirectory()) {
+      // Skip subtrees the prefix rules out, and those wholly at or before the cursor.
+      if (!sortKey.startsWith(prefix) && !prefix.startsWith(sortKey)) continue
+      if (cursor !== undefined && cursor > sortKey && !cursor.startsWith(sortKey)) continue
+      yield* walk(join(dirPath, entry.name), sortKey, prefix, cursor)
+    } else if (sortKey.startsWith(prefix) && (cursor === undefined || sortKey > cursor) && isValidKey(sortKey)) {
+      yield sortKey
+    }
+  }
+}

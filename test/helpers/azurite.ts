@@ -1,0 +1,113 @@
+// A real Azure Blob API on loopback for tests: azurite's blob service as a child process, on a
+// free port, in memory, telemetry off. Where azurite 3.35 differs from Azure (the azure driver
+// copes with each): a range starting at the last byte + 1 (any range, on an empty blob) gets 206
+// with `Content-Range: bytes 100-99/100` instead of 416; Put Block From URL answers 501; List
+// Blobs ignores `startFrom`. `--inMemoryPersistence` refuses `--location`.
+
+import { spawn } from 'node:child_process'
+import { mkdtemp, realpath, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { BlobServiceClient } from '@azure/storage-blob'
+
+/** Azurite's built-in development account (public, documented by Microsoft). */
+export const AZURITE_ACCOUNT = {
+  accountName: 'devstoreaccount1',
+  accountKey: 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+} as const
+
+export interface RunningAzurite {
+  connectionString: string
+  accountName: string
+  accountKey: string
+  /** `http://127.0.0.1:<port>/devstoreaccount1`: the blob service URL, the engine's `endpoint`. */
+  blobEndpoint: string
+  port: number
+  stop(): Promise<void>
+}
+
+export interface AzuriteOptions {
+  /** Containers to create once it is up. */
+  containers?: string[]
+  /** A fixed port, e.g. to bring a "down" location back where clients expect it; free one if 0. */
+  port?: number
+}
+
+const BIN = fileURLToPath(new URL('../../node_modules/.bin/azurite-blob', import.meta.url))
+const READY = /successfully listens on (http:\/\/\S+)/
+const START_TIMEOUT_MS = 30_000
+
+export async function startAzurite({ containers = [], port: wantedPort = 0 }: AzuriteOptions = {}): Promise<RunningAzurite> {
+  // In-memory persistence rules out --location, so the working directory is the one place azurite
+  // could write to (it should not): a temp one, removed on stop.
+  const workdir = await mkdtemp(join(tmpdir(), 'meridian-azurite-'))
+  const child = spawn(process.execPath, [
+    await realpath(BIN),
+    '--blobHost', '127.0.0.1',
+    '--blobPort', String(wantedPort),
+    '--inMemoryPersistence',
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+    '--loose',
+  ], { cwd: workdir, stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+
+  let output = ''
+  let url: string
+  try {
+    url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`azurite did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS)
+      const onData = (data: Buffer) => {
+        output += data.toString()
+        const match = READY.exec(output)
+        if (match) {
+          clearTimeout(timer)
+          resolve(match[1]!)
+        }
+      }
+      child.stdout.on('data', onData)
+      child.stderr.on('data', onData)
+      child.once('error', (err) => {
+        clearTimeout(timer)
+        reject(err)
+      })
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer)
+        reject(new Error(`azurite exited (${code ?? signal}) before it was ready:\n${output}`))
+      })
+    })
+  } catch (err) {
+    child.kill('SIGKILL')
+    await exited
+    await rm(workdir, { recursive: true, force: true })
+    throw err
+  }
+  // Keep draining its output (the access log), or a full pipe would stall it.
+  child.stdout.resume()
+  child.stderr.resume()
+
+  const port = Number(new URL(url).port)
+  const { accountName, accountKey } = AZURITE_ACCOUNT
+  const blobEndpoint = `http://127.0.0.1:${port}/${accountName}`
+  const connectionString = `DefaultEndpointsProtocol=http;AccountName=${accountName};AccountKey=${accountKey};BlobEndpoint=${blobEndpoint};`
+
+  async function stop(): Promise<void> {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM')
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(killer)
+    }
+    await rm(workdir, { recursive: true, force: true })
+  }
+
+  try {
+    const service = BlobServiceClient.fromConnectionString(connectionString)
+    for (const name of containers) await service.getContainerClient(name).createIfNotExists()
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { connectionString, accountName, accountKey, blobEndpoint, port, stop }
+}
