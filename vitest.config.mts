@@ -10,5 +10,10 @@ export default defineConfig({
     pool: 'forks',
     // 2 cores: two files at once keeps the e2e suites from starving each other.
     maxWorkers: 2,
+    env: {
+      // Tests talk to 127.0.0.1 only: Google's auth library must not probe the GCE metadata server
+      // (169.254.169.254) when a GCS test has no credentials.
+      METADATA_SERVER_DETECTION: 'none',
+    },
   },
 })

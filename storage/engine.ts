@@ -53,6 +53,15 @@ export interface PresignOptions {
   range?: ByteRange
 }
 
+/**
+ * How an engine of the same kind can reach an object without the bytes passing through Meridian
+ * (cross-location server-side copy, ARCHITECTURE §5 "Replicate"). Opaque to everything but drivers.
+ */
+export type CopySource =
+  | { kind: 'fs'; path: string }
+  | { kind: 's3'; service: string; bucket: string; key: string }
+  | { kind: 'url'; url: string }
+
 export type StorageErrorKind = 'unavailable' | 'denied' | 'invalid' | 'conflict' | 'aborted' | 'unknown'
 
 /** The one error type drivers throw; never a raw SDK error. `retryable` drives replication retry. */
@@ -109,6 +118,17 @@ export interface StorageEngine {
    * source afterwards. Optional.
    */
   copy?(fromKey: string, toKey: string): Promise<ObjectInfo | null>
+  /**
+   * Describes `key` for another location's copyFrom, or null when the object is missing or this
+   * engine offers no server-side route. A 'url' source is a short-lived presigned URL. Optional.
+   */
+  copySource?(key: string): Promise<CopySource | null>
+  /**
+   * Copies an object of another location into this one under `key`, server-side, atomically like
+   * put; `size` is the expected size. Null when this engine cannot use that source (another kind
+   * or another service): the caller then streams. The caller verifies the result. Optional.
+   */
+  copyFrom?(source: CopySource, key: string, size: number): Promise<ObjectInfo | null>
   /** Releases connections, timers, file handles. Optional. */
   close?(): Promise<void>
 }

@@ -363,6 +363,20 @@ export function guardEngine(engine: StorageEngine, { observe, secrets = [] }: Gu
       return copy(fromKey, toKey)
     })
   }
+  if (engine.copySource) {
+    const copySource = engine.copySource.bind(engine)
+    guarded.copySource = (key) => run('copy', `describe ${key} for copying`, async () => {
+      assertKey(key, location)
+      return copySource(key)
+    })
+  }
+  if (engine.copyFrom) {
+    const copyFrom = engine.copyFrom.bind(engine)
+    guarded.copyFrom = (source, key, size) => run('copy', `copy ${key} from another location`, async () => {
+      assertKey(key, location)
+      return copyFrom(source, key, size)
+    })
+  }
   if (engine.close) guarded.close = engine.close.bind(engine)
   return guarded
 }

@@ -11,6 +11,7 @@ import { findBlob } from '../../db/queries/blobs.ts'
 import { markPlacementMissing, namespacesOf, presentLocations, type TargetsFor } from '../../db/queries/placements.ts'
 import type { Job } from '../../db/queries/replication.ts'
 import type { Location, LocationSet } from '../locations.ts'
+import { verifyPlacement } from './verify.ts'
 import { describeError, type Logger } from '../log.ts'
 
 export interface CopyDeps {
@@ -42,8 +43,27 @@ export function orderSources(locations: LocationSet, target: Location, holders: 
   return [...near.filter((l) => locations.isHealthy(l.id)), ...near.filter((l) => !locations.isHealthy(l.id))]
 }
 
+/**
+ * Server-side copy when the two engines offer one (fs copy_file_range, S3 CopyObject, Azure copy
+ * from URL), then the target's bytes are read back and verified: a copy is never trusted unread.
+ * False when there is no server-side route (the caller streams); a copy that fails verification
+ * is deleted and also answers false.
+ */
+async function copyServerSide(deps: CopyDeps, digest: string, size: number, source: Location, target: Location): Promise<boolean> {
+  if (!target.engine.copyFrom || !source.engine.copySource) return false
+  const from = await source.engine.copySource(blobKey(digest))
+  if (!from) return false
+  const copied = await target.engine.copyFrom(from, blobKey(digest), size)
+  if (!copied) return false
+  const check = await verifyPlacement(target.engine, digest, size, deps.createHasher)
+  if (check.ok) return true
+  deps.log.error('server-side copy failed verification, streaming instead', { digest, source: source.id, target: target.id, problem: check.problem })
+  await target.engine.delete(blobKey(digest))
+  return false
+}
+
 /** Copies and verifies; returns the size and the source used. Throws CopyFailure otherwise. */
-export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number; source: string }> {
+export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number; source: string; serverSide: boolean }> {
   const blob = findBlob(deps.db, job.digest)
   if (!blob) throw new CopyFailure('blob no longer known to the registry', { permanent: true })
   const target = deps.locations.get(job.location)
@@ -59,6 +79,10 @@ export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number
   const errors: string[] = []
   for (const source of sources) {
     try {
+      if (await copyServerSide(deps, job.digest, blob.size, source, target)) {
+        deps.onBytes?.(source.id, target.id, blob.size)
+        return { size: blob.size, source: source.id, serverSide: true }
+      }
       const got = await source.engine.get(blobKey(job.digest))
       if (!got) {
         deps.log.warn('placement names missing bytes', { digest: job.digest, location: source.id })
@@ -71,7 +95,7 @@ export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number
       await target.engine.put(blobKey(job.digest), body, { size: blob.size })
       deps.locations.markUp(target.id)
       deps.onBytes?.(source.id, target.id, copied)
-      return { size: blob.size, source: source.id }
+      return { size: blob.size, source: source.id, serverSide: false }
     } catch (err) {
       if (isOciError(err)) {
         // The source's bytes do not match their digest: that copy is corrupt; never spread it.

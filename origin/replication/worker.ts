@@ -57,7 +57,7 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
       completeJob(deps.db, job, result)
       deps.metrics?.jobs.inc({ location: job.location, outcome: 'done' })
       deps.metrics?.lag.observe({ location: job.location }, (Date.now() - job.createdAt) / 1000)
-      log.info('replicated', { digest: job.digest, target: job.location, source: result.source, bytes: result.size, ms: Date.now() - started })
+      log.info('replicated', { digest: job.digest, target: job.location, source: result.source, serverSide: result.serverSide, bytes: result.size, ms: Date.now() - started })
     } catch (err) {
       if (err instanceof CopyFailure && err.cancel) {
         deleteJob(deps.db, job.id)

@@ -201,6 +201,23 @@ export function createAzureEngine(options: AzureEngineOptions): AzureEngine {
     return { key, size, modified: res.lastModified }
   }
 
+  /**
+   * A URL Azure can fetch `key` from: our own SAS, or the configured one (server to server, never
+   * shown to a client). Null without either.
+   */
+  function sourceUrl(key: string): string | null {
+    const source = blob(key)
+    return readUrl(source, 3600) ?? (/[?&]sig=/.test(source.url) ? source.url : null)
+  }
+
+  /** Server-side copy from a URL: one synchronous copy when small, staged blocks when large. */
+  async function copyFromReadableUrl(url: string, toKey: string, size: number, doing: string): Promise<ObjectInfo | null> {
+    if (size > syncCopyLimit) return await stageFromUrl(url, toKey, size) ?? await copyAsync(url, toKey, size, doing)
+    const target = blob(toKey)
+    const res = await timed(transferTimeoutMs, doing, undefined, (abortSignal) => target.syncCopyFromURL(url, { abortSignal }))
+    return { key: toKey, size, modified: res.lastModified }
+  }
+
   return {
     location,
     driver: 'azure',
@@ -344,22 +361,32 @@ export function createAzureEngine(options: AzureEngineOptions): AzureEngine {
       const found = await properties(fromKey)
       if (!found) return null
       if (fromKey === toKey) return found
-      // Azure fetches the source itself, so it must be readable by URL: our own SAS, or the
-      // configured one (server to server, never shown to a client).
-      const source = blob(fromKey)
-      const url = readUrl(source, 3600) ?? (/[?&]sig=/.test(source.url) ? source.url : null)
+      const url = sourceUrl(fromKey)
       if (!url) return null
       const doing = `copy ${fromKey} to ${toKey}`
       try {
-        if (found.size > syncCopyLimit) {
-          return await stageFromUrl(url, toKey, found.size) ?? await copyAsync(url, toKey, found.size, doing)
-        }
-        const target = blob(toKey)
-        const res = await timed(transferTimeoutMs, doing, undefined, (abortSignal) => target.syncCopyFromURL(url, { abortSignal }))
-        return { key: toKey, size: found.size, modified: res.lastModified }
+        return await copyFromReadableUrl(url, toKey, found.size, doing)
       } catch (err) {
         // Deleted between our stat and the copy.
         if (statusOf(err) === 404 && codeOf(err) !== 'ContainerNotFound' && (await properties(fromKey)) === null) return null
+        throw fail(err, doing)
+      }
+    },
+
+    async copySource(key) {
+      if (!(await properties(key))) return null
+      const url = sourceUrl(key)
+      return url ? { kind: 'url', url } : null
+    },
+
+    // From another location by URL (another Azure account's SAS): Azure fetches it itself.
+    async copyFrom(source, key, size) {
+      if (source.kind !== 'url') return null
+      const doing = `copy ${key} from another location`
+      try {
+        return await copyFromReadableUrl(source.url, key, size, doing)
+      } catch (err) {
+        if (statusOf(err) === 404 && codeOf(err) !== 'ContainerNotFound') return null
         throw fail(err, doing)
       }
     },

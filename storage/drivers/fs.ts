@@ -203,6 +203,39 @@ export function createFsEngine({ location, root }: FsEngineOptions): StorageEngi
       }
     },
 
+    async copySource(key) {
+      const path = pathOf(key)
+      const info = await stat(path).catch(() => null)
+      return info?.isFile() ? { kind: 'fs', path } : null
+    },
+
+    // Between fs locations: an independent copy (copy_file_range, or a reflink where the
+    // filesystem can), never a hard link: two locations must not share one inode.
+    async copyFrom(source, key, size) {
+      if (source.kind !== 'fs') return null
+      const to = pathOf(key)
+      let tmp: string | null = await newTempPath()
+      try {
+        try {
+          await copyFile(source.path, tmp, constants.COPYFILE_FICLONE)
+        } catch (err) {
+          if (errno(err) === 'ENOENT') return null
+          throw err
+        }
+        const handle = await open(tmp, 'r+')
+        const copied = await handle.stat().finally(() => undefined)
+        await handle.sync().finally(() => handle.close())
+        if (copied.size !== size) throw new StorageError('invalid', location, `copy of ${key} has ${copied.size} bytes, expected ${size}`)
+        await moveIntoPlace(tmp, to)
+        tmp = null
+        return { key, size, modified: new Date() }
+      } catch (err) {
+        throw fail(err, `copy ${key} from another location`)
+      } finally {
+        if (tmp) await unlink(tmp).catch(() => {})
+      }
+    },
+
     async copy(fromKey, toKey) {
       const from = pathOf(fromKey)
       const to = pathOf(toKey)

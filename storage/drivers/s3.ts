@@ -73,6 +73,8 @@ export function createS3Engine(options: S3EngineOptions): StorageEngine {
     responseChecksumValidation: 'WHEN_REQUIRED',
   })
 
+  // Two locations can copy server-side when they talk to the same service as the same principal.
+  const service = `${endpoint ?? `aws:${region}`}|${credentials?.accessKeyId ?? 'default-chain'}`
   const objectKey = (key: string) => {
     assertKey(key, location)
     return keyPrefix + key
@@ -229,6 +231,26 @@ export function createS3Engine(options: S3EngineOptions): StorageEngine {
         return await getSignedUrl(client, command, { expiresIn })
       } catch (err) {
         throw fail(err, `presign ${key}`)
+      }
+    },
+
+    async copySource(key) {
+      const source = await head(key)
+      return source ? { kind: 's3', service, bucket, key: objectKey(key) } : null
+    },
+
+    // Between buckets of one S3 service reachable with these credentials: CopyObject (or
+    // UploadPartCopy past 5 GiB). Another service or other credentials: null, the caller streams.
+    async copyFrom(source, key, size) {
+      if (source.kind !== 's3' || source.service !== service) return null
+      const CopySource = encodeURI(`${source.bucket}/${source.key}`)
+      try {
+        if (size <= SINGLE_COPY_LIMIT) await client.send(new CopyObjectCommand({ Bucket: bucket, Key: objectKey(key), CopySource }))
+        else await copyInParts(client, { bucket, key: objectKey(key), copySource: CopySource, size })
+        return { key, size, modified: new Date() }
+      } catch (err) {
+        if (isMissing(err)) return null
+        throw fail(err, `copy ${key} from ${source.bucket}`)
       }
     },
 
