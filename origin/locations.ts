@@ -24,6 +24,11 @@ export interface LocationSet {
   writeOrder(allowed?: (id: string) => boolean): Location[]
   /** The given location ids ordered for reading: preference order, then the rest; healthy first. */
   readOrder(ids: string[]): Location[]
+  /**
+   * Whether the location answers now: a cheap stat, remembered for a few seconds so a busy origin
+   * asks at most once per location per interval. A failure marks the location down.
+   */
+  probe(id: string): Promise<boolean>
   markDown(id: string, err: unknown): void
   markUp(id: string): void
   isHealthy(id: string): boolean
@@ -57,6 +62,8 @@ export const createEngine: EngineFactory = (l) => {
 
 export function createLocationSet(configs: LocationConfig[], preference: string[], options: { createEngine?: EngineFactory; downSeconds?: number; now?: () => number } = {}): LocationSet {
   const { createEngine: make = createEngine, downSeconds = 15, now = Date.now } = options
+  const probeMs = 5000
+  const answeredAt = new Map<string, number>()
   const byId = new Map<string, Location>()
   for (const config of configs) byId.set(config.id, { id: config.id, config, engine: guardEngine(make(config)) })
   const downUntil = new Map<string, number>()
@@ -75,8 +82,27 @@ export function createLocationSet(configs: LocationConfig[], preference: string[
     markDown(id, err) {
       if (err instanceof StorageError && !err.retryable) return
       downUntil.set(id, now() + downSeconds * 1000)
+      answeredAt.delete(id)
     },
-    markUp: (id) => void downUntil.delete(id),
+    async probe(id) {
+      const location = byId.get(id)
+      if (!location) return false
+      if (!isHealthy(id)) return false
+      if (now() - (answeredAt.get(id) ?? 0) < probeMs) return true
+      try {
+        // Any answer, even "no such key", means the engine is reachable and authorised.
+        await location.engine.stat('uploads/.probe')
+        answeredAt.set(id, now())
+        return true
+      } catch (err) {
+        downUntil.set(id, now() + downSeconds * 1000)
+        return false
+      }
+    },
+    markUp(id) {
+      downUntil.delete(id)
+      answeredAt.set(id, now())
+    },
     isHealthy,
     async close() {
       await Promise.all([...byId.values()].map((l) => l.engine.close?.()))

@@ -80,7 +80,7 @@ async function startUpload(c: OriginContext) {
     deps.onCommit()
     return blobCreated(c, name, digest)
   }
-  const upload = openSession(deps, name)
+  const upload = await openSession(deps, name)
   sessionHeaders(c, name, upload)
   return c.body(null, 202)
 }

@@ -8,13 +8,13 @@ import { ensureRepository, type Repository } from '../../db/queries/repositories
 import type { ResolvedDeps } from '../app.ts'
 import type { Location } from '../locations.ts'
 import { countingStream, deleteParts } from './parts.ts'
-import { storageFailure, writeCandidates } from './write.ts'
+import { reachableWriteOrder, storageFailure } from './write.ts'
 
 /** One chunk at a time per session in this process: the spec has clients upload in order. */
 const busy = new Set<string>()
 
-export function openSession(deps: ResolvedDeps, repository: string): Upload {
-  const location = writeCandidates(deps, repository)[0]
+export async function openSession(deps: ResolvedDeps, repository: string): Promise<Upload> {
+  const [location] = await reachableWriteOrder(deps, repository)
   return deps.db.transaction((tx) => {
     const repo = ensureRepository(tx, repository)
     return createUpload(tx, { id: crypto.randomUUID(), repositoryId: repo.id, location: location.id })

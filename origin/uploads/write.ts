@@ -18,6 +18,24 @@ export function writeCandidates(deps: ResolvedDeps, repository: string): Locatio
 }
 
 /**
+ * The write candidates with the first one that answers a probe moved to the front: a push never
+ * opens a session in (or streams into) a location that is down when another one is up. Falling
+ * back is logged and counted (meridian_push_fallback_total).
+ */
+export async function reachableWriteOrder(deps: ResolvedDeps, repository: string): Promise<Location[]> {
+  const candidates = writeCandidates(deps, repository)
+  for (let i = 0; i < candidates.length; i++) {
+    if (!(await deps.locations.probe(candidates[i].id))) continue
+    if (i > 0) {
+      deps.log.warn('preferred location is down, pushing to the next', { preferred: candidates[0].id, used: candidates[i].id, repository })
+      deps.onFallback(candidates[0].id, candidates[i].id)
+    }
+    return [candidates[i], ...candidates.filter((_, j) => j !== i)]
+  }
+  throw ociError('UNAVAILABLE', { message: 'no storage location this repository may use is reachable', detail: { tried: candidates.map((l) => l.id) } })
+}
+
+/**
  * Turns a storage failure during a push into a 503 and remembers the location as down. With
  * `fromClient` the bytes were the request's own body: the guard (storage/guard.ts) wraps every
  * engine failure in a StorageError and hands the body's own errors back unchanged, so anything
@@ -46,7 +64,7 @@ export async function writeVerifiedBlob(
   body: () => ReadableStream<Uint8Array>,
   options: { retry: boolean },
 ): Promise<Location> {
-  const candidates = writeCandidates(deps, repository)
+  const candidates = await reachableWriteOrder(deps, repository)
   for (let i = 0; ; i++) {
     const location = candidates[i]
     try {

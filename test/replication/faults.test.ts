@@ -5,7 +5,7 @@ import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import { startS3rver, S3RVER_CLIENT, type RunningS3rver } from '../helpers/s3rver.ts'
-import { pushBlob, randomBytes, uniqueName } from '../helpers/registry-client.ts'
+import { pushBlob, pushImage, randomBytes, uniqueName } from '../helpers/registry-client.ts'
 import { fastRetries, fsLocation, placementProblems, presentMap, waitForReplication } from '../helpers/replication.ts'
 import { jobsOf } from '../../db/queries/replication.ts'
 import type { MeridianConfig } from '../../origin/config/types.ts'
@@ -47,6 +47,26 @@ describe('replication faults', () => {
     await waitForReplication(origin.db, { timeoutMs: 20_000 })
     expect([...presentMap(origin.db).get(blob.digest)!].sort()).toEqual(['local', 'remote'])
     expect(await placementProblems(origin.db, origin.locations)).toEqual([])
+  })
+
+  it('pushes to the next location when the preferred one is down, and says so in the metrics', async () => {
+    const port = await freePort()
+    const origin = await startTestOrigin({
+      edit: (c) => ({ ...withRemote(c, `http://127.0.0.1:${port}`, 'meridian', { maxAttempts: 1000 }), preference: ['remote', 'local'] }),
+    })
+    cleanups.push(() => origin.close())
+    const manifest = await pushImage(origin.url, uniqueName('fallback'), 'v1')
+    const where = presentMap(origin.db)
+    expect([...where.get(manifest.digest)!]).toEqual(['local'])
+    for (const locations of where.values()) expect([...locations]).toEqual(['local'])
+    const metrics = await (await fetch(`${origin.url}/metrics`)).text()
+    expect(metrics).toMatch(/meridian_push_fallback_total\{preferred="remote",used="local"\} [1-9]/)
+    expect(metrics).toMatch(/meridian_location_up\{location="remote"\} 0/)
+    // When the preferred location is back, replication fills it.
+    const s3 = await startS3rver({ buckets: ['meridian'], port })
+    cleanups.push(() => s3.stop())
+    await waitForReplication(origin.db, { timeoutMs: 20_000 })
+    expect([...presentMap(origin.db).get(manifest.digest)!].sort()).toEqual(['local', 'remote'])
   })
 
   it('dead-letters a job that keeps failing, shows it in the API, and retries it on request', async () => {
