@@ -336,7 +336,12 @@ export function guardEngine(engine: StorageEngine, { observe, secrets = [] }: Gu
       return run('put', `put ${key}`, async () => {
         assertKey(key, location)
         return engine.put(key, tracked.stream, options)
-      }, () => tracked.failure)
+      }, () => tracked.failure).catch(async (err) => {
+        // A driver that failed before reading the whole body leaves its source open (a file
+        // handle, a socket): cancel it so every stream upstream is released now, not at GC.
+        await tracked.abandon(err)
+        throw err
+      })
     },
     delete: (key) => run('delete', `delete ${key}`, async () => {
       assertKey(key, location)
@@ -382,7 +387,7 @@ export function guardEngine(engine: StorageEngine, { observe, secrets = [] }: Gu
 }
 
 /** Passes `body` through, remembering whether reading it failed (and with what). */
-function trackBodyErrors(body: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; failure: { reason: unknown } | null } {
+function trackBodyErrors(body: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; failure: { reason: unknown } | null; abandon(reason: unknown): Promise<void> } {
   let failure: { reason: unknown } | null = null
   let reader: ReadableStreamDefaultReader<Uint8Array> | null = null
   const stream = new ReadableStream<Uint8Array>({
@@ -404,6 +409,10 @@ function trackBodyErrors(body: ReadableStream<Uint8Array>): { stream: ReadableSt
     stream,
     get failure() {
       return failure
+    },
+    async abandon(reason) {
+      if (failure) return
+      await (reader ?? (body.locked ? null : body.getReader()))?.cancel(reason).catch(() => {})
     },
   }
 }

@@ -223,8 +223,13 @@ export function createFsEngine({ location, root }: FsEngineOptions): StorageEngi
           throw err
         }
         const handle = await open(tmp, 'r+')
-        const copied = await handle.stat().finally(() => undefined)
-        await handle.sync().finally(() => handle.close())
+        let copied
+        try {
+          copied = await handle.stat()
+          await handle.sync()
+        } finally {
+          await handle.close()
+        }
         if (copied.size !== size) throw new StorageError('invalid', location, `copy of ${key} has ${copied.size} bytes, expected ${size}`)
         await moveIntoPlace(tmp, to)
         tmp = null
