@@ -8,80 +8,9 @@ import type { StorageEngine } from './engine.ts'
 import { verifyingStream } from '../oci/digest.ts'
 import { OciError } from '../oci/errors.ts'
 import { createPortableHasher } from '../oci/hasher-portable.ts'
+import { expectBytes, patterned, patternStream, readAll, sha256Of, streamOf } from './conformance-bytes.ts'
 
 const MiB = 1024 * 1024
-
-/** The byte at `position` of every patterned object: position-dependent, so a misplaced part shows. */
-function patternByte(position: number): number {
-  return Math.imul(position ^ (position >>> 15), 0x2c1b3c6d) >>> 24
-}
-
-function patterned(start: number, length: number): Uint8Array {
-  const out = new Uint8Array(length)
-  for (let i = 0; i < length; i++) out[i] = patternByte(start + i)
-  return out
-}
-
-/** `size` patterned bytes made on demand in `chunkSize` pieces; errors with `failWith` at `failAt`. */
-function patternStream(size: number, chunkSize: number, failAt = Infinity, failWith?: unknown): ReadableStream<Uint8Array> {
-  let position = 0
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (position >= failAt) return controller.error(failWith)
-      if (position >= size) return controller.close()
-      const length = Math.min(chunkSize, size - position)
-      controller.enqueue(patterned(position, length))
-      position += length
-    },
-  }, { highWaterMark: 0 })
-}
-
-function streamOf(...chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk)
-      controller.close()
-    },
-  })
-}
-
-async function eachChunk(stream: ReadableStream<Uint8Array>, onChunk: (chunk: Uint8Array) => void): Promise<void> {
-  const reader = stream.getReader()
-  for (let r = await reader.read(); !r.done; r = await reader.read()) onChunk(r.value)
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  let size = 0
-  await eachChunk(stream, (chunk) => {
-    chunks.push(chunk)
-    size += chunk.byteLength
-  })
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return out
-}
-
-async function sha256Of(stream: ReadableStream<Uint8Array>): Promise<{ hex: string; size: number }> {
-  const hasher = createPortableHasher('sha256')
-  let size = 0
-  await eachChunk(stream, (chunk) => {
-    hasher.update(chunk)
-    size += chunk.byteLength
-  })
-  return { hex: hasher.hex(), size }
-}
-
-/** Byte equality that stays fast for megabytes (toEqual walks typed arrays element by element). */
-function expectBytes(actual: Uint8Array | null, expected: Uint8Array): void {
-  expect(actual?.byteLength).toBe(expected.byteLength)
-  const at = actual!.findIndex((byte, i) => byte !== expected[i])
-  expect(at, 'index of the first differing byte').toBe(-1)
-}
 
 const text = (value: string) => new TextEncoder().encode(value)
 const filled = (length: number, byte: number) => new Uint8Array(length).fill(byte)

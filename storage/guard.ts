@@ -1,10 +1,12 @@
 // The guard every engine sits behind (ARCHITECTURE §3): keys are validated before a driver sees
-// them, driver failures come out as StorageError with a kind callers can act on, and errors raised
-// by the caller's own body stream come out unchanged. Also the small kit drivers share so that
-// they agree on ranges, page sizes and body discipline. Portable: no `node:` imports.
+// them, driver failures come out as StorageError with a kind callers can act on (storage/errors.ts),
+// and errors raised by the caller's own body stream come out unchanged. Also the small kit drivers
+// share so that they agree on keys, ranges and pages (bodies: storage/body-reader.ts). Portable:
+// no `node:` imports.
 
 import { StorageError } from './engine.ts'
-import type { ByteRange, StorageEngine, StorageErrorKind } from './engine.ts'
+import type { ByteRange, ListPage, ObjectInfo, StorageEngine, StorageErrorKind } from './engine.ts'
+import { toStorageError } from './errors.ts'
 
 const KEY_CHARS = /^[A-Za-z0-9._/-]+$/
 /** S3's limit (1,024 bytes of UTF-8); our keys are ASCII, so characters are bytes. */
@@ -55,6 +57,16 @@ export function listLimit(limit: number | undefined): number {
 }
 
 /**
+ * The page of a driver that fetched up to `limit + 1` objects after the cursor: one more than
+ * asked says whether a page follows. The cursor is the page's last key in every engine
+ * (storage/engine.ts), so a driver resumes after it, whatever its backend's own paging.
+ */
+export function pageOf(found: readonly ObjectInfo[], limit: number): ListPage {
+  const keys = found.slice(0, limit)
+  return { keys, cursor: found.length > limit ? keys[keys.length - 1]!.key : null }
+}
+
+/**
  * The range a driver serves for `range` on an object of `size` bytes, with HTTP semantics
  * (RFC 9110 §14.1.2): an end past the last byte is clamped; a start past it is unsatisfiable
  * (StorageError 'invalid', which the edge renders as 416).
@@ -75,205 +87,6 @@ export function assertRange(range: ByteRange, location = 'unknown'): void {
     throw new StorageError('invalid', location, `invalid byte range ${start}-${end}`)
   }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Error normalisation
-
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
-  'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE',
-  'EIO', 'EBUSY', 'EAGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
-])
-const DENIED_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken'])
-const CONFLICT_CODES = new Set(['EEXIST', 'ENOTEMPTY', 'EISDIR', 'ENOTDIR', 'PreconditionFailed', 'OperationAborted'])
-const INVALID_CODES = new Set(['ENAMETOOLONG', 'EINVAL', 'InvalidRange', 'InvalidArgument', 'EntityTooLarge', 'EntityTooSmall', 'InvalidPart', 'KeyTooLongError'])
-// A missing bucket or container is the location's misconfiguration, not the caller's: mark the
-// location unhealthy and retry later, when an operator may have fixed it.
-const LOCATION_CODES = new Set(['NoSuchBucket', 'ContainerNotFound', 'SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'TimeoutError'])
-
-interface ErrorShape {
-  name?: unknown
-  code?: unknown
-  Code?: unknown
-  message?: unknown
-  status?: unknown
-  statusCode?: unknown
-  cause?: unknown
-  $metadata?: { httpStatusCode?: number }
-}
-
-function codeOf(e: ErrorShape): string | undefined {
-  for (const v of [e.code, e.Code, e.name]) if (typeof v === 'string' && v !== 'Error') return v
-  return undefined
-}
-
-function statusOf(e: ErrorShape): number | undefined {
-  for (const v of [e.$metadata?.httpStatusCode, e.statusCode, e.status]) if (typeof v === 'number') return v
-  return undefined
-}
-
-function kindOfStatus(status: number): StorageErrorKind {
-  if (status === 401 || status === 403) return 'denied'
-  if (status === 409 || status === 412) return 'conflict'
-  if (status === 408 || status === 429 || status >= 500) return 'unavailable'
-  if (status >= 400 && status !== 404) return 'invalid'
-  return 'unknown'
-}
-
-/** What kind of failure `err` is, from its code, name and HTTP status (SDK, Node, fetch errors). */
-export function classifyError(err: unknown): StorageErrorKind {
-  if (err instanceof StorageError) return err.kind
-  if (typeof err !== 'object' || err === null) return 'unknown'
-  const e = err as ErrorShape
-  if (e.name === 'AbortError' || e.code === 'ABORT_ERR') return 'aborted'
-  const code = codeOf(e)
-  if (code !== undefined) {
-    if (UNAVAILABLE_CODES.has(code) || LOCATION_CODES.has(code)) return 'unavailable'
-    if (DENIED_CODES.has(code)) return 'denied'
-    if (CONFLICT_CODES.has(code)) return 'conflict'
-    if (INVALID_CODES.has(code)) return 'invalid'
-  }
-  const status = statusOf(e)
-  if (status !== undefined) return kindOfStatus(status)
-  // fetch() (undici) reports network failures as TypeError('fetch failed') with the cause inside.
-  if (e.cause !== undefined && e.cause !== err) {
-    const inner = classifyError(e.cause)
-    if (inner !== 'unknown') return inner
-  }
-  return 'unknown'
-}
-
-const SECRET_PATTERNS: Array<[RegExp, string]> = [
-  // Query-string credentials: presigned S3 URLs, Azure SAS tokens, OAuth tokens.
-  [/\b(x-amz-(?:signature|credential|security-token)|signature|awsaccesskeyid|sig|accountkey|sharedaccesskey|access_token|token|password|secret|credential)=[^&;,\s"'<>]+/gi, '$1=<redacted>'],
-  // URL user-info (`https://user:pass@host`).
-  [/\/\/[^/\s:@]+:[^/\s@]+@/g, '//<redacted>@'],
-  // AWS access key ids.
-  [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, '<redacted>'],
-  // Authorization header values.
-  [/(authorization["']?\s*[:=]\s*["']?)(?:[A-Za-z0-9-]+\s+)?[^\s,"']+/gi, '$1<redacted>'],
-]
-
-/** Removes credentials from text destined for a message or log: known patterns and given secrets. */
-export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('<redacted>')
-  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement)
-  return out
-}
-
-function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err)
-  const e = err as ErrorShape
-  const code = codeOf(e)
-  const status = statusOf(e)
-  const label = [code ?? err.name, status !== undefined ? `HTTP ${status}` : ''].filter(Boolean).join(', ')
-  return `${err.message || '(no message)'} [${label}]`
-}
-
-/**
- * `err` as a StorageError for `location`. StorageErrors pass through untouched. Others become one
- * whose message says what was being done, and whose cause is a scrubbed copy of the original: the
- * raw SDK error may carry a presigned URL or an Authorization header, and causes get logged.
- */
-export function toStorageError(err: unknown, location: string, doing: string, secrets: readonly string[] = []): StorageError {
-  if (err instanceof StorageError) return err
-  const kind = classifyError(err)
-  const message = redact(`${location}: ${doing}: ${describe(err)}`, secrets)
-  const cause = new Error(redact(err instanceof Error ? err.message : String(err), secrets))
-  cause.name = err instanceof Error ? err.name : 'Error'
-  if (err instanceof Error && err.stack) cause.stack = redact(err.stack, secrets)
-  return new StorageError(kind, location, message, { cause })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Body discipline
-
-export interface BodyReaderOptions {
-  location: string
-  key: string
-  /** The declared size: more or fewer bytes fail with StorageError('invalid'). */
-  size?: number
-  signal?: AbortSignal
-  /** Literal secrets to scrub from the messages of driver errors (see toStorageError). */
-  secrets?: readonly string[]
-}
-
-/**
- * Reads a put body for a driver. It enforces the declared size and the abort signal, and it knows
- * whether a failure came from the body itself: `failure(err)` returns the body's own error when it
- * did (the engine contract: rethrown as it is, so a verifying transform's OciError reaches the
- * handler as DIGEST_INVALID) and a StorageError otherwise.
- */
-export class BodyReader {
-  /** Bytes read so far. */
-  bytes = 0
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>
-  private readonly options: BodyReaderOptions
-  private bodyError: { reason: unknown } | null = null
-  private done = false
-  private readonly onAbort: () => void
-
-  constructor(body: ReadableStream<Uint8Array>, options: BodyReaderOptions) {
-    this.reader = body.getReader()
-    this.options = options
-    // Cancelling makes a pending read() return, so an abort does not wait for a stalled client.
-    this.onAbort = () => void this.reader.cancel(options.signal?.reason).catch(() => {})
-    options.signal?.addEventListener('abort', this.onAbort, { once: true })
-  }
-
-  /** The next chunk, or null at the end of the body. */
-  async next(): Promise<Uint8Array | null> {
-    const { location, key, size } = this.options
-    this.throwIfAborted()
-    let result: ReadableStreamReadResult<Uint8Array>
-    try {
-      result = await this.reader.read()
-    } catch (reason) {
-      this.bodyError = { reason }
-      this.finish()
-      throw reason
-    }
-    this.throwIfAborted()
-    if (result.done) {
-      this.finish()
-      if (size !== undefined && this.bytes !== size) {
-        throw new StorageError('invalid', location, `body of ${key} has ${this.bytes} bytes, ${size} declared`)
-      }
-      return null
-    }
-    this.bytes += result.value.byteLength
-    if (size !== undefined && this.bytes > size) {
-      throw new StorageError('invalid', location, `body of ${key} is longer than the ${size} bytes declared`)
-    }
-    return result.value
-  }
-
-  /** The error to throw for `err`, after cancelling the body if it is still open. */
-  failure(err: unknown): unknown {
-    if (this.bodyError) return this.bodyError.reason
-    if (!this.done) {
-      this.finish()
-      this.reader.cancel(err).catch(() => {})
-    }
-    return toStorageError(err, this.options.location, `put ${this.options.key}`, this.options.secrets)
-  }
-
-  private throwIfAborted(): void {
-    if (this.options.signal?.aborted) {
-      throw new StorageError('aborted', this.options.location, `put ${this.options.key} aborted`, { cause: this.options.signal.reason })
-    }
-  }
-
-  private finish(): void {
-    this.done = true
-    this.options.signal?.removeEventListener('abort', this.onAbort)
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The wrapper
 
 export interface OperationEvent {
   location: string

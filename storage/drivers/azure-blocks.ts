@@ -1,5 +1,7 @@
 // How the azure driver cuts a put body into blocks (storage/drivers/azure.ts). Portable.
 
+import { concatBytes } from '../concat-bytes.ts'
+
 const MiB = 1024 * 1024
 /** Azure's limits: blocks per blob, bytes per block. */
 export const MAX_BLOCKS = 50_000
@@ -66,12 +68,6 @@ export class BlockCutter {
   /** The bytes after the last full block; possibly none. */
   rest(): Uint8Array<ArrayBuffer> {
     if (this.block) return this.block.subarray(0, this.filled)
-    const out = new Uint8Array(this.pending)
-    let offset = 0
-    for (const held of this.chunks) {
-      out.set(held, offset)
-      offset += held.byteLength
-    }
-    return out
+    return concatBytes(this.chunks, this.pending)
   }
 }

@@ -9,18 +9,17 @@
 // SHA-256, so concurrent puts of the same bytes (two clients pushing one layer) stage the same
 // blocks, and whichever commits second finds them committed and succeeds too.
 
-import {
-  AnonymousCredential,
-  BlobSASPermissions,
-  BlobServiceClient,
-  StorageSharedKeyCredential,
-  generateBlobSASQueryParameters,
-} from '@azure/storage-blob'
-import type { BlobDownloadResponseParsed, BlockBlobClient, ContainerListBlobFlatSegmentResponse, StoragePipelineOptions } from '@azure/storage-blob'
+import { BlobSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } from '@azure/storage-blob'
+import type { BlobDownloadResponseParsed, BlockBlobClient, ContainerListBlobFlatSegmentResponse } from '@azure/storage-blob'
 import { StorageError } from '../engine.ts'
 import type { GetResult, ListPage, ObjectInfo, PresignOptions, PutOptions, StorageEngine } from '../engine.ts'
-import { assertKey, assertPrefix, BodyReader, listLimit, toStorageError } from '../guard.ts'
+import { BodyReader } from '../body-reader.ts'
+import { downloadStream } from '../download-stream.ts'
+import { toStorageError } from '../errors.ts'
+import { assertKey, assertPrefix, listLimit, pageOf } from '../guard.ts'
 import { blockId, BlockCutter, MAX_BLOCK_SIZE, MAX_BLOCKS } from './azure-blocks.ts'
+import { codeOf, isBlobMissing, secretsOf, serviceClient, statusOf, timedCalls } from './azure-client.ts'
+import { createAzureCopy } from './azure-copy.ts'
 
 export interface AzureEngineOptions {
   location: string
@@ -64,7 +63,6 @@ export interface AzureEngine extends StorageEngine {
 }
 
 const MiB = 1024 * 1024
-const URL_BLOCK_CONCURRENCY = 4
 
 export function createAzureEngine(options: AzureEngineOptions): AzureEngine {
   const {
@@ -89,32 +87,7 @@ export function createAzureEngine(options: AzureEngineOptions): AzureEngine {
     if (codeOf(err) === 'ContainerNotFound') return new StorageError('unavailable', location, `${location}: ${doing}: container ${container} does not exist`)
     return toStorageError(err, location, doing, secrets)
   }
-
-  /**
-   * Runs `call` with a signal that fires after `ms` or with `outer`. The SDK itself only times
-   * out server-side, so without this a blackholed endpoint would hang for the OS's minutes.
-   * A timeout becomes StorageError('unavailable'); other errors pass unchanged for the caller.
-   */
-  async function timed<T>(ms: number, doing: string, outer: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController()
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      controller.abort()
-    }, ms)
-    const forward = () => controller.abort(outer?.reason)
-    if (outer?.aborted) forward()
-    outer?.addEventListener('abort', forward, { once: true })
-    try {
-      return await call(controller.signal)
-    } catch (err) {
-      if (timedOut) throw new StorageError('unavailable', location, `${location}: ${doing}: no answer within ${ms} ms`)
-      throw err
-    } finally {
-      clearTimeout(timer)
-      outer?.removeEventListener('abort', forward)
-    }
-  }
+  const timed = timedCalls(location)
 
   /** Properties of a blob, or null when it does not exist (a missing container is an error). */
   async function properties(key: string): Promise<ObjectInfo | null> {
@@ -141,81 +114,6 @@ export function createAzureEngine(options: AzureEngineOptions): AzureEngine {
       return `${client.url}?${sas}`
     }
     return null
-  }
-
-  /**
-   * Server-side: Put Block From URL for every range of `url`, then one atomic commit; null when
-   * the service does not implement Put Block From URL (azurite answers 501).
-   */
-  async function stageFromUrl(url: string, key: string, size: number): Promise<ObjectInfo | null> {
-    const client = blob(key)
-    const doing = `copy into ${key}`
-    try {
-      return await stageRanges(client, url, key, size, doing)
-    } catch (err) {
-      if (statusOf(err) === 501) return null
-      throw fail(err, doing)
-    }
-  }
-
-  /**
-   * Azure's asynchronous Copy Blob, polled until it ends. Used only where Put Block From URL is
-   * missing: Azure does not promise that a reader sees no partial destination while it runs.
-   */
-  async function copyAsync(url: string, key: string, size: number, doing: string): Promise<ObjectInfo> {
-    const client = blob(key)
-    const ms = transferTimeoutMs * Math.max(1, Math.ceil(size / syncCopyLimit))
-    let copyId: string | undefined
-    try {
-      const res = await timed(ms, doing, undefined, async (abortSignal) => {
-        const poller = await client.beginCopyFromURL(url, { abortSignal, intervalInMs: 500 })
-        copyId = (poller.getOperationState() as { copyId?: string }).copyId
-        return poller.pollUntilDone()
-      })
-      return { key, size, modified: res.lastModified }
-    } catch (err) {
-      // Best effort: a copy left pending would keep writing into the destination.
-      if (copyId) await client.abortCopyFromURL(copyId).catch(() => {})
-      throw err
-    }
-  }
-
-  async function stageRanges(client: BlockBlobClient, url: string, key: string, size: number, doing: string): Promise<ObjectInfo> {
-    if (size === 0) {
-      const res = await timed(requestTimeoutMs, doing, undefined, (abortSignal) => client.upload(new Uint8Array(0), 0, { abortSignal }))
-      return { key, size, modified: res.lastModified }
-    }
-    // A fresh id per call: unrelated to the bytes, since we never see them.
-    const run = crypto.randomUUID()
-    const ids = Array.from({ length: Math.ceil(size / urlBlockSize) }, (_, i) => btoa(`${run}-${String(i).padStart(6, '0')}`))
-    let next = 0
-    const worker = async () => {
-      for (let i = next++; i < ids.length; i = next++) {
-        const offset = i * urlBlockSize
-        const count = Math.min(urlBlockSize, size - offset)
-        await timed(transferTimeoutMs, doing, undefined, (abortSignal) => client.stageBlockFromURL(ids[i]!, url, offset, count, { abortSignal }))
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(URL_BLOCK_CONCURRENCY, ids.length) }, worker))
-    const res = await timed(transferTimeoutMs, doing, undefined, (abortSignal) => client.commitBlockList(ids, { abortSignal }))
-    return { key, size, modified: res.lastModified }
-  }
-
-  /**
-   * A URL Azure can fetch `key` from: our own SAS, or the configured one (server to server, never
-   * shown to a client). Null without either.
-   */
-  function sourceUrl(key: string): string | null {
-    const source = blob(key)
-    return readUrl(source, 3600) ?? (/[?&]sig=/.test(source.url) ? source.url : null)
-  }
-
-  /** Server-side copy from a URL: one synchronous copy when small, staged blocks when large. */
-  async function copyFromReadableUrl(url: string, toKey: string, size: number, doing: string): Promise<ObjectInfo | null> {
-    if (size > syncCopyLimit) return await stageFromUrl(url, toKey, size) ?? await copyAsync(url, toKey, size, doing)
-    const target = blob(toKey)
-    const res = await timed(transferTimeoutMs, doing, undefined, (abortSignal) => target.syncCopyFromURL(url, { abortSignal }))
-    return { key: toKey, size, modified: res.lastModified }
   }
 
   return {
@@ -323,10 +221,9 @@ export function createAzureEngine(options: AzureEngineOptions): AzureEngine {
       const limit = listLimit(options.limit)
       const { cursor } = options
       const doing = `list ${prefix}`
-      // The cursor is the page's last key, as in every engine (storage/engine.ts), so the next
-      // page starts from it with `startFrom` (inclusive; service version 2026-02-06). A service
-      // that ignores it (azurite 3.35) starts over, so keys up to the cursor are skipped here,
-      // in pages as large as Azure serves. One more key than asked says whether a page follows.
+      // The next page starts from the cursor with `startFrom` (inclusive; service version
+      // 2026-02-06). A service that ignores it (azurite 3.35) starts over, so keys up to the
+      // cursor are skipped here, in pages as large as Azure serves.
       const found: ObjectInfo[] = []
       let marker: string | undefined
       let pageSize = limit + 1
@@ -349,91 +246,20 @@ export function createAzureEngine(options: AzureEngineOptions): AzureEngine {
         // Azure may answer fewer items than asked, even none, with a marker: keep going.
         marker = page?.continuationToken || undefined
       } while (marker !== undefined && found.length <= limit)
-      const keys = found.slice(0, limit)
-      return { keys, cursor: found.length > limit ? keys[keys.length - 1]!.key : null }
+      return pageOf(found, limit)
     },
 
     async presign(key, options = {}) {
       return readUrl(blob(key), options.expiresIn ?? presignExpiresIn)
     },
 
-    async copy(fromKey, toKey) {
-      const found = await properties(fromKey)
-      if (!found) return null
-      if (fromKey === toKey) return found
-      const url = sourceUrl(fromKey)
-      if (!url) return null
-      const doing = `copy ${fromKey} to ${toKey}`
-      try {
-        return await copyFromReadableUrl(url, toKey, found.size, doing)
-      } catch (err) {
-        // Deleted between our stat and the copy.
-        if (statusOf(err) === 404 && codeOf(err) !== 'ContainerNotFound' && (await properties(fromKey)) === null) return null
-        throw fail(err, doing)
-      }
-    },
-
-    async copySource(key) {
-      if (!(await properties(key))) return null
-      const url = sourceUrl(key)
-      return url ? { kind: 'url', url } : null
-    },
-
-    // From another location by URL (another Azure account's SAS): Azure fetches it itself.
-    async copyFrom(source, key, size) {
-      if (source.kind !== 'url') return null
-      const doing = `copy ${key} from another location`
-      try {
-        return await copyFromReadableUrl(source.url, key, size, doing)
-      } catch (err) {
-        if (statusOf(err) === 404 && codeOf(err) !== 'ContainerNotFound') return null
-        throw fail(err, doing)
-      }
-    },
-
-    copyFromUrl: (url, key, size) => stageFromUrl(url, key, size),
+    ...createAzureCopy({ blob, timed, fail, properties, readUrl, requestTimeoutMs, transferTimeoutMs, syncCopyLimit, urlBlockSize }),
   }
-}
-
-function serviceClient(options: AzureEngineOptions): BlobServiceClient {
-  // Retries are for blips; a location that is down must fail in seconds (its health is tracked
-  // by the caller). The `timed` wrapper bounds the whole call, retries included.
-  const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000 } }
-  if (options.connectionString) return BlobServiceClient.fromConnectionString(options.connectionString, pipeline)
-  const { accountName, accountKey, sasToken } = options
-  if (!accountName) throw new StorageError('invalid', options.location, `${options.location}: azure needs connectionString or accountName`)
-  const endpoint = (options.endpoint ?? `https://${accountName}.blob.core.windows.net`).replace(/\/+$/, '')
-  if (accountKey) return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(accountName, accountKey), pipeline)
-  if (sasToken) return new BlobServiceClient(`${endpoint}?${sasToken.replace(/^\?/, '')}`, new AnonymousCredential(), pipeline)
-  throw new StorageError('invalid', options.location, `${options.location}: azure needs accountKey or sasToken with accountName`)
-}
-
-/** The secret parts of a connection string, to scrub from messages. */
-function secretsOf(connectionString: string | undefined): string[] {
-  if (!connectionString) return []
-  return [...connectionString.matchAll(/(?:AccountKey|SharedAccessSignature)=([^;]+)/gi)].map((m) => m[1]!)
-}
-
-/** Azure's error code; answers to HEAD carry it only in a header, which the SDK puts in details. */
-function codeOf(err: unknown): string | undefined {
-  const e = err as { code?: unknown; details?: { errorCode?: unknown } } | null
-  const code = e?.code ?? e?.details?.errorCode
-  return typeof code === 'string' ? code : undefined
-}
-
-function statusOf(err: unknown): number | undefined {
-  const status = (err as { statusCode?: unknown } | null)?.statusCode
-  return typeof status === 'number' ? status : undefined
-}
-
-/** 404 for the blob; not for its container, which is the location's misconfiguration. */
-function isBlobMissing(err: unknown): boolean {
-  return statusOf(err) === 404 && codeOf(err) !== 'ContainerNotFound'
 }
 
 /**
  * The download as a web stream: on Node the SDK hands a Node stream (async-iterable, and retried
- * by the SDK if the connection drops), elsewhere a Blob. Chunks go out as plain Uint8Array views.
+ * by the SDK if the connection drops; see storage/download-stream.ts), elsewhere a Blob.
  */
 function bodyOf(res: BlobDownloadResponseParsed, location: string, key: string, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
   const nodeBody = res.readableStreamBody as unknown as AsyncIterable<Uint8Array> | undefined
@@ -451,23 +277,5 @@ function bodyOf(res: BlobDownloadResponseParsed, location: string, key: string, 
       cancel: (reason) => reader?.cancel(reason),
     }, { highWaterMark: 0 })
   }
-  const iterator = nodeBody[Symbol.asyncIterator]()
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (signal?.aborted) {
-        await iterator.return?.()
-        throw new StorageError('aborted', location, `get ${key} aborted`, { cause: signal.reason })
-      }
-      let r: IteratorResult<Uint8Array>
-      try {
-        r = await iterator.next()
-      } catch (err) {
-        // The connection broke and the SDK's own retries ran out.
-        throw toStorageError(err, location, `get ${key}`)
-      }
-      if (r.done) return controller.close()
-      controller.enqueue(new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.byteLength))
-    },
-    cancel: async () => void (await iterator.return?.()),
-  }, { highWaterMark: 0 })
+  return downloadStream(nodeBody, { location, key, signal })
 }

@@ -14,7 +14,11 @@ import { Storage } from '@google-cloud/storage'
 import type { Bucket, File, FileMetadata } from '@google-cloud/storage'
 import { StorageError } from '../engine.ts'
 import type { GetResult, ListPage, ObjectInfo, PresignOptions, PutOptions, StorageEngine } from '../engine.ts'
-import { assertKey, assertPrefix, BodyReader, listLimit, resolveRange, toStorageError } from '../guard.ts'
+import { BodyReader } from '../body-reader.ts'
+import { concatBytes } from '../concat-bytes.ts'
+import { downloadStream } from '../download-stream.ts'
+import { toStorageError } from '../errors.ts'
+import { assertKey, assertPrefix, listLimit, pageOf, resolveRange } from '../guard.ts'
 
 export interface GcsEngineOptions {
   location: string
@@ -124,7 +128,9 @@ export function createGcsEngine(options: GcsEngineOptions): GcsEngine {
       const stream = size === 0 && !range
         ? null
         : source.createReadStream({ validation: false, decompress: false, ...(range ? { start: range.start, end: range.end } : {}) })
-      const body = stream ? webStream(stream, location, key, options.signal) : new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+      const body = stream
+        ? downloadStream(stream as AsyncIterable<Uint8Array>, { location, key, signal: options.signal, normalizeError: withStatus })
+        : new ReadableStream<Uint8Array>({ start: (c) => c.close() })
       return range ? { body, size, range } : { body, size }
     },
 
@@ -144,7 +150,7 @@ export function createGcsEngine(options: GcsEngineOptions): GcsEngine {
           heldBytes += chunk.byteLength
         }
         if (chunk === null) {
-          await timed(doing, () => target.save(join(held, heldBytes), { resumable: false, validation: false, contentType: CONTENT_TYPE }), transferTimeoutMs)
+          await timed(doing, () => target.save(concatBytes(held, heldBytes), { resumable: false, validation: false, contentType: CONTENT_TYPE }), transferTimeoutMs)
           return info(key, target.metadata)
         }
         const writing = target.createWriteStream({ resumable: true, chunkSize, validation: false, contentType: CONTENT_TYPE })
@@ -182,9 +188,8 @@ export function createGcsEngine(options: GcsEngineOptions): GcsEngine {
       const limit = listLimit(listOptions.limit)
       const { cursor } = listOptions
       const doing = `list ${prefix}`
-      // The cursor is the page's last key, as in every engine (storage/engine.ts): the next page
-      // starts there with `startOffset` (inclusive, so that key is skipped; so is anything before
-      // it, should a server ignore the offset). One more key than asked says whether a page follows.
+      // The next page starts at the cursor with `startOffset` (inclusive, so that key is skipped;
+      // so is anything before it, should a server ignore the offset).
       const found: ObjectInfo[] = []
       let pageToken: string | undefined
       try {
@@ -205,8 +210,7 @@ export function createGcsEngine(options: GcsEngineOptions): GcsEngine {
       } catch (err) {
         throw fail(err, doing)
       }
-      const keys = found.slice(0, limit)
-      return { keys, cursor: found.length > limit ? keys[keys.length - 1]!.key : null }
+      return pageOf(found, limit)
     },
 
     async presign(key, presignOptions = {}) {
@@ -256,17 +260,7 @@ async function write(stream: Writable, chunk: Uint8Array, ms: number, stalled: (
   }
 }
 
-function join(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return out
-}
-
-/** The SDK's ApiError carries the HTTP status as a numeric `code`; guard reads `statusCode`. */
+/** The SDK's ApiError carries the HTTP status as a numeric `code`; toStorageError reads `statusCode`. */
 function withStatus(err: unknown): unknown {
   const e = err as { code?: unknown; statusCode?: unknown } | null
   if (e && typeof e === 'object' && typeof e.code === 'number' && e.statusCode === undefined) e.statusCode = e.code
@@ -280,26 +274,4 @@ function isObjectMissing(err: unknown): boolean {
 function isBucketMissing(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null
   return e?.code === 404 && typeof e.message === 'string' && /bucket does not exist/i.test(e.message)
-}
-
-/** A Node read stream as a web stream of plain Uint8Array views; errors become StorageErrors. */
-function webStream(stream: NodeJS.ReadableStream, location: string, key: string, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
-  const iterator = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (signal?.aborted) {
-        await iterator.return?.()
-        throw new StorageError('aborted', location, `get ${key} aborted`, { cause: signal.reason })
-      }
-      let r: IteratorResult<Uint8Array>
-      try {
-        r = await iterator.next()
-      } catch (err) {
-        throw toStorageError(withStatus(err), location, `get ${key}`)
-      }
-      if (r.done) return controller.close()
-      controller.enqueue(new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.byteLength))
-    },
-    cancel: async () => void (await iterator.return?.()),
-  }, { highWaterMark: 0 })
 }

@@ -4,7 +4,9 @@
 
 import { StorageError } from '../engine.ts'
 import type { GetResult, ListPage, ObjectInfo, PutOptions, StorageEngine } from '../engine.ts'
-import { assertKey, assertPrefix, BodyReader, listLimit, resolveRange } from '../guard.ts'
+import { BodyReader } from '../body-reader.ts'
+import { concatBytes } from '../concat-bytes.ts'
+import { assertKey, assertPrefix, listLimit, resolveRange } from '../guard.ts'
 
 export interface MemoryEngineOptions {
   location: string
@@ -68,13 +70,7 @@ export function createMemoryEngine({ location }: MemoryEngineOptions): StorageEn
         throw body.failure(err)
       }
       // Joined into a fresh buffer only once the body has ended: the swap below is the atomic step.
-      const bytes = new Uint8Array(body.bytes)
-      let offset = 0
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset)
-        offset += chunk.byteLength
-      }
-      const object = { bytes, modified: new Date() }
+      const object = { bytes: concatBytes(chunks, body.bytes), modified: new Date() }
       objects.set(key, object)
       return info(key, object)
     },

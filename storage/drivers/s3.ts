@@ -2,27 +2,25 @@
 // Portable: @aws-sdk/client-s3 picks its HTTP handler per runtime.
 //
 // Key `k` lives at `<prefix><k>`. A put buffers at most about two parts: one uploading while the
-// next is read. Neither S3 call shape leaves a partial object: PutObject and
-// CompleteMultipartUpload are each atomic, and both happen only after the body has ended cleanly.
+// next is read (storage/drivers/s3-multipart.ts). Neither S3 call shape leaves a partial object:
+// PutObject and CompleteMultipartUpload are each atomic, and both happen only after the body has
+// ended cleanly.
 
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsCommand,
-  PutObjectCommand,
   S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { StorageError } from '../engine.ts'
 import type { ByteRange, GetResult, ListPage, ObjectInfo, PutOptions, StorageEngine } from '../engine.ts'
-import { assertKey, assertPrefix, assertRange, BodyReader, listLimit, resolveRange, toStorageError } from '../guard.ts'
+import { BodyReader } from '../body-reader.ts'
+import { toStorageError } from '../errors.ts'
+import { assertKey, assertPrefix, assertRange, listLimit, resolveRange } from '../guard.ts'
+import { copyInParts, putInParts } from './s3-multipart.ts'
 
 export interface S3EngineOptions {
   location: string
@@ -92,47 +90,6 @@ export function createS3Engine(options: S3EngineOptions): StorageEngine {
     }
   }
 
-  async function putInParts(key: string, body: BodyReader, size: number | undefined, signal: AbortSignal | undefined): Promise<void> {
-    const Key = objectKey(key)
-    // At most 10,000 parts: a known size fixes the part size; an unknown one doubles it every
-    // 1,000 parts (8 MiB parts reach 8 GiB, then 16 MiB ...), so memory grows only past 8 GiB.
-    const fixed = size !== undefined ? Math.max(partSize, Math.ceil(size / 10_000)) : undefined
-    const sizeOfPart = (n: number) => fixed ?? partSize * 2 ** Math.floor((n - 1) / 1000)
-    const cutter = new PartCutter(body)
-    let part = await cutter.next(sizeOfPart(1))
-    if (part.last) {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: part.data, ContentLength: part.data.byteLength }), { abortSignal: signal })
-      return
-    }
-    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key }), { abortSignal: signal })
-    if (!UploadId) throw new StorageError('unknown', location, `put ${key}: no upload id from CreateMultipartUpload`)
-    type Done = { PartNumber: number; ETag?: string }
-    const done: Done[] = []
-    // Part n uploads while part n+1 is read; at most two parts are in memory (three, briefly,
-    // while the next one is joined from its chunks).
-    const inFlight: Array<Promise<Done>> = []
-    try {
-      for (let PartNumber = 1; ; PartNumber++) {
-        const data = part.data
-        const upload = client.send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber, Body: data, ContentLength: data.byteLength }), { abortSignal: signal })
-          .then((res) => ({ PartNumber, ETag: res.ETag }))
-        // Marked handled now: a failure surfaces at the await below, not as an unhandled rejection.
-        upload.catch(() => {})
-        inFlight.push(upload)
-        if (inFlight.length > 1) done.push(await inFlight.shift()!)
-        if (part.last) break
-        part = await cutter.next(sizeOfPart(PartNumber + 1))
-      }
-      done.push(await inFlight.shift()!)
-      await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, MultipartUpload: { Parts: done } }), { abortSignal: signal })
-    } catch (err) {
-      // Let the parts in flight settle, so the abort is not overtaken by them, then clean up.
-      await Promise.allSettled(inFlight)
-      await abortQuietly(client, bucket, Key, UploadId)
-      throw err
-    }
-  }
-
   return {
     location,
     driver: 's3',
@@ -178,10 +135,10 @@ export function createS3Engine(options: S3EngineOptions): StorageEngine {
     },
 
     async put(key, stream, options: PutOptions = {}): Promise<ObjectInfo> {
-      objectKey(key)
+      const Key = objectKey(key)
       const body = new BodyReader(stream, { location, key, size: options.size, signal: options.signal, secrets })
       try {
-        await putInParts(key, body, options.size, options.signal)
+        await putInParts({ client, bucket, objectKey: Key, location, key, partSize }, body, options.size, options.signal)
       } catch (err) {
         throw body.failure(err)
       }
@@ -319,88 +276,4 @@ function trimToRange(source: ReadableStream<Uint8Array>, skip: number, take: num
     },
     cancel: (reason) => reader.cancel(reason),
   })
-}
-
-/**
- * Cuts a body into parts of the sizes asked for. It reads one chunk past each part before handing
- * it over, so it can tell the last part (PutObject suffices when the first part is the last).
- */
-class PartCutter {
-  private readonly body: BodyReader
-  private chunks: Uint8Array[] = []
-  private held = 0
-  private ended = false
-
-  constructor(body: BodyReader) {
-    this.body = body
-  }
-
-  async next(size: number): Promise<{ data: Uint8Array; last: boolean }> {
-    while (!this.ended && this.held <= size) {
-      const chunk = await this.body.next()
-      if (chunk === null) this.ended = true
-      else if (chunk.byteLength > 0) {
-        this.chunks.push(chunk)
-        this.held += chunk.byteLength
-      }
-    }
-    const length = Math.min(size, this.held)
-    const data = new Uint8Array(length)
-    for (let offset = 0; offset < length;) {
-      const chunk = this.chunks[0]
-      const take = Math.min(chunk.byteLength, length - offset)
-      data.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), offset)
-      offset += take
-      if (take === chunk.byteLength) this.chunks.shift()
-      else this.chunks[0] = chunk.subarray(take)
-    }
-    this.held -= length
-    return { data, last: this.ended && this.held === 0 }
-  }
-}
-
-/** Best effort: some stores (s3rver) do not implement AbortMultipartUpload; lifecycle rules clean up. */
-async function abortQuietly(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
-  await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => {})
-}
-
-/**
- * Server-side copy of an object over 5 GiB: UploadPartCopy in parts of at least 512 MiB, four at a
- * time, each pinned to the source's ETag so a source replaced mid-copy fails the copy instead of
- * mixing two objects. Not covered by tests: s3rver lacks UploadPartCopy.
- */
-async function copyInParts(client: S3Client, job: { bucket: string; key: string; copySource: string; size: number; etag?: string }): Promise<void> {
-  const { bucket: Bucket, key: Key, copySource: CopySource, size, etag } = job
-  const partBytes = Math.max(512 * MiB, Math.ceil(size / 10_000))
-  const count = Math.ceil(size / partBytes)
-  const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket, Key }))
-  if (!UploadId) throw new Error('no upload id from CreateMultipartUpload')
-  const parts: Array<{ PartNumber: number; ETag?: string }> = []
-  let next = 0
-  let failed = false
-  async function worker(): Promise<void> {
-    while (!failed && next < count) {
-      const index = next++
-      const start = index * partBytes
-      const end = Math.min(size, start + partBytes) - 1
-      try {
-        const res = await client.send(new UploadPartCopyCommand({
-          Bucket, Key, UploadId, PartNumber: index + 1, CopySource, CopySourceRange: `bytes=${start}-${end}`, CopySourceIfMatch: etag,
-        }))
-        parts[index] = { PartNumber: index + 1, ETag: res.CopyPartResult?.ETag }
-      } catch (err) {
-        failed = true
-        throw err
-      }
-    }
-  }
-  const results = await Promise.allSettled(Array.from({ length: Math.min(4, count) }, worker))
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-  try {
-    if (rejected) throw rejected.reason
-    await client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }))
-  } catch (err) {
-    await abortQuietly(client, Bucket, Key, UploadId)
-    throw err
-  }
 }

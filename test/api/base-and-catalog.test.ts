@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
-import { at, pushBlob, randomBytes } from '../helpers/registry-client.ts'
+import { at, nextPage, pushBlob, randomBytes } from '../helpers/registry-client.ts'
 
 let origin: TestOrigin
 // This file owns its origin, so the catalog holds exactly these repositories.
@@ -14,15 +14,6 @@ beforeAll(async () => {
   for (const name of REPOSITORIES) await pushBlob(origin.url, name, randomBytes(16))
 })
 afterAll(() => origin?.close())
-
-/** The target of a `Link: <...>; rel="next"` header, or null when there is none. */
-function nextPage(res: Response): string | null {
-  const link = res.headers.get('link')
-  if (!link) return null
-  const match = /^<([^>]+)>;\s*rel="next"$/.exec(link)
-  expect(match, `Link header ${link}`).not.toBeNull()
-  return match![1]!
-}
 
 describe('GET /v2/', () => {
   it('answers 200 with the API version header: the registry implements the spec', async () => {

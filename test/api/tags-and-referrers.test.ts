@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import {
-  OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, at, expectOciError, imageManifest, indexManifest, pushBlob, pushImage,
+  OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, at, expectOciError, imageManifest, indexManifest, nextPage, pushBlob, pushImage,
   pushManifest, randomBytes, sha256, uniqueName, utf8, type Descriptor,
 } from '../helpers/registry-client.ts'
 
@@ -14,14 +14,6 @@ afterAll(() => origin?.close())
 
 interface TagList { name: string; tags: string[] }
 interface ReferrersIndex { schemaVersion: number; mediaType: string; manifests: Descriptor[] }
-
-function nextPage(res: Response): string | null {
-  const link = res.headers.get('link')
-  if (!link) return null
-  const match = /^<([^>]+)>;\s*rel="next"$/.exec(link)
-  expect(match, `Link header ${link}`).not.toBeNull()
-  return match![1]!
-}
 
 describe('tags list', () => {
   const name = uniqueName('tags')

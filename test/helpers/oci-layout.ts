@@ -7,24 +7,17 @@ import { createCipheriv, createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { Descriptor } from '../../oci/manifest.ts'
+import { OCI_IMAGE_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../../oci/media-types.ts'
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json'
+export type { Descriptor }
+
 /** Uncompressed layers: their digest is their diff_id, and no client needs to decompress them. */
 export const OCI_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar'
 /** image-spec annotations.md: the tag of an entry in a layout's index.json. */
 const REF_NAME = 'org.opencontainers.image.ref.name'
 
 const CHUNK = 1024 * 1024
-
-export interface Descriptor {
-  mediaType: string
-  digest: string
-  size: number
-  platform?: Platform
-  annotations?: Record<string, string>
-}
 
 export interface Platform {
   os: string
@@ -107,7 +100,7 @@ async function writeImage(dir: string, sizes: number[], seed: string, platform: 
   for (const [i, size] of sizes.entries()) layers.push(await writeRandomBlob(dir, OCI_LAYER_TAR, size, `${seed}#${i}`))
   // image-spec config.md: rootfs.diff_ids are the digests of the uncompressed layers, which for
   // `.tar` layers are the layer digests themselves.
-  const config = writeJsonBlob(dir, OCI_CONFIG, {
+  const config = writeJsonBlob(dir, OCI_IMAGE_CONFIG, {
     created: '2024-01-01T00:00:00Z',
     architecture: platform.architecture,
     os: platform.os,

@@ -3,28 +3,20 @@
 
 import { createHash, randomBytes as nodeRandomBytes } from 'node:crypto'
 import { expect } from 'vitest'
+import type { Descriptor } from '../../oci/manifest.ts'
+import {
+  DOCKER_IMAGE_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_EMPTY_CONFIG, OCI_IMAGE_CONFIG, OCI_INDEX, OCI_MANIFEST,
+} from '../../oci/media-types.ts'
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json'
-export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json'
+// The registry's own media types and Descriptor, under the short names the tests use.
+export { DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, type Descriptor }
+export { DOCKER_MANIFEST_LIST as DOCKER_LIST, OCI_EMPTY_CONFIG as OCI_EMPTY }
+/** Layer types: the registry never inspects them, so only the tests name them. */
 export const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip'
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json'
-export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json'
-export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json'
 export const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar.gzip'
 
 /** Bytes a fetch body accepts (an ArrayBuffer-backed view). */
 export type Bytes = Uint8Array<ArrayBuffer>
-
-export interface Descriptor {
-  mediaType: string
-  digest: string
-  size: number
-  artifactType?: string
-  annotations?: Record<string, string>
-  platform?: Record<string, string>
-}
 
 export function sha256(bytes: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
@@ -107,7 +99,7 @@ export function streamOf(...chunks: Uint8Array[]): ReadableStream<Uint8Array> {
 /** A config blob and `layers` layer blobs pushed to `name`, as descriptors. */
 export async function pushImageBlobs(url: string, name: string, options: { layers?: number; docker?: boolean } = {}) {
   const { layers = 1, docker = false } = options
-  const config = await pushBlob(url, name, utf8(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: Math.random() })), docker ? DOCKER_CONFIG : OCI_CONFIG)
+  const config = await pushBlob(url, name, utf8(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: Math.random() })), docker ? DOCKER_IMAGE_CONFIG : OCI_IMAGE_CONFIG)
   const layerDescriptors: Descriptor[] = []
   for (let i = 0; i < layers; i++) layerDescriptors.push(await pushBlob(url, name, randomBytes(64 + i), docker ? DOCKER_LAYER : OCI_LAYER))
   return { config, layers: layerDescriptors }
@@ -167,6 +159,15 @@ export async function expectOciError(res: Response, code: string, status: number
   expect(typeof body.errors[0]!.message).toBe('string')
   expect(body.errors[0]!.code).toBe(code)
   return body
+}
+
+/** The target of a `Link: <...>; rel="next"` header (catalog and tags lists), or null when there is none. */
+export function nextPage(res: Response): string | null {
+  const link = res.headers.get('link')
+  if (!link) return null
+  const match = /^<([^>]+)>;\s*rel="next"$/.exec(link)
+  expect(match, `Link header ${link}`).not.toBeNull()
+  return match![1]!
 }
 
 /** A short text for assertion messages: status and (for errors) the body, without consuming res. */

@@ -1,0 +1,74 @@
+// How the azure driver talks to the service (storage/drivers/azure.ts): the client its options
+// describe, a time bound on every call, and what an SDK error says. Portable.
+
+import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
+import type { StoragePipelineOptions } from '@azure/storage-blob'
+import { StorageError } from '../engine.ts'
+import type { AzureEngineOptions } from './azure.ts'
+
+export function serviceClient(options: AzureEngineOptions): BlobServiceClient {
+  // Retries are for blips; a location that is down must fail in seconds (its health is tracked
+  // by the caller). The `timed` wrapper bounds the whole call, retries included.
+  const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000 } }
+  if (options.connectionString) return BlobServiceClient.fromConnectionString(options.connectionString, pipeline)
+  const { accountName, accountKey, sasToken } = options
+  if (!accountName) throw new StorageError('invalid', options.location, `${options.location}: azure needs connectionString or accountName`)
+  const endpoint = (options.endpoint ?? `https://${accountName}.blob.core.windows.net`).replace(/\/+$/, '')
+  if (accountKey) return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(accountName, accountKey), pipeline)
+  if (sasToken) return new BlobServiceClient(`${endpoint}?${sasToken.replace(/^\?/, '')}`, new AnonymousCredential(), pipeline)
+  throw new StorageError('invalid', options.location, `${options.location}: azure needs accountKey or sasToken with accountName`)
+}
+
+/** The secret parts of a connection string, to scrub from messages. */
+export function secretsOf(connectionString: string | undefined): string[] {
+  if (!connectionString) return []
+  return [...connectionString.matchAll(/(?:AccountKey|SharedAccessSignature)=([^;]+)/gi)].map((m) => m[1]!)
+}
+
+export type Timed = <T>(ms: number, doing: string, outer: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>) => Promise<T>
+
+/**
+ * The `timed` of a location: runs `call` with a signal that fires after `ms` or with `outer`. The
+ * SDK itself only times out server-side, so without this a blackholed endpoint would hang for the
+ * OS's minutes. A timeout becomes StorageError('unavailable'); other errors pass unchanged for the
+ * caller.
+ */
+export function timedCalls(location: string): Timed {
+  return async function timed<T>(ms: number, doing: string, outer: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, ms)
+    const forward = () => controller.abort(outer?.reason)
+    if (outer?.aborted) forward()
+    outer?.addEventListener('abort', forward, { once: true })
+    try {
+      return await call(controller.signal)
+    } catch (err) {
+      if (timedOut) throw new StorageError('unavailable', location, `${location}: ${doing}: no answer within ${ms} ms`)
+      throw err
+    } finally {
+      clearTimeout(timer)
+      outer?.removeEventListener('abort', forward)
+    }
+  }
+}
+
+/** Azure's error code; answers to HEAD carry it only in a header, which the SDK puts in details. */
+export function codeOf(err: unknown): string | undefined {
+  const e = err as { code?: unknown; details?: { errorCode?: unknown } } | null
+  const code = e?.code ?? e?.details?.errorCode
+  return typeof code === 'string' ? code : undefined
+}
+
+export function statusOf(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode
+  return typeof status === 'number' ? status : undefined
+}
+
+/** 404 for the blob; not for its container, which is the location's misconfiguration. */
+export function isBlobMissing(err: unknown): boolean {
+  return statusOf(err) === 404 && codeOf(err) !== 'ContainerNotFound'
+}

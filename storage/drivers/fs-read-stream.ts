@@ -1,0 +1,58 @@
+// How the fs driver streams a file out (storage/drivers/fs.ts). Node only, like that driver
+// (ARCHITECTURE §4.6).
+
+import { Buffer } from 'node:buffer'
+import type { FileHandle } from 'node:fs/promises'
+import type { StorageError } from '../engine.ts'
+
+/** Read size of get bodies; fresh buffers each time, since the consumer keeps what it is given. */
+const READ_CHUNK = 1024 * 1024
+
+/**
+ * Streams bytes [start, end) of an open file, then closes it (at the end, on cancel, on error).
+ * A hand-made pull stream, two 1 MiB reads ahead: measured at ~0.9x a raw read loop that also
+ * allocates a fresh buffer per read, where Readable.toWeb(createReadStream()) managed ~0.6x.
+ */
+export function fileStream(handle: FileHandle, start: number, end: number, aborted: () => StorageError | null): ReadableStream<Uint8Array> {
+  let position = start
+  let closing: Promise<void> | null = null
+  let reading: Promise<unknown> | null = null
+  const close = () => (closing ??= (async () => {
+    await reading?.catch(() => {})
+    await handle.close().catch(() => {})
+  })())
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const abort = aborted()
+      if (abort) {
+        await close()
+        throw abort
+      }
+      if (position >= end) {
+        await close()
+        return controller.close()
+      }
+      // allocUnsafeSlow skips zero-filling; only the bytes read are ever exposed.
+      const length = Math.min(READ_CHUNK, end - position)
+      const buffer = Buffer.allocUnsafeSlow(length)
+      const read = handle.read(buffer, 0, length, position)
+      reading = read
+      let bytesRead: number
+      try {
+        ;({ bytesRead } = await read)
+      } catch (err) {
+        await close()
+        throw err
+      }
+      if (bytesRead === 0) {
+        // The file shrank under us: it was replaced by rename, so this inode is not; cannot happen
+        // unless someone writes into the root by hand. End rather than spin.
+        await close()
+        return controller.error(new Error(`file ended at ${position}, expected ${end}`))
+      }
+      position += bytesRead
+      controller.enqueue(new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead))
+    },
+    cancel: () => close(),
+  }, { highWaterMark: 2 })
+}
