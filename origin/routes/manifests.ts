@@ -7,6 +7,8 @@ import { parseManifest, MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
 import { deleteManifest, deleteTag, findManifest, missingBlobs, missingManifests, putManifest, resolveTag } from '../../db/queries/manifests.ts'
 import { writeVerifiedBlob } from '../uploads/write.ts'
 import { apiHeaders, depsOf, nameOf, requireRepository, type OriginContext } from './context.ts'
+import { findRepository } from '../../db/queries/repositories.ts'
+import type { Tx } from '../../db/queries/changes.ts'
 
 export const manifestRoutes = new Hono<OriginEnv>()
 
@@ -52,14 +54,14 @@ manifestRoutes.put('/:name{.+}/manifests/:reference', async (c) => {
   }
   const blobDigests = [...new Set(parsed.blobs.map((d) => d.digest))]
   const manifestDigests = [...new Set(parsed.manifests.map((d) => d.digest))]
-  const checkReferences = (tx: Parameters<Parameters<typeof putManifest>[2]>[0], repositoryId: number) => {
-    const missing = [...missingBlobs(tx, repositoryId, blobDigests), ...missingManifests(tx, repositoryId, manifestDigests)]
+  const checkReferences = (tx: Tx, repositoryId: number | null) => {
+    const missing = repositoryId === null
+      ? [...blobDigests, ...manifestDigests]
+      : [...missingBlobs(tx, repositoryId, blobDigests), ...missingManifests(tx, repositoryId, manifestDigests)]
     if (missing.length > 0) throw ociError('MANIFEST_BLOB_UNKNOWN', { detail: { digests: missing } })
   }
-  // Fail fast before storing bytes when the repository obviously lacks a reference.
-  const existing = requireExisting(c, name)
-  if (existing) checkReferences(deps.db, existing)
-  else if (blobDigests.length + manifestDigests.length > 0) throw ociError('MANIFEST_BLOB_UNKNOWN', { detail: { digests: [...blobDigests, ...manifestDigests] } })
+  // Fail fast, before storing bytes; checked again inside the commit transaction.
+  checkReferences(deps.db, findRepository(deps.db, name)?.id ?? null)
   const location = await writeVerifiedBlob(deps, name, { digest, size: payload.byteLength }, () => new Response(payload as Uint8Array<ArrayBuffer>).body!, { retry: true })
   putManifest(deps.db, {
     repository: name, digest, mediaType: parsed.mediaType, payload,
@@ -75,10 +77,6 @@ manifestRoutes.put('/:name{.+}/manifests/:reference', async (c) => {
   if (parsed.subject) c.header('OCI-Subject', parsed.subject.digest)
   return c.body(null, 201)
 })
-
-function requireExisting(c: OriginContext, name: string): number | null {
-  try { return requireRepository(c, name).id } catch { return null }
-}
 
 // distribution-spec end-9 (by digest: the manifest and its tags) and end-9 by tag (untag).
 manifestRoutes.delete('/:name{.+}/manifests/:reference', (c) => {
