@@ -4,12 +4,10 @@
 import type { StorageEngine } from '../storage/engine.ts'
 import { StorageError } from '../storage/engine.ts'
 import { guardEngine } from '../storage/guard.ts'
-import { createFsEngine } from '../storage/drivers/fs.ts'
-import { createS3Engine } from '../storage/drivers/s3.ts'
-import { createMemoryEngine } from '../storage/drivers/memory.ts'
-import { createAzureEngine } from '../storage/drivers/azure.ts'
-import { createGcsEngine } from '../storage/drivers/gcs.ts'
+import { createEngine, type EngineFactory } from './engines.ts'
 import type { LocationConfig } from './config/types.ts'
+
+export type { EngineFactory }
 
 export interface Location {
   id: string
@@ -33,31 +31,6 @@ export interface LocationSet {
   markUp(id: string): void
   isHealthy(id: string): boolean
   close(): Promise<void>
-}
-
-export type EngineFactory = (location: LocationConfig) => StorageEngine
-
-/** Builds the engine for one configured location. Azure and GCS drivers plug in here. */
-export const createEngine: EngineFactory = (l) => {
-  const p = l.params as Record<string, any>
-  switch (l.driver) {
-    case 'fs': return createFsEngine({ location: l.id, root: p.root })
-    case 'memory': return createMemoryEngine({ location: l.id })
-    case 's3': return createS3Engine({
-      location: l.id, bucket: p.bucket, region: p.region ?? 'us-east-1', endpoint: p.endpoint,
-      forcePathStyle: p.forcePathStyle, prefix: p.prefix,
-      credentials: p.accessKeyId ? { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } : undefined,
-    })
-    // origin/config/drivers.ts has checked that exactly one way to name the account is given.
-    case 'azure': return createAzureEngine({
-      location: l.id, container: p.container, connectionString: p.connectionString, accountName: p.accountName,
-      accountKey: p.accountKey, sasToken: p.sasToken, endpoint: p.endpoint, prefix: p.prefix,
-    })
-    case 'gcs': return createGcsEngine({
-      location: l.id, bucket: p.bucket, projectId: p.projectId, keyFilename: p.keyFilename, apiEndpoint: p.apiEndpoint, prefix: p.prefix,
-    })
-    default: throw new Error(`location ${l.id}: driver ${l.driver} is not available in this build`)
-  }
 }
 
 export function createLocationSet(configs: LocationConfig[], preference: string[], options: { createEngine?: EngineFactory; downSeconds?: number; now?: () => number } = {}): LocationSet {
