@@ -16,6 +16,7 @@ import { replicationPolicy, type ReplicationPolicy } from './replication/policy.
 import { createReplicationWorker, type ReplicationWorker } from './replication/worker.ts'
 import { startReconciler } from './replication/reconcile.ts'
 import { createAdminRoutes } from './routes/admin.ts'
+import { withIncomingBody } from './uploads/request-body.ts'
 
 export interface OriginServer {
   url: string
@@ -60,7 +61,9 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
 
   const server = await new Promise<Server>((resolve) => {
     const s = serve({
-      fetch: app.fetch, hostname: config.origin.host, port: config.origin.port,
+      // Bodies reach the app without Readable.toWeb's per-chunk copy (uploads/request-body.ts).
+      fetch: (request, env: { incoming?: unknown }) => app.fetch(withIncomingBody(request, env.incoming), env),
+      hostname: config.origin.host, port: config.origin.port,
       // Layer uploads can take long on slow links: no whole-request timeout (Node's default is 5 min).
       serverOptions: { requestTimeout: 0 },
     }, () => resolve(s as Server))

@@ -12,7 +12,7 @@ import { replicationPolicy } from './replication/policy.ts'
 import { createReplicationWorker } from './replication/worker.ts'
 import { startReconciler } from './replication/reconcile.ts'
 
-const log = createLogger({ base: { process: 'worker' } })
+const log = createLogger({ level: (process.env.MERIDIAN_LOG_LEVEL as 'info' | undefined) ?? 'info', base: { process: 'worker' } })
 let loaded
 try {
   loaded = loadConfig(process.env)
@@ -29,6 +29,8 @@ const locations = createLocationSet(config.locations, config.preference)
 const policy = replicationPolicy(db, config)
 const worker = createReplicationWorker({ db, locations, createHasher: createNativeHasher, config: config.replication, log, metrics: createMetrics({ db, locations }), targetsFor: policy.targetsFor })
 worker.start()
+// One line on stdout when ready, whatever the log level (scripts and supervisors wait for it).
+process.stdout.write(`replication worker ready (${config.locations.length} locations)\n`)
 const reconciler = startReconciler(db, policy.targetsFor, {
   intervalMs: config.replication.reconcileIntervalSeconds * 1000,
   onResult: (r) => { if (r.jobs > 0) { log.info('reconciler enqueued replication', { ...r }); worker.wake() } },

@@ -1,0 +1,125 @@
+// `npm run bench [-- --size=<MiB> --runs=<n> --small=<MiB> --out=<file> --keep --worker --origin-node-args="..."]`
+//
+// Push and pull throughput of one large blob against a real origin process on 127.0.0.1, each
+// next to the same work done raw (file write + SHA-256 + fsync; file read), and the origin's
+// peak memory for two blob sizes (ARCHITECTURE §4.7: memory must not grow with blob size).
+// A plain node:http server doing the same (scripts/bench/ceiling-server.ts) and curl as a second
+// client show how much of any gap is HTTP over loopback on this machine rather than the origin.
+// A benchmark, not a test: it prints a table, writes JSON, and exits 1 when a goal is missed.
+// The replication worker runs out of process unless --worker, so its copies of the pushed blob
+// to the other built-in locations do not overlap the next measurement.
+
+import { parseArgs } from 'node:util'
+import { spawnSync } from 'node:child_process'
+import { replicationLag, replicationRows } from './bench/replication.ts'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { MiB, digestPayload, generateOnlySeconds } from './bench/payload.ts'
+import type { OriginProcess } from './bench/origin-process.ts'
+import { hasCurl } from './bench/registry-client.ts'
+import { largeBlob, memoryAtSmallSize, reference, type BenchContext } from './bench/phases.ts'
+import { formatTable, infoRow, machineInfo, median, memoryRow, throughputRow, writeJson, type ResultRow } from './bench/report.ts'
+
+const GOALS = { pushRatio: 0.7, pullRatio: 0.8, peakMiB: 150, smallLagP99Ms: 2000, largeLagRatio: 1.3 }
+
+const { values: args } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1024' },
+    small: { type: 'string', default: '256' },
+    runs: { type: 'string', default: '3' },
+    out: { type: 'string', default: 'data/bench/latest.json' },
+    keep: { type: 'boolean', default: false },
+    worker: { type: 'boolean', default: false },
+    'origin-node-args': { type: 'string', default: '' },
+    'no-replication': { type: 'boolean', default: false },
+  },
+})
+const positive = (name: string, value: string) => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${value}`)
+  return n
+}
+
+let running: OriginProcess | null = null
+const ctx: BenchContext = {
+  repoRoot: resolve(import.meta.dirname, '..'),
+  // os.tmpdir(): here the same filesystem as the repository, so baseline and origin share a disk.
+  root: mkdtempSync(join(tmpdir(), 'meridian-bench-')),
+  sizeMiB: positive('size', args.size),
+  smallMiB: positive('small', args.small),
+  runs: positive('runs', args.runs),
+  nodeArgs: args['origin-node-args'].split(/\s+/).filter(Boolean),
+  worker: args.worker,
+  keep: args.keep,
+  log: (line) => process.stderr.write(`bench: ${line}\n`),
+  track: (server) => { running = server },
+}
+
+async function cleanUp() {
+  await running?.stop().catch(() => undefined)
+  if (!ctx.keep) rmSync(ctx.root, { recursive: true, force: true })
+}
+process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)))
+
+/** Median seconds and median server CPU of a list of runs. */
+const mid = (runs: Array<{ seconds: number; cpuSeconds: number }>) => ({ seconds: median(runs.map((r) => r.seconds)), cpuSeconds: median(runs.map((r) => r.cpuSeconds)) })
+
+try {
+  const { sizeMiB, smallMiB, runs } = ctx
+  const loadBefore = loadavg()[0]
+  ctx.log(`size ${sizeMiB} MiB, runs ${runs}, temp ${ctx.root}, load average ${loadBefore.toFixed(2)}`)
+  const generateSeconds = generateOnlySeconds({ size: sizeMiB * MiB, seed: 99 })
+  const hashSeconds = digestPayload({ size: sizeMiB * MiB, seed: 99 }).seconds
+  const curl = hasCurl()
+  // The processes measured run the production bundles (`npm run build`), not TypeScript via tsx.
+  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ctx.repoRoot, stdio: 'inherit' })
+  if (built.status !== 0) throw new Error('npm run build failed')
+  const small = await memoryAtSmallSize(ctx)
+  const large = await largeBlob(ctx, curl)
+  const ceiling = await reference(ctx, large.digests, curl)
+  const lag = args['no-replication'] ? null : await replicationLag(ctx, { smallCount: 100, smallMiB: 1 })
+  const loadAfter = loadavg()[0]
+
+  const push = mid(large.pushes)
+  const pushBaseline = median(large.pushes.map((p) => p.baselineSeconds))
+  const pull = mid(large.pulls)
+  const pullBaseline = median(large.pulls.map((p) => p.baselineSeconds))
+  const rows: ResultRow[] = [
+    throughputRow(`push ${sizeMiB} MiB (median of ${runs})`, sizeMiB, push, pushBaseline, GOALS.pushRatio),
+    infoRow('  of which PATCH (streamed body)', sizeMiB, { seconds: median(large.pushes.map((p) => p.patchSeconds)) }),
+    infoRow('  of which PUT ?digest= (finalize)', sizeMiB, { seconds: median(large.pushes.map((p) => p.putSeconds)) }),
+    throughputRow(`pull ${sizeMiB} MiB (median of ${runs}, warm)`, sizeMiB, pull, pullBaseline, GOALS.pullRatio),
+    ...(curl ? [throughputRow('  same pull, curl as the client', sizeMiB, mid(large.curlPulls), pullBaseline, null)] : []),
+    memoryRow(`origin peak RSS, push ${smallMiB} MiB (fresh)`, small.hwmMiB, GOALS.peakMiB),
+    memoryRow(`origin peak RSS, push ${sizeMiB} MiB (fresh)`, large.pushes[0].hwmMiB, GOALS.peakMiB),
+    throughputRow('reference node:http server: push', sizeMiB, mid(ceiling.pushes), pushBaseline, null),
+    throughputRow('reference node:http server: pull', sizeMiB, mid(ceiling.pulls), pullBaseline, null),
+    ...(curl ? [throughputRow('  same pull, curl as the client', sizeMiB, mid(ceiling.curlPulls), pullBaseline, null)] : []),
+    { ...memoryRow('reference node:http server peak RSS', ceiling.pushes[0].hwmMiB, GOALS.peakMiB), goal: '', pass: null },
+    ...(lag ? replicationRows(lag, GOALS) : []),
+    infoRow(`client: generate ${sizeMiB} MiB`, sizeMiB, { seconds: generateSeconds }),
+    infoRow(`client: generate + sha256 ${sizeMiB} MiB`, sizeMiB, { seconds: hashSeconds }),
+  ]
+  const result = {
+    date: new Date().toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { ...machineInfo(), loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
+    sizeMiB, smallMiB, runs, goals: GOALS, rows,
+    raw: { generateSeconds, hashSeconds, small, large, ceiling, replication: lag },
+  }
+  const out = resolve(ctx.repoRoot, args.out)
+  writeJson(out, result)
+  const { machine } = result
+  console.log(`\nMeridian origin benchmark: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, load average ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}\n`)
+  console.log(formatTable(rows))
+  console.log(`\nbaselines: push = generate + sha256 + write + fsync in one process; pull = fs.createReadStream (1 MiB reads) of the stored file, warm.`)
+  console.log(`server CPU s = user + system time of the server process (all threads) during the operation.`)
+  console.log(`origin idle RSS ${small.idleRssMiB.toFixed(1)} MiB; sampled max RSS during pushes ${small.sampledMaxRssMiB.toFixed(1)} MiB (${smallMiB} MiB), ` +
+    `${large.pushes[0].sampledMaxRssMiB.toFixed(1)} MiB (${sizeMiB} MiB); VmHWM after all pushes ${large.hwmAfterPushesMiB.toFixed(1)}, after pulls ${large.hwmAfterPullsMiB.toFixed(1)} MiB`)
+  if (loadBefore > machine.cpus * 0.5) console.log(`warning: the machine was busy (load average ${loadBefore.toFixed(2)} on ${machine.cpus} CPUs); timings are noisy`)
+  console.log(`results: ${out}`)
+  process.exitCode = rows.some((r) => r.pass === false) ? 1 : 0
+} finally {
+  await cleanUp()
+}
