@@ -16,6 +16,7 @@ import { replicationPolicy, type ReplicationPolicy } from './replication/policy.
 import { createReplicationWorker, type ReplicationWorker } from './replication/worker.ts'
 import { startReconciler } from './replication/reconcile.ts'
 import { createAdminRoutes } from './routes/admin.ts'
+import { startUploadCleanup } from './uploads/cleanup.ts'
 import { withIncomingBody } from './uploads/request-body.ts'
 
 export interface OriginServer {
@@ -69,6 +70,8 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     }, () => resolve(s as Server))
   })
   worker?.start()
+  // Abandoned upload sessions (a day untouched) and orphaned parts go, once an hour (npm run gc).
+  const uploadCleanup = startUploadCleanup({ db, locations, log }, { intervalMs: 3_600_000, olderThanMs: 24 * 3_600_000 })
   const reconciler = config.replication.enabled
     ? startReconciler(db, policy.targetsFor, {
       intervalMs: config.replication.reconcileIntervalSeconds * 1000,
@@ -82,6 +85,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     url: `http://${host}:${port}`, db, locations, deps, metrics, policy, worker,
     async close() {
       reconciler?.stop()
+      await uploadCleanup.stop()
       await worker?.stop()
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections?.() })
       await locations.close()

@@ -1,0 +1,207 @@
+// Abandoned uploads: sessions a client stopped touching, and upload parts no session owns (a crash
+// between storing a blob and deleting its parts, a failed best-effort delete). `npm run gc` runs
+// one pass; the origin can run it on a timer (startUploadCleanup).
+//
+// Only uploads/ is touched, never blobs/: whether a blob is garbage depends on every manifest and
+// repository link, which can change while we look, so blob collection needs a stop-the-world mark
+// phase (as distribution's `garbage-collect` does) and is not done here.
+
+import type { Db } from '../../db/client.ts'
+import { deleteUpload, findUpload, staleUploads } from '../../db/queries/uploads.ts'
+import type { ObjectInfo, StorageEngine } from '../../storage/engine.ts'
+import { uploadPrefix } from '../../storage/keys.ts'
+import type { LocationSet } from '../locations.ts'
+import { describeError, type Logger } from '../log.ts'
+
+export interface CleanupDeps {
+  db: Db
+  locations: Pick<LocationSet, 'get' | 'all'>
+  log: Logger
+}
+
+export interface CleanupOptions {
+  /** Sessions untouched, and orphaned parts unmodified, for longer than this are removed. */
+  olderThanMs: number
+  /** Count and report, remove nothing. */
+  dryRun?: boolean
+  /** The clock (tests pass a time far in the future). */
+  now?: number
+  /** Also remove orphaned parts whose engine reports no modification time (their age is unknown). */
+  force?: boolean
+  /** Called once per removed (or, in a dry run, removable) session or orphan group. */
+  onItem?: (item: CleanupItem) => void
+}
+
+export interface CleanupItem {
+  kind: 'session' | 'orphan'
+  location: string
+  /** The upload session id. */
+  id: string
+  parts: number
+  bytes: number
+}
+
+export interface CleanupResult {
+  /** Stale sessions removed (or that would be): their rows and their parts. */
+  sessions: number
+  sessionParts: number
+  sessionBytes: number
+  /** Parts under uploads/ that no session owns. */
+  orphanParts: number
+  orphanBytes: number
+  /** Keys left alone: no modification time (without force), or not an upload part's key. */
+  skipped: number
+  /** Storage operations that failed; the next pass retries them. */
+  errors: number
+}
+
+const PART_KEY = /^uploads\/([0-9a-f-]{36})\/\d{8}$/
+const DELETE_CONCURRENCY = 8
+
+export async function collectAbandonedUploads(deps: CleanupDeps, options: CleanupOptions): Promise<CleanupResult> {
+  const { olderThanMs, dryRun = false, now = Date.now(), force = false, onItem } = options
+  const cutoff = now - olderThanMs
+  const result: CleanupResult = { sessions: 0, sessionParts: 0, sessionBytes: 0, orphanParts: 0, orphanBytes: 0, skipped: 0, errors: 0 }
+  await collectStaleSessions(deps, cutoff, dryRun, result, onItem)
+  for (const location of deps.locations.all()) {
+    await collectOrphans(deps, location.engine, { cutoff, dryRun, force }, result, onItem)
+  }
+  return result
+}
+
+async function collectStaleSessions(deps: CleanupDeps, cutoff: number, dryRun: boolean, result: CleanupResult, onItem: CleanupOptions['onItem']): Promise<void> {
+  const { db, locations, log } = deps
+  for (const upload of staleUploads(db, cutoff)) {
+    const location = locations.get(upload.location)
+    let parts: ObjectInfo[] = []
+    if (location) {
+      try {
+        parts = await listAll(location.engine, uploadPrefix(upload.id))
+      } catch (err) {
+        // The location is down: keep the row, so the next pass finds the session again.
+        result.errors++
+        log.warn('upload cleanup: cannot list session parts', { upload: upload.id, location: upload.location, error: describeError(err) })
+        continue
+      }
+    } else {
+      // The session cannot continue anyway (sessionLocation answers BLOB_UPLOAD_UNKNOWN); its parts
+      // become orphans that a pass collects once the location is configured again.
+      log.warn('upload cleanup: session location not configured, removing the row only', { upload: upload.id, location: upload.location })
+    }
+    if (!dryRun) {
+      // Row first, then parts: the DB never points at missing parts (§4.1), and the row goes only
+      // if it is still stale, so a PATCH that revived the session meanwhile keeps it. A PATCH that
+      // lands after this fails to advance the row and deletes its own part; parts whose delete
+      // fails below are orphans, collected by the orphan pass (now, or on the next run).
+      const removed = db.transaction((tx) => {
+        const current = findUpload(tx, upload.id)
+        return current !== null && current.updatedAt < cutoff && deleteUpload(tx, upload.id)
+      })
+      if (!removed) continue
+      if (location) result.errors += await deleteKeys(location.engine, parts.map((p) => p.key), log)
+    }
+    const bytes = sumSizes(parts)
+    result.sessions++
+    result.sessionParts += parts.length
+    result.sessionBytes += bytes
+    onItem?.({ kind: 'session', location: upload.location, id: upload.id, parts: parts.length, bytes })
+  }
+}
+
+async function collectOrphans(deps: CleanupDeps, engine: StorageEngine, options: { cutoff: number; dryRun: boolean; force: boolean }, result: CleanupResult, onItem: CleanupOptions['onItem']): Promise<void> {
+  const { db, log } = deps
+  let cursor: string | null = null
+  do {
+    let page
+    try {
+      page = await engine.list('uploads/', { cursor: cursor ?? undefined })
+    } catch (err) {
+      result.errors++
+      log.warn('upload cleanup: cannot list uploads', { location: engine.location, error: describeError(err) })
+      return
+    }
+    cursor = page.cursor
+    const bySession = new Map<string, ObjectInfo[]>()
+    for (const info of page.keys) {
+      const id = PART_KEY.exec(info.key)?.[1]
+      // Meridian writes nothing else under uploads/ (storage/keys.ts): leave what we did not write.
+      if (id === undefined) { result.skipped++; continue }
+      const group = bySession.get(id)
+      if (group) group.push(info)
+      else bySession.set(id, [info])
+    }
+    for (const [id, infos] of bySession) {
+      // A row means a live session (stale ones were handled above; in a dry run they still have
+      // their row, so their parts are not counted twice). A row is created before any part is
+      // written, so parts without one belong to a finished, cancelled or removed session.
+      const row = findUpload(db, id)
+      if (row !== null && row.location === engine.location) continue
+      const old: ObjectInfo[] = []
+      for (const info of infos) {
+        if (info.modified === undefined) { if (options.force) old.push(info); else result.skipped++ }
+        // Young parts may belong to a session finishing right now (row deleted, parts next).
+        else if (info.modified.getTime() < options.cutoff) old.push(info)
+      }
+      if (old.length === 0) continue
+      if (!options.dryRun) result.errors += await deleteKeys(engine, old.map((p) => p.key), log)
+      const bytes = sumSizes(old)
+      result.orphanParts += old.length
+      result.orphanBytes += bytes
+      onItem?.({ kind: 'orphan', location: engine.location, id, parts: old.length, bytes })
+    }
+    // Deleting keys at or before the cursor does not move it: the next page starts after it.
+  } while (cursor !== null)
+}
+
+/** Runs collectAbandonedUploads every `intervalMs`, one pass at a time; stop() waits for a running one. */
+export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; onResult?: (r: CleanupResult) => void }): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null
+  const tick = () => {
+    if (running) return
+    running = collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs })
+      .then((r) => {
+        if (r.sessions + r.orphanParts + r.errors > 0) deps.log.info('upload cleanup', { ...r })
+        options.onResult?.(r)
+      })
+      .catch((err: unknown) => deps.log.error('upload cleanup failed', { error: describeError(err) }))
+      .finally(() => { running = null })
+  }
+  const timer = setInterval(tick, options.intervalMs)
+  timer.unref?.()
+  return {
+    async stop() {
+      clearInterval(timer)
+      await running
+    },
+  }
+}
+
+async function listAll(engine: StorageEngine, prefix: string): Promise<ObjectInfo[]> {
+  const all: ObjectInfo[] = []
+  let cursor: string | null = null
+  do {
+    const page = await engine.list(prefix, { cursor: cursor ?? undefined })
+    all.push(...page.keys)
+    cursor = page.cursor
+  } while (cursor !== null)
+  return all
+}
+
+/** Deletes keys a few at a time; returns how many failed (logged, retried by the next pass). */
+async function deleteKeys(engine: StorageEngine, keys: string[], log: Logger): Promise<number> {
+  let failed = 0
+  for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
+    const batch = keys.slice(i, i + DELETE_CONCURRENCY)
+    const settled = await Promise.allSettled(batch.map((key) => engine.delete(key)))
+    settled.forEach((s, j) => {
+      if (s.status === 'fulfilled') return
+      failed++
+      log.warn('upload cleanup: delete failed', { location: engine.location, key: batch[j], error: describeError(s.reason) })
+    })
+  }
+  return failed
+}
+
+function sumSizes(infos: ObjectInfo[]): number {
+  return infos.reduce((n, i) => n + i.size, 0)
+}

@@ -1,0 +1,55 @@
+// `npm run gc`: removes abandoned uploads (origin/uploads/cleanup.ts).
+//
+//   --older-than=HOURS   sessions untouched, and orphaned parts unmodified, for longer (default 24)
+//   --dry-run            report what would go, remove nothing
+//   --force              also remove orphaned parts whose engine reports no modification time
+//
+// (a) upload sessions untouched for longer than that: the row, then their parts; (b) parts under
+// uploads/ in every configured location that no session owns. It never touches blobs/: deciding
+// that a blob is garbage needs a stop-the-world mark phase over every manifest and repository
+// link (pushes would race it), which this script does not do.
+//
+// Safe to run beside a live origin. Exit status: 0 done, 1 some storage operation failed (the
+// next run retries it), 2 configuration or flag error.
+
+import { openDatabase, closeDatabase } from '../db/client.ts'
+import { createLocationSet } from '../origin/locations.ts'
+import { createLogger } from '../origin/log.ts'
+import { collectAbandonedUploads } from '../origin/uploads/cleanup.ts'
+import { configOrExit, formatBytes, parseFlags } from './cli.ts'
+
+const HOUR_MS = 3_600_000
+
+const flags = parseFlags(process.argv.slice(2))
+const olderThanHours = flags.has('older-than') ? Number(flags.get('older-than')) : 24
+if (!Number.isFinite(olderThanHours) || olderThanHours < 0) {
+  process.stderr.write(`--older-than wants a number of hours (got ${String(flags.get('older-than'))})\n`)
+  process.exit(2)
+}
+const dryRun = flags.has('dry-run')
+const config = configOrExit()
+const db = openDatabase(config.databaseUrl)
+const locations = createLocationSet(config.locations, config.preference)
+const verb = dryRun ? 'would remove' : 'removed'
+
+const result = await collectAbandonedUploads({ db, locations, log: createLogger({ level: 'warn' }) }, {
+  olderThanMs: olderThanHours * HOUR_MS,
+  dryRun,
+  force: flags.has('force'),
+  onItem: (item) => process.stdout.write(
+    `${verb} ${item.kind === 'session' ? 'session' : 'orphan '} ${item.id} in ${item.location}: ${item.parts} parts, ${formatBytes(item.bytes)}\n`,
+  ),
+})
+
+const total = result.sessionBytes + result.orphanBytes
+process.stdout.write(
+  `${verb} ${result.sessions} stale upload sessions (${result.sessionParts} parts, ${formatBytes(result.sessionBytes)})` +
+  ` and ${result.orphanParts} orphaned parts (${formatBytes(result.orphanBytes)}), ${formatBytes(total)} in all;` +
+  ` ${result.skipped} skipped, ${result.errors} errors\n`,
+)
+if (result.skipped > 0 && !flags.has('force')) {
+  process.stderr.write(`${result.skipped} keys skipped: not upload parts, or the engine gave no modification time (--force removes those)\n`)
+}
+await locations.close()
+closeDatabase(db)
+process.exit(result.errors > 0 ? 1 : 0)
