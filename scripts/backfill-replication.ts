@@ -5,6 +5,9 @@
 //   --namespace=acme     only blobs linked into acme/*
 //   --wait               after enqueueing, show replication progress until the backlog is empty
 //   --restart            ignore the saved cursor and start from the first blob
+//   --limit=N            stop after scanning about N blobs (whole pages of --page-size); the next
+//                        run resumes where this one stopped, as after Ctrl-C
+//   --page-size=N        blobs per page (default 500)
 //
 // Resumable: the cursor (last digest done) is saved in <dataDir>/backfill.cursor after every
 // page, and Ctrl-C stops after the current page. Enqueueing is idempotent, so running it twice
@@ -30,22 +33,25 @@ const cursorFile = join(config.dataDir, `backfill${namespace ? `.${namespace}` :
 let cursor: string | null = !flags.has('restart') && !dryRun && existsSync(cursorFile) ? readFileSync(cursorFile, 'utf8').trim() || null : null
 if (cursor) process.stderr.write(`resuming after ${cursor}\n`)
 
+const limit = flags.has('limit') ? Number(flags.get('limit')) : Infinity
+const pageSize = Math.max(1, Number(flags.get('page-size') ?? 500) || 500)
 let stopping = false
 process.on('SIGINT', () => { stopping = true })
 
 const total = db.select({ n: sql<number>`count(*)` }).from(blobs).get()!.n
 const totals = { scanned: 0, blobs: 0, jobs: 0, bytes: 0 }
 for (;;) {
-  const r = reconcilePage(db, policy.targetsFor, { after: cursor, limit: 500, namespace, dryRun })
+  const r = reconcilePage(db, policy.targetsFor, { after: cursor, limit: pageSize, namespace, dryRun })
   totals.scanned += r.scanned; totals.blobs += r.blobs; totals.jobs += r.jobs; totals.bytes += r.bytes
   progressLine(dryRun ? 'scanning (dry run)' : 'backfill', totals.scanned, total, `${totals.jobs} copies of ${totals.blobs} blobs, ${formatBytes(totals.bytes)}`)
   cursor = r.cursor
   if (!dryRun) cursor ? writeFileSync(cursorFile, cursor) : rmSync(cursorFile, { force: true })
   if (!cursor) break
-  if (stopping) {
-    process.stderr.write(`\ninterrupted: run again to resume after ${cursor}\n`)
+  if (stopping || totals.scanned >= limit) {
+    process.stderr.write(`\n${stopping ? 'interrupted' : `stopped after ${totals.scanned} blobs`}: run again to resume after ${cursor}\n`)
+    process.stdout.write(`${dryRun ? 'would enqueue' : 'enqueued'} ${totals.jobs} copies of ${totals.blobs} blobs (${formatBytes(totals.bytes)}); scanned ${totals.scanned}; not finished\n`)
     closeDatabase(db)
-    process.exit(130)
+    process.exit(stopping ? 130 : 0)
   }
 }
 process.stderr.write('\n')

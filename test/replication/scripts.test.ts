@@ -61,8 +61,12 @@ describe('operator scripts', () => {
     expect(dry.stdout).toMatch(/would enqueue 4 copies of 4 blobs/)
     const ns = await script('backfill-replication', ['--dry-run', '--namespace=other'], next)
     expect(ns.stdout).toMatch(/would enqueue 1 copies of 1 blobs/)
-    const real = await script('backfill-replication', [], next)
-    expect(real.stdout).toMatch(/enqueued 4 copies of 4 blobs/)
+    // Stopped part way (as Ctrl-C stops it), the next run resumes after the saved cursor.
+    const first = await script('backfill-replication', ['--limit=2', '--page-size=2'], next)
+    expect(first.stdout).toMatch(/enqueued 2 copies of 2 blobs .*not finished/)
+    const rest = await script('backfill-replication', ['--page-size=2'], next)
+    expect(rest.stderr).toMatch(/resuming after sha256:/)
+    expect(rest.stdout).toMatch(/enqueued 2 copies of 2 blobs/)
     const again = await script('backfill-replication', [], next)
     expect(again.stdout).toMatch(/enqueued 0 copies/)
     // The origin's worker does the copying.
