@@ -37,6 +37,17 @@ export interface StartOptions {
   /** Overrides config.replication.workerInProcess (tests drive the worker themselves). */
   worker?: boolean
   adminToken?: string | null
+  /** On close, how long in-flight requests (an upload mid-PATCH) may run before being cut. */
+  graceMs?: number
+}
+
+/** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
+async function stopServer(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  server.closeIdleConnections?.()
+  const timer = setTimeout(() => server.closeAllConnections?.(), graceMs)
+  await closed
+  clearTimeout(timer)
 }
 
 export async function startOriginServer(config: MeridianConfig, options: StartOptions = {}): Promise<OriginServer> {
@@ -87,7 +98,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
       reconciler?.stop()
       await uploadCleanup.stop()
       await worker?.stop()
-      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections?.() })
+      await stopServer(server, options.graceMs ?? 10_000)
       await locations.close()
       closeDatabase(db)
     },

@@ -23,6 +23,9 @@ export interface ClaimOptions {
 export function claimDueJobs(db: Db, o: ClaimOptions): Job[] {
   const now = o.now ?? Date.now()
   if (o.limit <= 0) return []
+  // Workers poll often: look with a read first, so an idle poll never takes SQLite's write lock.
+  const due = db.$client.prepare(`SELECT 1 FROM replication_jobs WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?) LIMIT 1`).get(now, now)
+  if (!due) return []
   const rows = db.$client.prepare(`
     UPDATE replication_jobs
        SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,

@@ -30,7 +30,7 @@ export async function startTestOrigin(options: TestOriginOptions = {}): Promise<
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'meridian-test-'))
   let { config } = loadConfig({ MERIDIAN_DATA_DIR: dataDir, MERIDIAN_ORIGIN_PORT: '0', ...options.env })
   if (options.edit) config = options.edit(config)
-  const server = await startOriginServer(config, { log: options.log ?? silentLogger })
+  const server = await startOriginServer(config, { log: options.log ?? silentLogger, graceMs: 500 })
   return {
     ...server, dataDir, config,
     async close() {
