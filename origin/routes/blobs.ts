@@ -17,20 +17,19 @@ function linkedBlob(c: OriginContext) {
   return { repo, blob }
 }
 
-// distribution-spec end-2: HEAD answers headers only; no storage round trip is needed.
-blobRoutes.on('HEAD', '/:name{.+}/blobs/:digest', (c) => {
-  const { blob } = linkedBlob(c)
-  apiHeaders(c)
-  c.header('Content-Length', String(blob.size))
-  c.header('Docker-Content-Digest', blob.digest)
-  c.header('Accept-Ranges', 'bytes')
-  c.header('Content-Type', 'application/octet-stream')
-  return c.body(null, 200)
-})
-
-// distribution-spec end-2: GET streams the bytes; Range gives 206 (RFC 9110 §14).
+// distribution-spec end-2: GET streams the bytes; Range gives 206 (RFC 9110 §14). Hono sends
+// HEAD here too: it is answered from the database alone, without opening the bytes (an opened,
+// unread stream would hold a file handle or a storage connection until garbage collection).
 blobRoutes.get('/:name{.+}/blobs/:digest', async (c) => {
   const { blob } = linkedBlob(c)
+  if (c.req.method === 'HEAD') {
+    apiHeaders(c)
+    c.header('Content-Length', String(blob.size))
+    c.header('Docker-Content-Digest', blob.digest)
+    c.header('Accept-Ranges', 'bytes')
+    c.header('Content-Type', 'application/octet-stream')
+    return c.body(null, 200)
+  }
   const range = parseRangeHeader(c.req.header('range') ?? null, blob.size) ?? undefined
   const got = await openBlob(depsOf(c), blob.digest, range)
   apiHeaders(c)
