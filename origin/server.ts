@@ -18,6 +18,7 @@ import { startReconciler } from './replication/reconcile.ts'
 import { createAdminRoutes } from './routes/admin.ts'
 import { startUploadCleanup } from './uploads/cleanup.ts'
 import { withIncomingBody } from './uploads/request-body.ts'
+import { sendLocalFile } from './send-file.ts'
 
 export interface OriginServer {
   url: string
@@ -74,7 +75,8 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   const server = await new Promise<Server>((resolve) => {
     const s = serve({
       // Bodies reach the app without Readable.toWeb's per-chunk copy (uploads/request-body.ts).
-      fetch: (request, env: { incoming?: unknown }) => app.fetch(withIncomingBody(request, env.incoming), env),
+      // Local-disk blobs are piped to the socket natively (origin/send-file.ts).
+      fetch: async (request, env: { incoming?: unknown; outgoing?: unknown }) => sendLocalFile(await app.fetch(withIncomingBody(request, env.incoming), env), env.outgoing),
       hostname: config.origin.host, port: config.origin.port,
       // Layer uploads can take long on slow links: no whole-request timeout (Node's default is 5 min).
       serverOptions: { requestTimeout: 0 },

@@ -56,3 +56,27 @@ export function fileStream(handle: FileHandle, start: number, end: number, abort
     cancel: () => close(),
   }, { highWaterMark: 2 })
 }
+
+/** A byte range of a local file: what a Node server can send without Web Streams. */
+export interface LocalFile {
+  path: string
+  /** First byte, inclusive. */
+  start: number
+  /** End, exclusive. */
+  end: number
+}
+
+const localFiles = new WeakMap<ReadableStream<Uint8Array>, LocalFile>()
+
+/**
+ * The file behind a body this driver returned, or null. The origin's Node leaf uses it to pipe
+ * the file to the socket natively (origin/send-file.ts); everything else reads the stream.
+ */
+export function localFileOf(body: ReadableStream<Uint8Array>): LocalFile | null {
+  return localFiles.get(body) ?? null
+}
+
+export function rememberLocalFile(body: ReadableStream<Uint8Array>, file: LocalFile): ReadableStream<Uint8Array> {
+  localFiles.set(body, file)
+  return body
+}

@@ -17,7 +17,7 @@ import type { GetResult, ListPage, ObjectInfo, PutOptions, StorageEngine } from 
 import { BodyReader } from '../body-reader.ts'
 import { toStorageError } from '../errors.ts'
 import { assertKey, assertPrefix, isValidKey, listLimit, resolveRange } from '../guard.ts'
-import { fileStream } from './fs-read-stream.ts'
+import { fileStream, rememberLocalFile } from './fs-read-stream.ts'
 import { syncDirectory, writeBody } from './fs-write.ts'
 
 export interface FsEngineOptions {
@@ -100,7 +100,7 @@ export function createFsEngine({ location, root }: FsEngineOptions): StorageEngi
         const range = resolveRange(options.range, info.size, location, key)
         const start = range?.start ?? 0
         const end = range ? range.end + 1 : info.size
-        const body = fileStream(handle, start, end, () => options.signal?.aborted ? new StorageError('aborted', location, `get ${key} aborted`) : null)
+        const body = rememberLocalFile(fileStream(handle, start, end, () => options.signal?.aborted ? new StorageError('aborted', location, `get ${key} aborted`) : null), { path, start, end })
         return range ? { body, size: info.size, range } : { body, size: info.size }
       } catch (err) {
         await handle.close().catch(() => {})
