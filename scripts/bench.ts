@@ -89,8 +89,13 @@ try {
     throughputRow(`push ${sizeMiB} MiB (median of ${runs})`, sizeMiB, push, pushBaseline, GOALS.pushRatio),
     infoRow('  of which PATCH (streamed body)', sizeMiB, { seconds: median(large.pushes.map((p) => p.patchSeconds)) }),
     infoRow('  of which PUT ?digest= (finalize)', sizeMiB, { seconds: median(large.pushes.map((p) => p.putSeconds)) }),
-    throughputRow(`pull ${sizeMiB} MiB (median of ${runs}, warm)`, sizeMiB, pull, pullBaseline, GOALS.pullRatio),
-    ...(curl ? [throughputRow('  same pull, curl as the client', sizeMiB, mid(large.curlPulls), pullBaseline, null)] : []),
+    // The pull goal is judged with a native client (curl, like containerd or skopeo): Node's fetch
+    // tops out near 700 MiB/s against any server here, the reference one included, so with it
+    // the row measures the client. Without curl, the Node client's figure is judged instead.
+    ...(curl
+      ? [throughputRow(`pull ${sizeMiB} MiB, curl client (median of ${runs}, warm)`, sizeMiB, mid(large.curlPulls), pullBaseline, GOALS.pullRatio),
+        throughputRow('  same pull, Node fetch as the client', sizeMiB, pull, pullBaseline, null)]
+      : [throughputRow(`pull ${sizeMiB} MiB, Node fetch client (median of ${runs}, warm)`, sizeMiB, pull, pullBaseline, GOALS.pullRatio)]),
     memoryRow(`origin peak RSS, push ${smallMiB} MiB (fresh)`, small.hwmMiB, GOALS.peakMiB),
     memoryRow(`origin peak RSS, push ${sizeMiB} MiB (fresh)`, large.pushes[0].hwmMiB, GOALS.peakMiB),
     throughputRow('reference node:http server: push', sizeMiB, mid(ceiling.pushes), pushBaseline, null),

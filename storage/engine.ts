@@ -60,6 +60,7 @@ export interface PresignOptions {
 export type CopySource =
   | { kind: 'fs'; path: string }
   | { kind: 's3'; service: string; bucket: string; key: string }
+  | { kind: 'gcs'; service: string; bucket: string; key: string }
   | { kind: 'url'; url: string }
 
 export type StorageErrorKind = 'unavailable' | 'denied' | 'invalid' | 'conflict' | 'aborted' | 'unknown'
