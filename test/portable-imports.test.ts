@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PORTABLE_DIRS = ['oci', 'storage', 'edge']
 /** Runtime-specific leaves, relative to the repo root with `/` separators; a trailing `/` is a folder. */
-const EXEMPT = ['storage/drivers/fs.ts', 'storage/drivers/fs-read-stream.ts', 'storage/drivers/fs-write.ts', 'storage/drivers/gcs.ts', 'edge/entry/']
+const EXEMPT = ['storage/drivers/fs.ts', 'storage/drivers/gcs.ts', 'edge/entry/']
 const SOURCE = /\.(?:[cm]?ts|tsx|[cm]?js|jsx)$/
 const TEST = /\.test\.[cm]?[jt]sx?$/
 

@@ -1,9 +1,13 @@
-// How the fs driver streams a file out (storage/drivers/fs.ts). Node only, like that driver
-// (ARCHITECTURE §4.6).
+// How the fs driver streams a file out (storage/drivers/fs.ts). It takes the file and the buffer
+// allocator structurally, so only fs.ts itself imports Node modules (ARCHITECTURE §4.6).
 
-import { Buffer } from 'node:buffer'
-import type { FileHandle } from 'node:fs/promises'
 import type { StorageError } from '../engine.ts'
+
+/** What fileStream needs of an open file (node:fs/promises FileHandle has it). */
+export interface ReadableFile {
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>
+  close(): Promise<void>
+}
 
 /** Read size of get bodies; fresh buffers each time, since the consumer keeps what it is given. */
 const READ_CHUNK = 1024 * 1024
@@ -13,7 +17,7 @@ const READ_CHUNK = 1024 * 1024
  * A hand-made pull stream, two 1 MiB reads ahead: measured at ~0.9x a raw read loop that also
  * allocates a fresh buffer per read, where Readable.toWeb(createReadStream()) managed ~0.6x.
  */
-export function fileStream(handle: FileHandle, start: number, end: number, aborted: () => StorageError | null): ReadableStream<Uint8Array> {
+export function fileStream(handle: ReadableFile, start: number, end: number, allocate: (length: number) => Uint8Array, aborted: () => StorageError | null): ReadableStream<Uint8Array> {
   let position = start
   let closing: Promise<void> | null = null
   let reading: Promise<unknown> | null = null
@@ -32,9 +36,9 @@ export function fileStream(handle: FileHandle, start: number, end: number, abort
         await close()
         return controller.close()
       }
-      // allocUnsafeSlow skips zero-filling; only the bytes read are ever exposed.
+      // fs.ts passes Buffer.allocUnsafeSlow (no zero-filling; only the bytes read are exposed).
       const length = Math.min(READ_CHUNK, end - position)
-      const buffer = Buffer.allocUnsafeSlow(length)
+      const buffer = allocate(length)
       const read = handle.read(buffer, 0, length, position)
       reading = read
       let bytesRead: number

@@ -1,9 +1,12 @@
-// How the fs driver writes a put body into its temp file, and makes a rename durable
-// (storage/drivers/fs.ts). Node only, like that driver (ARCHITECTURE §4.6).
+// How the fs driver writes a put body into its temp file (storage/drivers/fs.ts). It takes the
+// file structurally, so only fs.ts itself imports Node modules (ARCHITECTURE §4.6).
 
-import { open } from 'node:fs/promises'
-import type { FileHandle } from 'node:fs/promises'
 import type { BodyReader } from '../body-reader.ts'
+
+/** What writeBody needs of an open file (node:fs/promises FileHandle has it). */
+export interface WritableFile {
+  writev(chunks: Uint8Array[]): Promise<{ bytesWritten: number }>
+}
 
 /**
  * Writes are batched to about this many bytes per writev, with one batch in flight while the next
@@ -18,7 +21,7 @@ const WRITE_BATCH = 1024 * 1024
  * while the next is read. When anything fails it waits for the write in flight before throwing,
  * so the caller may close the handle at once.
  */
-export async function writeBody(handle: FileHandle, body: BodyReader): Promise<void> {
+export async function writeBody(handle: WritableFile, body: BodyReader): Promise<void> {
   let writing: Promise<unknown> | null = null
   let batch: Uint8Array[] = []
   let batched = 0
@@ -48,7 +51,7 @@ export async function writeBody(handle: FileHandle, body: BodyReader): Promise<v
 }
 
 /** Writes every chunk, looping over short writes (writev may write less than asked). */
-async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void> {
+async function writeAll(handle: WritableFile, chunks: Uint8Array[]): Promise<void> {
   let total = 0
   for (const chunk of chunks) total += chunk.byteLength
   let { bytesWritten } = await handle.writev(chunks)
@@ -65,19 +68,5 @@ async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void>
     total -= bytesWritten
     chunks = rest
     ;({ bytesWritten } = await handle.writev(chunks))
-  }
-}
-
-/** Makes a rename durable: the new directory entry survives a crash once this returns. */
-export async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | null = null
-  try {
-    handle = await open(dir, 'r')
-    await handle.sync()
-  } catch (err) {
-    // Some platforms (Windows) and filesystems cannot fsync a directory; the rename still stands.
-    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF', 'ENOTSUP'].includes((err as { code?: string } | null)?.code ?? '')) throw err
-  } finally {
-    await handle?.close().catch(() => {})
   }
 }

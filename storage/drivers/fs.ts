@@ -18,7 +18,7 @@ import { BodyReader } from '../body-reader.ts'
 import { toStorageError } from '../errors.ts'
 import { assertKey, assertPrefix, isValidKey, listLimit, resolveRange } from '../guard.ts'
 import { fileStream, rememberLocalFile } from './fs-read-stream.ts'
-import { syncDirectory, writeBody } from './fs-write.ts'
+import { writeBody } from './fs-write.ts'
 
 export interface FsEngineOptions {
   location: string
@@ -100,7 +100,7 @@ export function createFsEngine({ location, root }: FsEngineOptions): StorageEngi
         const range = resolveRange(options.range, info.size, location, key)
         const start = range?.start ?? 0
         const end = range ? range.end + 1 : info.size
-        const body = rememberLocalFile(fileStream(handle, start, end, () => options.signal?.aborted ? new StorageError('aborted', location, `get ${key} aborted`) : null), { path, start, end })
+        const body = rememberLocalFile(fileStream(handle, start, end, (length) => Buffer.allocUnsafeSlow(length), () => options.signal?.aborted ? new StorageError('aborted', location, `get ${key} aborted`) : null), { path, start, end })
         return range ? { body, size: info.size, range } : { body, size: info.size }
       } catch (err) {
         await handle.close().catch(() => {})
@@ -276,5 +276,19 @@ async function* walk(dirPath: string, relative: string, prefix: string, cursor: 
     } else if (sortKey.startsWith(prefix) && (cursor === undefined || sortKey > cursor) && isValidKey(sortKey)) {
       yield sortKey
     }
+  }
+}
+
+/** Makes a rename durable: the new directory entry survives a crash once this returns. */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | null = null
+  try {
+    handle = await open(dir, 'r')
+    await handle.sync()
+  } catch (err) {
+    // Some platforms (Windows) and filesystems cannot fsync a directory; the rename still stands.
+    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF', 'ENOTSUP'].includes((err as { code?: string } | null)?.code ?? '')) throw err
+  } finally {
+    await handle?.close().catch(() => {})
   }
 }
