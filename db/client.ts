@@ -26,6 +26,11 @@ export function openDatabase(url: string): Db {
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
   const db = drizzle(sqlite, { schema }) as Db
+  // Every transaction here writes. BEGIN IMMEDIATE takes the write lock up front, so a second
+  // process (npm run worker, a script) waits busy_timeout for it; a deferred transaction that
+  // reads first fails at once with SQLITE_BUSY_SNAPSHOT when another process wrote meanwhile.
+  const transaction = db.transaction.bind(db)
+  db.transaction = ((fn, config) => transaction(fn, { behavior: 'immediate', ...config })) as Db['transaction']
   migrate(db, { migrationsFolder: MIGRATIONS })
   return db
 }

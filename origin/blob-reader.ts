@@ -4,7 +4,7 @@
 import type { ByteRange, GetResult } from '../storage/engine.ts'
 import { blobKey } from '../storage/keys.ts'
 import { ociError } from '../oci/errors.ts'
-import { presentLocations } from '../db/queries/placements.ts'
+import { enqueueReplication, markPlacementMissing, presentLocations } from '../db/queries/placements.ts'
 import type { ResolvedDeps } from './app.ts'
 import { describeError } from './log.ts'
 
@@ -15,7 +15,7 @@ export async function openBlob(deps: ResolvedDeps, digest: string, range?: ByteR
     try {
       const got = await location.engine.get(blobKey(digest), { range })
       if (got) return { ...got, location: location.id }
-      deps.log.warn('placement names missing bytes', { digest, location: location.id })
+      forgetMissingBytes(deps, digest, location.id)
     } catch (err) {
       failures++
       deps.locations.markDown(location.id, err)
@@ -24,4 +24,16 @@ export async function openBlob(deps: ResolvedDeps, digest: string, range?: ByteR
   }
   if (failures > 0) throw ociError('UNAVAILABLE', { message: 'no location holding the blob is reachable', detail: { digest } })
   throw ociError('BLOB_UNKNOWN', { detail: { digest } })
+}
+
+/**
+ * A placement said 'present' but the location has no bytes (deleted by hand, a lost volume): mark
+ * it missing so no read tries it again, and have the worker copy the blob back from a good one.
+ */
+export function forgetMissingBytes(deps: Pick<ResolvedDeps, 'db' | 'log'>, digest: string, location: string): void {
+  deps.log.warn('placement named missing bytes; marked missing, a new copy is queued', { digest, location })
+  deps.db.transaction((tx) => {
+    markPlacementMissing(tx, digest, location)
+    enqueueReplication(tx, digest, [location])
+  })
 }

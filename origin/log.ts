@@ -1,6 +1,8 @@
 // One JSON line per event on stderr. Fields are structured; never pass secrets or raw errors from
 // SDKs whose messages may embed credentials (storage/guard.ts already strips them).
 
+import { redact } from '../storage/errors.ts'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogFields = Record<string, unknown>
 
@@ -24,8 +26,7 @@ export function createLogger(options: { level?: LogLevel; write?: (line: string)
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 
-/** An error's message made safe for logs: no stack, no URL query strings (presigned secrets). */
+/** An error's message made safe for logs: no stack, no signatures, keys or passwords. */
 export function describeError(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
-  return text.replace(/([?&](X-Amz-[A-Za-z-]+|sig|se|sp|sv|sr|Signature|AWSAccessKeyId)=)[^&\s]+/g, '$1***')
+  return redact(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
 }

@@ -69,7 +69,12 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     onFallback: (preferred, used) => metrics.pushFallbacks.inc({ preferred, used }),
   }
   const app = createOriginApp(deps)
-  app.route('/admin', createAdminRoutes({ db, config, policy, metrics, token: options.adminToken ?? process.env.MERIDIAN_ADMIN_TOKEN ?? null, wake: () => worker?.wake() }))
+  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(config.origin.host) || config.origin.host.startsWith('127.')
+  app.route('/admin', createAdminRoutes({
+    db, config, policy, metrics, wake: () => worker?.wake(),
+    token: options.adminToken ?? process.env.MERIDIAN_ADMIN_TOKEN ?? null,
+    openWithoutToken: loopback,
+  }))
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
 
   const server = await new Promise<Server>((resolve) => {
@@ -82,10 +87,14 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
       serverOptions: { requestTimeout: 0 },
     }, () => resolve(s as Server))
   })
+  // No whole-request limit, but a connection silent for 2 minutes (a client gone without a FIN,
+  // mid-upload or mid-pull) is closed, so its socket and file handle do not stay open forever.
+  server.setTimeout(120_000)
   worker?.start()
   // Abandoned upload sessions (a day untouched) and orphaned parts go, once an hour (npm run gc).
   const uploadCleanup = startUploadCleanup({ db, locations, log }, { intervalMs: 3_600_000, olderThanMs: 24 * 3_600_000 })
-  const reconciler = config.replication.enabled
+  // One reconciler per deployment: it runs beside the worker (here, or in npm run worker).
+  const reconciler = runWorker
     ? startReconciler(db, policy.targetsFor, {
       intervalMs: config.replication.reconcileIntervalSeconds * 1000,
       onResult: (r) => { if (r.jobs > 0) { log.info('reconciler enqueued replication', { ...r }); worker?.wake() } },

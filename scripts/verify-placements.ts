@@ -47,12 +47,14 @@ for (const p of rows) {
   }
   bad++
   process.stdout.write(`${process.stderr.isTTY ? '\n' : ''}BAD  ${p.digest} in ${p.location}: ${result.problem}\n`)
-  if (repair) {
-    if (result.problem !== 'missing') await location.engine.delete(blobKey(p.digest)).catch(() => undefined)
+  // Unreadable is not proof of bad bytes (a timeout, a blip): report it, never delete on it.
+  if (repair && result.problem !== 'unreadable') {
+    // Database first: from here on nothing names these bytes, so deleting them loses nothing.
     db.transaction((tx) => {
       markPlacementMissing(tx, p.digest, p.location)
       enqueueReplication(tx, p.digest, [p.location])
     })
+    if (result.problem !== 'missing') await location.engine.delete(blobKey(p.digest)).catch(() => undefined)
     repaired++
   }
 }
@@ -60,4 +62,4 @@ process.stderr.write('\n')
 process.stdout.write(`checked ${checked} placements (${formatBytes(bytes)} read): ${bad} bad${repair ? `, ${repaired} queued for repair` : ''}\n`)
 await locations.close()
 closeDatabase(db)
-process.exit(bad > 0 && !repair ? 1 : 0)
+process.exit(bad > repaired ? 1 : 0)

@@ -7,7 +7,7 @@ import type { Tx } from './changes.ts'
 import { appendChange } from './changes.ts'
 import { ensureRepository, type Repository } from './repositories.ts'
 import { recordPlacement, scheduleReplication, type TargetsFor } from './placements.ts'
-import { linkBlob } from './blobs.ts'
+import { linkBlob, unlinkBlob } from './blobs.ts'
 import { manifestReferences, manifests, repositoryBlobs, tags } from '../schema.ts'
 
 export interface StoredManifest {
@@ -122,17 +122,13 @@ export function deleteManifest(db: Db, repository: Repository, digest: string, n
     const r = tx.delete(manifests).where(and(eq(manifests.repositoryId, repository.id), eq(manifests.digest, digest))).run()
     if (r.changes === 0) return false
     tx.delete(manifestReferences).where(and(eq(manifestReferences.repositoryId, repository.id), eq(manifestReferences.manifestDigest, digest))).run()
+    // The manifest's bytes were linked as a blob of the repository (putManifest): unlink them too.
+    unlinkBlob(tx, repository, digest, now)
     const gone = tx.delete(tags).where(and(eq(tags.repositoryId, repository.id), eq(tags.digest, digest))).returning({ name: tags.name }).all()
     for (const t of gone) appendChange(tx, 'tag.deleted', repository.name, { tag: t.name }, now)
     appendChange(tx, 'manifest.deleted', repository.name, { digest }, now)
     return true
   })
-}
-
-/** Manifests of other manifests that still reference `digest` (an index pointing at a child). */
-export function referencingManifests(tx: Tx, repositoryId: number, digest: string): string[] {
-  return tx.select({ d: manifestReferences.manifestDigest }).from(manifestReferences)
-    .where(and(eq(manifestReferences.repositoryId, repositoryId), eq(manifestReferences.targetDigest, digest))).all().map((r) => r.d)
 }
 
 /** Tags in lexical order after `last`, at most `n`. */

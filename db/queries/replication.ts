@@ -13,6 +13,8 @@ export interface ClaimOptions {
   owner: string
   limit: number
   leaseMs: number
+  /** A job whose lease expired this often (its worker died each time) is dead-lettered. */
+  maxAttempts?: number
   now?: number
 }
 
@@ -26,6 +28,12 @@ export function claimDueJobs(db: Db, o: ClaimOptions): Job[] {
   // Workers poll often: look with a read first, so an idle poll never takes SQLite's write lock.
   const due = db.$client.prepare(`SELECT 1 FROM replication_jobs WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?) LIMIT 1`).get(now, now)
   if (!due) return []
+  // Jobs whose workers died holding them maxAttempts times: dead letters, not another crash.
+  if (o.maxAttempts) {
+    db.$client.prepare(`UPDATE replication_jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?,
+        last_error = 'lease expired ' || (attempts + 1) || ' times (the worker died during each copy)'
+      WHERE state = 'running' AND lease_until < ? AND attempts + 1 >= ?`).run(now, now, now, o.maxAttempts)
+  }
   const rows = db.$client.prepare(`
     UPDATE replication_jobs
        SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
@@ -54,14 +62,23 @@ export function renewLease(db: Db, id: number, owner: string, leaseMs: number, n
     .where(and(eq(replicationJobs.id, id), eq(replicationJobs.leaseOwner, owner), eq(replicationJobs.state, 'running'))).run().changes > 0
 }
 
-/** The copy is stored and verified: placement 'present' and job 'done' in one transaction. */
+/**
+ * The copy is stored and verified: placement 'present' and job 'done' in one transaction. The
+ * placement is recorded whoever holds the lease now (the bytes are there either way); the job
+ * row only by its lease holder.
+ */
 export function completeJob(db: Db, job: Job, c: { size: number; source: string; now?: number }): void {
   const now = c.now ?? Date.now()
   db.transaction((tx) => {
     recordPlacement(tx, { digest: job.digest, size: c.size, location: job.location, now })
     tx.update(replicationJobs).set({ state: 'done', leaseOwner: null, leaseUntil: null, sourceLocation: c.source, lastError: null, updatedAt: now, finishedAt: now })
-      .where(eq(replicationJobs.id, job.id)).run()
-  })
+      .where(heldBy(job)).run()
+  }, { behavior: 'immediate' })
+}
+
+/** The job row as long as the worker that claimed it still holds it (fencing after a re-claim). */
+function heldBy(job: Job) {
+  return and(eq(replicationJobs.id, job.id), eq(replicationJobs.state, 'running'), job.leaseOwner === null ? sql`lease_owner is null` : eq(replicationJobs.leaseOwner, job.leaseOwner))
 }
 
 export interface FailOptions {
@@ -81,21 +98,25 @@ export function backoffMs(attempts: number, base: number, max: number, random = 
   return Math.round(ceiling * (0.5 + random() / 2))
 }
 
-/** Records a failed attempt: back to 'pending' after a backoff, or 'dead' after maxAttempts. */
-export function failJob(db: Db, job: Job, o: FailOptions): 'retry' | 'dead' {
+/**
+ * Records a failed attempt: back to 'pending' after a backoff, or 'dead' after maxAttempts.
+ * 'lost' when another worker holds the job now (this one's lease expired): nothing is written.
+ */
+export function failJob(db: Db, job: Job, o: FailOptions): 'retry' | 'dead' | 'lost' {
   const now = o.now ?? Date.now()
   const attempts = job.attempts + 1
   const dead = o.permanent || attempts >= o.maxAttempts
-  db.update(replicationJobs).set({
+  const r = db.update(replicationJobs).set({
     state: dead ? 'dead' : 'pending', attempts, lastError: o.error.slice(0, 2000), leaseOwner: null, leaseUntil: null,
     dueAt: dead ? now : now + backoffMs(attempts, o.backoffBaseMs, o.backoffMaxMs, o.random), updatedAt: now,
     finishedAt: dead ? now : null,
-  }).where(eq(replicationJobs.id, job.id)).run()
+  }).where(heldBy(job)).run()
+  if (r.changes === 0) return 'lost'
   return dead ? 'dead' : 'retry'
 }
 
-export function deleteJob(db: Db, id: number): void {
-  db.delete(replicationJobs).where(eq(replicationJobs.id, id)).run()
+export function deleteJob(db: Db, job: Job): void {
+  db.delete(replicationJobs).where(heldBy(job)).run()
 }
 
 /** Puts dead-lettered jobs back in the queue (all, or the given ids). Returns how many. */

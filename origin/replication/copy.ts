@@ -12,6 +12,7 @@ import { markPlacementMissing, namespacesOf, presentLocations, type TargetsFor }
 import type { Job } from '../../db/queries/replication.ts'
 import type { Location, LocationSet } from '../locations.ts'
 import { verifyPlacement } from './verify.ts'
+import { forgetMissingBytes } from '../blob-reader.ts'
 import { describeError, type Logger } from '../log.ts'
 
 export interface CopyDeps {
@@ -57,6 +58,8 @@ async function copyServerSide(deps: CopyDeps, digest: string, size: number, sour
   if (!copied) return false
   const check = await verifyPlacement(target.engine, digest, size, deps.createHasher)
   if (check.ok) return true
+  if (check.problem === 'unreadable') throw new Error(`${target.id}: could not read the copy back: ${check.detail ?? 'read failed'}`)
+  // Wrong bytes under the key (never named by a placement: the job is for a missing one).
   deps.log.error('server-side copy failed verification, streaming instead', { digest, source: source.id, target: target.id, problem: check.problem })
   await target.engine.delete(blobKey(digest))
   return false
@@ -69,12 +72,16 @@ export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number
   const target = deps.locations.get(job.location)
   if (!target) throw new CopyFailure(`location ${job.location} is not configured`, { permanent: true })
   if (target.config.readOnly) throw new CopyFailure(`location ${job.location} is read-only`, { permanent: true })
+  const holders = presentLocations(deps.db, job.digest)
+  // Already there (a push fell back to this location after the job was made): nothing to copy,
+  // and nothing of a present placement may be overwritten or deleted.
+  if (holders.includes(job.location)) return { size: blob.size, source: job.location, serverSide: false }
   // Policy may have changed since the job was made (residency narrowed, blob now shared with a
   // residency-limited namespace): never copy where the union of policies forbids.
   if (deps.targetsFor && !deps.targetsFor(namespacesOf(deps.db, job.digest)).includes(job.location)) {
     throw new CopyFailure(`policy no longer places the blob in ${job.location}`, { cancel: true })
   }
-  const sources = orderSources(deps.locations, target, presentLocations(deps.db, job.digest))
+  const sources = orderSources(deps.locations, target, holders)
   if (sources.length === 0) throw new CopyFailure('no other location holds the blob')
   const errors: string[] = []
   for (const source of sources) {
@@ -85,16 +92,14 @@ export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number
       }
       const got = await source.engine.get(blobKey(job.digest))
       if (!got) {
-        deps.log.warn('placement names missing bytes', { digest: job.digest, location: source.id })
+        forgetMissingBytes(deps, job.digest, source.id)
         errors.push(`${source.id}: bytes missing`)
         continue
       }
-      let copied = 0
-      const count = new TransformStream<Uint8Array, Uint8Array>({ transform(chunk, c) { copied += chunk.byteLength; c.enqueue(chunk) } })
-      const body = got.body.pipeThrough(verifyingStream({ digest: job.digest, size: blob.size }, deps.createHasher)).pipeThrough(count)
+      const body = got.body.pipeThrough(verifyingStream({ digest: job.digest, size: blob.size }, deps.createHasher))
       await target.engine.put(blobKey(job.digest), body, { size: blob.size })
       deps.locations.markUp(target.id)
-      deps.onBytes?.(source.id, target.id, copied)
+      deps.onBytes?.(source.id, target.id, blob.size)
       return { size: blob.size, source: source.id, serverSide: false }
     } catch (err) {
       if (isOciError(err)) {

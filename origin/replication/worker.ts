@@ -51,7 +51,14 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
   async function run(job: Job): Promise<void> {
     const started = Date.now()
     // Long copies keep their lease; a worker that dies stops renewing and the job is re-claimed.
-    const heartbeat = setInterval(() => renewLease(deps.db, job.id, owner, leaseMs), Math.max(1000, leaseMs / 3))
+    // A renewal that fails (the database busy) is tried again at the next beat.
+    const heartbeat = setInterval(() => {
+      try {
+        if (!renewLease(deps.db, job.id, owner, leaseMs)) log.warn('replication lease lost to another worker', { digest: job.digest, target: job.location })
+      } catch (err) {
+        log.warn('renewing a replication lease failed', { error: describeError(err) })
+      }
+    }, Math.max(1000, leaseMs / 3))
     try {
       const result = await copyBlob({ ...deps, onBytes: (s, t, n) => deps.metrics?.bytesCopied.inc({ source: s, target: t }, n) }, job)
       completeJob(deps.db, job, result)
@@ -60,13 +67,14 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
       log.info('replicated', { digest: job.digest, target: job.location, source: result.source, serverSide: result.serverSide, bytes: result.size, ms: Date.now() - started })
     } catch (err) {
       if (err instanceof CopyFailure && err.cancel) {
-        deleteJob(deps.db, job.id)
+        deleteJob(deps.db, job)
         log.info('replication job dropped', { digest: job.digest, target: job.location, reason: err.message })
         return
       }
       const permanent = err instanceof CopyFailure && err.permanent
       const error = err instanceof CopyFailure ? err.message : describeError(err)
       const outcome = failJob(deps.db, job, { error, permanent, maxAttempts: config.maxAttempts, backoffBaseMs: config.backoffBaseMs, backoffMaxMs: config.backoffMaxMs })
+      if (outcome === 'lost') return
       deps.metrics?.jobs.inc({ location: job.location, outcome })
       const fields = { digest: job.digest, target: job.location, attempts: job.attempts + 1, error }
       if (outcome === 'dead') log.error('replication dead-lettered', fields)
@@ -78,9 +86,13 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
 
   function claimMore(): number {
     const free = config.concurrency - inFlight.size
-    const jobs = free > 0 ? claimDueJobs(deps.db, { owner, limit: free, leaseMs }) : []
+    const jobs = free > 0 ? claimDueJobs(deps.db, { owner, limit: free, leaseMs, maxAttempts: config.maxAttempts }) : []
     for (const job of jobs) {
-      const p: Promise<void> = run(job).finally(() => { inFlight.delete(p); wake() })
+      // Recording the outcome can fail too (the database busy, full): the lease then expires and
+      // the job is claimed again; the process must not die of it.
+      const p: Promise<void> = run(job)
+        .catch((err) => log.error('recording a replication outcome failed', { digest: job.digest, target: job.location, error: describeError(err) }))
+        .finally(() => { inFlight.delete(p); wake() })
       inFlight.add(p)
     }
     return jobs.length

@@ -2,6 +2,7 @@
 // namespace policies. JSON only. When MERIDIAN_ADMIN_TOKEN is set, every call needs
 // `Authorization: Bearer <token>`.
 
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { Hono } from 'hono'
 import { eq } from 'drizzle-orm'
 import type { Db } from '../../db/client.ts'
@@ -21,6 +22,11 @@ export interface AdminDeps {
   policy: ReplicationPolicy
   metrics: Metrics
   token?: string | null
+  /**
+   * Whether the API may answer without a token: only when the origin listens on loopback. On any
+   * other address a missing MERIDIAN_ADMIN_TOKEN closes the API (a policy PUT moves residency).
+   */
+  openWithoutToken: boolean
   /** Called after a policy change or a retry so the worker looks for work now. */
   wake?: () => void
 }
@@ -29,8 +35,15 @@ const NAMESPACE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
 
 export function createAdminRoutes(deps: AdminDeps): Hono {
   const admin = new Hono()
+  const expected = deps.token ? createHash('sha256').update(`Bearer ${deps.token}`).digest() : null
   admin.use('*', async function requireAdminToken(c, next) {
-    if (deps.token && c.req.header('authorization') !== `Bearer ${deps.token}`) throw ociError('UNAUTHORIZED', { message: 'admin token required' })
+    if (expected) {
+      // Hashes compared in constant time: the token's length and prefix do not leak through timing.
+      const given = createHash('sha256').update(c.req.header('authorization') ?? '').digest()
+      if (!timingSafeEqual(given, expected)) throw ociError('UNAUTHORIZED', { message: 'admin token required', headers: { 'WWW-Authenticate': 'Bearer realm="meridian-admin"' } })
+    } else if (!deps.openWithoutToken) {
+      throw ociError('DENIED', { message: 'the admin API is closed: set MERIDIAN_ADMIN_TOKEN to use it on a non-loopback address' })
+    }
     await next()
   })
 

@@ -157,3 +157,18 @@ describe('DELETE', () => {
     expect(await tagsOf(name)).toEqual(['child'])
   })
 })
+
+describe('a deleted manifest', () => {
+  it('is not readable as a blob of the repository either', async () => {
+    const origin = await startTestOrigin()
+    try {
+      const name = uniqueName('gone')
+      const manifest = await pushImage(origin.url, name, 'v1')
+      expect((await fetch(`${origin.url}/v2/${name}/blobs/${manifest.digest}`)).status).toBe(200)
+      expect((await fetch(`${origin.url}/v2/${name}/manifests/${manifest.digest}`, { method: 'DELETE' })).status).toBe(202)
+      await expectOciError(await fetch(`${origin.url}/v2/${name}/blobs/${manifest.digest}`), 'BLOB_UNKNOWN', 404)
+    } finally {
+      await origin.close()
+    }
+  })
+})

@@ -2,12 +2,16 @@
 // (dead letter, retry through the API).
 
 import { createServer } from 'node:net'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import { startS3rver, S3RVER_CLIENT, type RunningS3rver } from '../helpers/s3rver.ts'
 import { pushBlob, pushImage, randomBytes, uniqueName } from '../helpers/registry-client.ts'
 import { fastRetries, fsLocation, placementProblems, presentMap, waitForReplication } from '../helpers/replication.ts'
 import { jobsOf } from '../../db/queries/replication.ts'
+import { replicationJobs } from '../../db/schema.ts'
+import { markPlacementMissing } from '../../db/queries/placements.ts'
 import type { MeridianConfig } from '../../origin/config/types.ts'
 
 async function freePort(): Promise<number> {
@@ -88,5 +92,48 @@ describe('replication faults', () => {
     // It fails again (the bucket is still missing) and lands back in the dead letters.
     await expect.poll(() => jobsOf(origin.db, blob.digest)[0]?.attempts, { timeout: 10_000 }).toBe(3)
     expect(jobsOf(origin.db, blob.digest)[0].state).toBe('dead')
+  })
+})
+
+describe('placements that lie', () => {
+  it('notices bytes missing on a read, serves another copy, and has the worker copy them back', async () => {
+    const origin = await startTestOrigin()
+    try {
+      const name = uniqueName('lost')
+      const bytes = randomBytes(300_000)
+      const blob = await pushBlob(origin.url, name, bytes)
+      await waitForReplication(origin.db)
+      // Someone deletes the file in the location reads try first.
+      const hex = blob.digest.slice('sha256:'.length)
+      rmSync(join(origin.dataDir, 'locations', 'us-east', 'blobs', 'sha256', hex.slice(0, 2), hex))
+      const res = await fetch(`${origin.url}/v2/${name}/blobs/${blob.digest}`)
+      expect(res.status).toBe(200)
+      expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true)
+      await expect.poll(() => presentMap(origin.db).get(blob.digest)?.has('us-east'), { timeout: 10_000 }).toBe(true)
+      await waitForReplication(origin.db)
+      expect(await placementProblems(origin.db, origin.locations)).toEqual([])
+    } finally {
+      await origin.close()
+    }
+  })
+
+  it('completes a job whose target already holds the blob, without touching its bytes', async () => {
+    const origin = await startTestOrigin()
+    try {
+      const blob = await pushBlob(origin.url, uniqueName('held'), randomBytes(5000))
+      await waitForReplication(origin.db)
+      // eu-west is the only holder the database knows of, and a job asks to copy it there.
+      for (const other of ['us-east', 'ap-south']) markPlacementMissing(origin.db, blob.digest, other)
+      const now = Date.now()
+      origin.db.insert(replicationJobs).values({ digest: blob.digest, location: 'eu-west', state: 'pending', attempts: 0, dueAt: now, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: [replicationJobs.digest, replicationJobs.location], set: { state: 'pending', dueAt: now } }).run()
+      origin.worker!.wake()
+      await waitForReplication(origin.db)
+      expect(jobsOf(origin.db, blob.digest).find((j) => j.location === 'eu-west')!.state).toBe('done')
+      expect(presentMap(origin.db).get(blob.digest)!.has('eu-west')).toBe(true)
+      expect(await placementProblems(origin.db, origin.locations)).toEqual([])
+    } finally {
+      await origin.close()
+    }
   })
 })
