@@ -81,30 +81,3 @@ export function verifyingStream(expected: VerifyExpectation, createHasher: Hashe
     },
   })
 }
-
-/** A pass-through stream that hashes and counts; read `result()` after the stream has ended. */
-export function digestingStream(algorithm: DigestAlgorithm, createHasher: HasherFactory): {
-  stream: TransformStream<Uint8Array, Uint8Array>
-  result: () => { digest: string; size: number }
-} {
-  const hasher = createHasher(algorithm)
-  let size = 0
-  let digest: string | null = null
-  const stream = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      size += chunk.byteLength
-      hasher.update(chunk)
-      controller.enqueue(chunk)
-    },
-    flush() {
-      digest = `${algorithm}:${hasher.hex()}`
-    },
-  })
-  return {
-    stream,
-    result() {
-      if (digest === null) throw new Error('digestingStream: result() read before the stream ended')
-      return { digest, size }
-    },
-  }
-}

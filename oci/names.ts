@@ -24,11 +24,6 @@ export function isValidTag(tag: string): boolean {
   return TAG.test(tag)
 }
 
-export function assertTag(tag: string): string {
-  if (!isValidTag(tag)) throw ociError('MANIFEST_INVALID', { message: 'invalid tag', detail: { tag } })
-  return tag
-}
-
 export type Reference = { kind: 'tag'; tag: string } | { kind: 'digest'; digest: string }
 
 /** A manifest reference: a digest when it contains ':', else a tag. */

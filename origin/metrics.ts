@@ -17,12 +17,16 @@ export function createMetrics(options: { db: Db; locations: LocationSet; default
   const registry = new Registry()
   if (options.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: 'meridian_' })
   const { db, locations } = options
+  // Both backlog gauges come from one query per scrape: the depth gauge (collected first) reads
+  // it, the bytes gauge reuses it.
+  let backlog: ReturnType<typeof backlogByLocation> = []
   new Gauge({
     name: 'meridian_replication_queue_depth', help: 'Replication jobs not done, per target location and state',
     labelNames: ['location', 'state'], registers: [registry],
     collect() {
       this.reset()
-      for (const b of backlogByLocation(db)) {
+      backlog = backlogByLocation(db)
+      for (const b of backlog) {
         this.set({ location: b.location, state: 'pending' }, b.pending)
         this.set({ location: b.location, state: 'running' }, b.running)
         this.set({ location: b.location, state: 'dead' }, b.dead)
@@ -34,7 +38,7 @@ export function createMetrics(options: { db: Db; locations: LocationSet; default
     labelNames: ['location'], registers: [registry],
     collect() {
       this.reset()
-      for (const b of backlogByLocation(db)) this.set({ location: b.location }, b.pendingBytes)
+      for (const b of backlog) this.set({ location: b.location }, b.pendingBytes)
     },
   })
   new Gauge({

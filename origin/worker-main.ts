@@ -1,8 +1,7 @@
 // `npm run worker`: the replication worker and reconciler alone, for deployments that run them
 // apart from the HTTP origin (set replication.workerInProcess: false on the origins).
 
-import { loadConfig } from './config/load.ts'
-import { ConfigError } from './config/config-error.ts'
+import { loadConfigOrExit } from './config/load-or-exit.ts'
 import { openDatabase, closeDatabase } from '../db/client.ts'
 import { createLocationSet } from './locations.ts'
 import { createNativeHasher } from './hasher.ts'
@@ -13,17 +12,7 @@ import { createReplicationWorker } from './replication/worker.ts'
 import { startReconciler } from './replication/reconcile.ts'
 
 const log = createLogger({ level: (process.env.MERIDIAN_LOG_LEVEL as 'info' | undefined) ?? 'info', base: { process: 'worker' } })
-let loaded
-try {
-  loaded = loadConfig(process.env)
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`)
-    process.exit(2)
-  }
-  throw err
-}
-const { config } = loaded
+const config = loadConfigOrExit(process.env, (warning) => log.warn('config', { warning }))
 const db = openDatabase(config.databaseUrl)
 const locations = createLocationSet(config.locations, config.preference)
 const policy = replicationPolicy(db, config)

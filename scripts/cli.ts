@@ -1,7 +1,6 @@
 // Shared plumbing for the operator scripts: flags, config, database, a progress line.
 
-import { loadConfig } from '../origin/config/load.ts'
-import { ConfigError } from '../origin/config/config-error.ts'
+import { loadConfigOrExit } from '../origin/config/load-or-exit.ts'
 import type { MeridianConfig } from '../origin/config/types.ts'
 
 /** `--name=value`, `--name value` and bare `--flag` (true). */
@@ -19,15 +18,7 @@ export function parseFlags(argv: string[]): Map<string, string | true> {
 }
 
 export function configOrExit(): MeridianConfig {
-  try {
-    return loadConfig(process.env).config
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`)
-      process.exit(2)
-    }
-    throw err
-  }
+  return loadConfigOrExit(process.env)
 }
 
 export function formatBytes(n: number): string {

@@ -1,7 +1,7 @@
 // Manifests, tags and referrers. A manifest's bytes are also stored as a blob in storage (so
 // replication carries them); the payload is kept here so reads need no storage round trip.
 
-import { and, asc, eq, gt, inArray } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../client.ts'
 import type { Tx } from './changes.ts'
 import { appendChange } from './changes.ts'
@@ -102,9 +102,10 @@ export function putManifest(db: Db, m: PutManifest, check: (tx: Tx, repository: 
 }
 
 export function setTag(tx: Tx, repository: Repository, tag: string, digest: string, now = Date.now()): void {
-  tx.insert(tags).values({ repositoryId: repository.id, name: tag, digest, updatedAt: now })
-    .onConflictDoUpdate({ target: [tags.repositoryId, tags.name], set: { digest, updatedAt: now } }).run()
-  appendChange(tx, 'tag.set', repository.name, { tag, digest }, now)
+  const r = tx.insert(tags).values({ repositoryId: repository.id, name: tag, digest, updatedAt: now })
+    .onConflictDoUpdate({ target: [tags.repositoryId, tags.name], set: { digest, updatedAt: now }, setWhere: sql`${tags.digest} <> ${digest}` }).run()
+  // Only a tag that moved (or is new) is news for the edges; docker re-PUTs tags on every push.
+  if (r.changes > 0) appendChange(tx, 'tag.set', repository.name, { tag, digest }, now)
 }
 
 /** Removes a tag; the manifest stays. Returns false when there was no such tag. */

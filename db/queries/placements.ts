@@ -20,9 +20,11 @@ export interface PresentBlob {
 export function recordPlacement(tx: Tx, p: PresentBlob): void {
   const now = p.now ?? Date.now()
   tx.insert(blobs).values({ digest: p.digest, size: p.size, createdAt: now }).onConflictDoNothing().run()
+  const was = tx.select({ state: placements.state }).from(placements).where(and(eq(placements.digest, p.digest), eq(placements.location, p.location))).get()
   tx.insert(placements).values({ digest: p.digest, location: p.location, state: 'present', size: p.size, verifiedAt: now })
     .onConflictDoUpdate({ target: [placements.digest, placements.location], set: { state: 'present', size: p.size, verifiedAt: now } }).run()
-  appendChange(tx, 'placement.present', null, { digest: p.digest, location: p.location, size: p.size }, now)
+  // Edges need to hear of a new placement only (a re-push of the same layer changes nothing).
+  if (was?.state !== 'present') appendChange(tx, 'placement.present', null, { digest: p.digest, location: p.location, size: p.size }, now)
 }
 
 /** Locations where the blob is present, in no particular order. */

@@ -2,6 +2,7 @@
 // the config's default locations and namespace policies, overridden by policies set through the
 // admin API (namespace_policies rows).
 
+import { eq } from 'drizzle-orm'
 import type { Db } from '../../db/client.ts'
 import type { MeridianConfig, NamespacePolicy } from '../config/types.ts'
 import { matchesResidency, targetLocations } from '../config/policy.ts'
@@ -22,7 +23,7 @@ export interface ReplicationPolicy {
 export function replicationPolicy(db: Db, config: MeridianConfig): ReplicationPolicy {
   const fromConfig = new Map(config.namespaces.map((p) => [p.namespace, p]))
   const namespacePolicy = (namespace: string): NamespacePolicy | null => {
-    const row = db.select().from(namespacePolicies).all().find((r) => r.namespace === namespace)
+    const row = db.select().from(namespacePolicies).where(eq(namespacePolicies.namespace, namespace)).get()
     if (row) return { namespace, extraLocations: JSON.parse(row.extraLocations), residency: row.residency ? JSON.parse(row.residency) : null }
     return fromConfig.get(namespace) ?? null
   }

@@ -3,7 +3,7 @@
 // a time so a large registry is caught up gradually. `npm run backfill` runs the same pass.
 
 import type { Db } from '../../db/client.ts'
-import { blobsPage, enqueueReplication } from '../../db/queries/placements.ts'
+import { blobsPage, enqueueReplication, type TargetsFor } from '../../db/queries/placements.ts'
 import { namespaceOf } from '../../oci/names.ts'
 
 export interface ReconcileOptions {
@@ -27,8 +27,7 @@ export interface ReconcileResult {
   cursor: string | null
 }
 
-/** Target locations for a blob linked into these repositories (policy applied). */
-export type TargetsFor = (namespaces: string[]) => string[]
+export type { TargetsFor }
 
 export function reconcilePage(db: Db, targetsFor: TargetsFor, options: ReconcileOptions = {}): ReconcileResult {
   const limit = options.limit ?? 500

@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import type { OriginEnv } from '../app.ts'
 import { findRepository } from '../../db/queries/repositories.ts'
 import { listReferrers } from '../../db/queries/manifests.ts'
-import { buildReferrersIndex, filterByArtifactType } from '../../oci/referrers.ts'
+import { buildReferrersIndex, filterByArtifactType, FILTERS_APPLIED_HEADER } from '../../oci/referrers.ts'
 import { apiHeaders, depsOf, digestParam, nameOf } from './context.ts'
 
 export const referrerRoutes = new Hono<OriginEnv>()
@@ -24,7 +24,7 @@ referrerRoutes.get('/:name{.+}/referrers/:digest', (c) => {
   })), artifactType)
   const index = buildReferrersIndex(descriptors)
   apiHeaders(c)
-  if (artifactType) c.header('OCI-Filters-Applied', 'artifactType')
+  if (artifactType) c.header(FILTERS_APPLIED_HEADER, 'artifactType')
   c.header('Content-Type', index.mediaType)
   return c.body(index.body, 200)
 })

@@ -40,6 +40,8 @@ export function sessionLocation(deps: ResolvedDeps, upload: Upload): Location {
  */
 export async function appendChunk(deps: ResolvedDeps, upload: Upload, body: ReadableStream<Uint8Array>, declared: { start: number | null; length: number | null }): Promise<Upload> {
   if (declared.start !== null && declared.start !== upload.offset) throw outOfOrder(upload)
+  // A declared empty chunk: nothing to store (a part would be written, fsynced and deleted).
+  if (declared.length === 0) return upload
   if (busy.has(upload.id)) throw outOfOrder(upload)
   busy.add(upload.id)
   try {
