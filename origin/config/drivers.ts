@@ -5,7 +5,7 @@
 import { resolve } from 'node:path'
 import type { DriverName } from './types.ts'
 import { problem, type Report } from './report.ts'
-import { checkKeys, readBoolean, readString, type YamlMap } from './read-values.ts'
+import { checkHttpUrl, checkKeys, readBoolean, readString, type YamlMap } from './read-values.ts'
 
 export const DRIVER_PARAMS: Record<DriverName, readonly string[]> = {
   fs: ['root'],
@@ -106,18 +106,4 @@ function readPrefix(value: string | undefined): string | undefined {
   return trimmed === '' ? undefined : trimmed
 }
 
-function readUrl(report: Report, value: string | undefined, path: string): string | undefined {
-  if (value === undefined) return undefined
-  let parsed: URL
-  try {
-    parsed = new URL(value)
-  } catch {
-    problem(report, path, `expected an http(s) URL, got "${value}"`)
-    return undefined
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    problem(report, path, `expected an http(s) URL, got "${value}"`)
-    return undefined
-  }
-  return value.replace(/\/+$/, '')
-}
+const readUrl = (report: Report, value: string | undefined, path: string) => checkHttpUrl(report, value, path)

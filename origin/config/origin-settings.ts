@@ -3,7 +3,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import type { OriginSettings } from './types.ts'
 import { at, problem, type Report } from './report.ts'
-import { checkKeys, readBoolean, readMap, readNumber, readString } from './read-values.ts'
+import { checkHttpUrl, checkKeys, readBoolean, readMap, readNumber, readString } from './read-values.ts'
 
 const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl'] as const
 
@@ -27,19 +27,7 @@ export function readOriginBlock(report: Report, value: unknown): Partial<OriginS
 
 /** The base URL clients reach the origin at; used in Location headers and token realms. */
 export function checkPublicUrl(report: Report, value: string | undefined, path: string): string | undefined {
-  if (value === undefined) return undefined
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    problem(report, path, `expected an http(s) URL, got "${value}"`)
-    return undefined
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
-    problem(report, path, `expected an http(s) URL without query or fragment, got "${value}"`)
-    return undefined
-  }
-  return value.replace(/\/+$/, '')
+  return checkHttpUrl(report, value, path, { bare: true })
 }
 
 /** `sqlite:<path>` (relative paths live under the data directory, like fs roots) or postgres. */

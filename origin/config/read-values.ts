@@ -124,3 +124,26 @@ export function checkKeys(
     else warn(report, at(path, key), message)
   }
 }
+
+/**
+ * An http(s) URL, without trailing slashes; with `bare`, also without query or fragment. A
+ * problem (and undefined) otherwise.
+ */
+export function checkHttpUrl(report: Report, value: string | undefined, path: string, options: { bare?: boolean } = {}): string | undefined {
+  if (value === undefined) return undefined
+  let url: URL | null = null
+  try {
+    url = new URL(value)
+  } catch {
+    // reported below
+  }
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    problem(report, path, `expected an http(s) URL, got "${value}"`)
+    return undefined
+  }
+  if (options.bare && (url.search || url.hash)) {
+    problem(report, path, `expected an http(s) URL without query or fragment, got "${value}"`)
+    return undefined
+  }
+  return value.replace(/\/+$/, '')
+}
