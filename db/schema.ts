@@ -59,6 +59,12 @@ export const uploads = sqliteTable('uploads', {
   location: text('location').notNull(),
   offset: integer('offset').notNull(),
   parts: integer('parts').notNull(),
+  /**
+   * JSON array: the nonce of each stored part, in order (part i is uploads/<id>/<i>.<nonce i>).
+   * Recorded in the same update that advances the offset, so of two writers racing for one
+   * offset only the winner's part is ever named. '' for parts stored before nonces existed.
+   */
+  partNonces: text('part_nonces').notNull().default('[]'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 })

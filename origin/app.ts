@@ -32,6 +32,8 @@ export interface OriginDeps {
   onCommit?: () => void
   /** Called when a push lands on a location other than the preferred one. */
   onFallback?: (preferred: string, used: string) => void
+  /** Upload sessions with a chunk being written by this app (one at a time per session). */
+  uploadsInProgress?: Set<string>
 }
 
 export type ResolvedDeps = Required<OriginDeps>
@@ -47,6 +49,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     hashCache: createHashCache(),
     onCommit: () => {},
     onFallback: () => {},
+    uploadsInProgress: new Set<string>(),
     ...deps,
   }
   const app = new Hono<OriginEnv>()

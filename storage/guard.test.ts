@@ -32,7 +32,8 @@ function failingEngine(err: unknown, calls: string[] = []): StorageEngine {
 describe('assertKey', () => {
   it('accepts the keys of the object layout', () => {
     assertKey(blobKey(`sha256:${'ab'.repeat(32)}`))
-    assertKey(uploadPartKey('0f2b4f4e-7d2a-4c8e-9a52-3a7f0f3a1b2c', 3))
+    assertKey(uploadPartKey('0f2b4f4e-7d2a-4c8e-9a52-3a7f0f3a1b2c', 3, '9c0ffee1'))
+    assertKey(uploadPartKey('0f2b4f4e-7d2a-4c8e-9a52-3a7f0f3a1b2c', 3, ''))
     assertKey('a/.hidden/b..c/-_.x')
   })
 

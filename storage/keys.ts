@@ -2,7 +2,8 @@
 // fs driver puts them under the location's root directory.
 //
 //   blobs/<algorithm>/<first two hex>/<hex>        content-addressed blob and manifest bytes
-//   uploads/<session uuid>/<part index, 8 digits>   parts of an upload session, in order
+//   uploads/<session uuid>/<part index, 8 digits>.<nonce>   parts of an upload session, in order
+//                                                (the nonce makes racing writers' parts distinct)
 //
 // Nothing else is written by Meridian. Keys never start with '/', never contain '..', '\\' or
 // empty segments (storage/guard.ts enforces it).
@@ -19,6 +20,8 @@ export function uploadPrefix(sessionId: string): string {
   return `uploads/${sessionId}/`
 }
 
-export function uploadPartKey(sessionId: string, index: number): string {
-  return `${uploadPrefix(sessionId)}${String(index).padStart(8, '0')}`
+/** The key of part `index`; `nonce` '' names a part stored before nonces existed. */
+export function uploadPartKey(sessionId: string, index: number, nonce: string): string {
+  if (!/^[0-9a-f]*$/.test(nonce)) throw new Error(`invalid upload part nonce: ${nonce}`)
+  return `${uploadPrefix(sessionId)}${String(index).padStart(8, '0')}${nonce ? `.${nonce}` : ''}`
 }

@@ -67,7 +67,7 @@ async function abandonedSession(name: string, ...sizes: number[]) {
 }
 
 async function putOrphan(locationId: string, bytes = randomBytes(10), id: string = crypto.randomUUID()): Promise<string> {
-  const key = uploadPartKey(id, 0)
+  const key = uploadPartKey(id, 0, 'abcd1234')
   await engineOf(locationId).put(key, new Response(bytes).body!, { size: bytes.byteLength })
   return key
 }

@@ -1,6 +1,6 @@
 // Upload sessions are durable rows (§4.3): a client may continue a chunked upload after a restart.
 
-import { and, eq, lt } from 'drizzle-orm'
+import { and, eq, lt, sql } from 'drizzle-orm'
 import type { Tx } from './changes.ts'
 import { uploads } from '../schema.ts'
 
@@ -10,13 +10,22 @@ export interface Upload {
   location: string
   offset: number
   parts: number
+  /** JSON array of part nonces (storage/keys.ts uploadPartKey); see partNoncesOf. */
+  partNonces: string
   createdAt: number
   updatedAt: number
 }
 
+/** The nonce of every stored part, in order. */
+export function partNoncesOf(upload: Upload): string[] {
+  const nonces = JSON.parse(upload.partNonces) as string[]
+  // Rows from before nonces: every part is un-suffixed.
+  return nonces.length === upload.parts ? nonces : Array.from({ length: upload.parts }, () => '')
+}
+
 export function createUpload(tx: Tx, u: { id: string; repositoryId: number; location: string; now?: number }): Upload {
   const now = u.now ?? Date.now()
-  const row = { id: u.id, repositoryId: u.repositoryId, location: u.location, offset: 0, parts: 0, createdAt: now, updatedAt: now }
+  const row = { id: u.id, repositoryId: u.repositoryId, location: u.location, offset: 0, parts: 0, partNonces: '[]', createdAt: now, updatedAt: now }
   tx.insert(uploads).values(row).run()
   return row
 }
@@ -26,11 +35,12 @@ export function findUpload(tx: Tx, id: string): Upload | null {
 }
 
 /**
- * Records one more stored part, only if the session is still at `fromOffset` (two PATCHes racing
- * on one session: the loser gets false and its part is discarded).
+ * Records one more stored part and its nonce, only if the session is still at `fromOffset` (two
+ * PATCHes racing on one session, on one origin or two: the loser gets false and deletes its own
+ * part; the winner's is never touched).
  */
-export function advanceUpload(tx: Tx, id: string, fromOffset: number, fromParts: number, added: number, now = Date.now()): boolean {
-  const r = tx.update(uploads).set({ offset: fromOffset + added, parts: fromParts + 1, updatedAt: now })
+export function advanceUpload(tx: Tx, id: string, fromOffset: number, fromParts: number, added: number, nonce: string, now = Date.now()): boolean {
+  const r = tx.update(uploads).set({ offset: fromOffset + added, parts: fromParts + 1, partNonces: sql`json_insert(${uploads.partNonces}, '$[#]', ${nonce})`, updatedAt: now })
     .where(and(eq(uploads.id, id), eq(uploads.offset, fromOffset), eq(uploads.parts, fromParts))).run()
   return r.changes > 0
 }

@@ -55,7 +55,7 @@ export interface CleanupResult {
   errors: number
 }
 
-const PART_KEY = /^uploads\/([0-9a-f-]{36})\/\d{8}$/
+const PART_KEY = /^uploads\/([0-9a-f-]{36})\/\d{8}(?:\.[0-9a-f]+)?$/
 const DELETE_CONCURRENCY = 8
 
 export async function collectAbandonedUploads(deps: CleanupDeps, options: CleanupOptions): Promise<CleanupResult> {

@@ -5,7 +5,7 @@ import { blobKey, uploadPartKey } from '../../storage/keys.ts'
 import { parseDigest, verifyingStream } from '../../oci/digest.ts'
 import { ociError } from '../../oci/errors.ts'
 import { commitBlob } from '../../db/queries/blobs.ts'
-import type { Upload } from '../../db/queries/uploads.ts'
+import { partNoncesOf, type Upload } from '../../db/queries/uploads.ts'
 import type { ResolvedDeps } from '../app.ts'
 import { concatParts, deleteParts } from './parts.ts'
 import { sessionLocation } from './session.ts'
@@ -22,9 +22,10 @@ export async function finishUpload(deps: ResolvedDeps, repository: string, uploa
   }
   try {
     // One part whose hash we watched stream in: move it server-side (fs: a hard link).
-    const moved = known !== null && upload.parts === 1 && engine.copy ? await engine.copy(uploadPartKey(upload.id, 0), blobKey(digest)) : null
+    const nonces = partNoncesOf(upload)
+    const moved = known !== null && upload.parts === 1 && engine.copy ? await engine.copy(uploadPartKey(upload.id, 0, nonces[0]), blobKey(digest)) : null
     if (!moved) {
-      const body = concatParts(engine, upload.id, upload.parts).pipeThrough(verifyingStream({ digest, size: upload.offset }, deps.createHasher))
+      const body = concatParts(engine, upload.id, nonces).pipeThrough(verifyingStream({ digest, size: upload.offset }, deps.createHasher))
       await engine.put(blobKey(digest), body, { size: upload.offset })
     } else if (moved.size !== upload.offset) {
       throw ociError('SIZE_INVALID', { detail: { expected: upload.offset, stored: moved.size } })
@@ -38,5 +39,5 @@ export async function finishUpload(deps: ResolvedDeps, repository: string, uploa
   })
   deps.onCommit()
   deps.hashCache.delete(upload.id)
-  await deleteParts(engine, upload.id, upload.parts).catch(() => undefined)
+  await deleteParts(engine, upload.id, partNoncesOf(upload)).catch(() => undefined)
 }

@@ -23,15 +23,16 @@ export function countingStream(declared: number | null, onChunk: (chunk: Uint8Ar
 }
 
 /** All parts of a session, in order, as one stream (never more than one chunk in memory). */
-export function concatParts(engine: StorageEngine, id: string, parts: number): ReadableStream<Uint8Array> {
+export function concatParts(engine: StorageEngine, id: string, nonces: string[]): ReadableStream<Uint8Array> {
   let index = 0
   let reader: ReadableStreamDefaultReader<Uint8Array> | null = null
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       for (;;) {
         if (!reader) {
-          if (index >= parts) return controller.close()
-          const got = await engine.get(uploadPartKey(id, index++))
+          if (index >= nonces.length) return controller.close()
+          const got = await engine.get(uploadPartKey(id, index, nonces[index]))
+          index++
           if (!got) throw ociError('BLOB_UPLOAD_INVALID', { message: 'an upload part is missing from storage', detail: { part: index - 1 } })
           reader = got.body.getReader()
         }
@@ -47,8 +48,8 @@ export function concatParts(engine: StorageEngine, id: string, parts: number): R
 }
 
 /** Best effort: leftovers are garbage the gc script collects (§4.1). */
-export async function deleteParts(engine: StorageEngine, id: string, parts: number): Promise<void> {
-  await Promise.allSettled(Array.from({ length: parts }, (_, i) => engine.delete(uploadPartKey(id, i))))
+export async function deleteParts(engine: StorageEngine, id: string, nonces: string[]): Promise<void> {
+  await Promise.allSettled(nonces.map((nonce, i) => engine.delete(uploadPartKey(id, i, nonce))))
   const left = await engine.list(uploadPrefix(id)).catch(() => null)
   if (left) await Promise.allSettled(left.keys.map((k) => engine.delete(k.key)))
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `uploads` ADD `part_nonces` text DEFAULT '[]' NOT NULL;

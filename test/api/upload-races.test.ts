@@ -1,0 +1,69 @@
+// Two origins on one database and one location, two PATCHes for the same offset of one session:
+// one wins, the other gets 416, and the winner's bytes are what the blob becomes.
+
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
+import { at, openUpload, randomBytes, sha256, uniqueName } from '../helpers/registry-client.ts'
+
+/**
+ * `bytes` as a request body: the first piece at once (so the request reaches the origin now; a
+ * client sends nothing before its first body chunk), the rest trickling out over `ms`.
+ */
+function slowBody(bytes: Uint8Array, ms: number): ReadableStream<Uint8Array> {
+  const pieces = 8
+  const size = Math.ceil(bytes.byteLength / pieces)
+  let i = 1
+  return new ReadableStream({
+    start(c) {
+      c.enqueue(bytes.subarray(0, size))
+    },
+    async pull(c) {
+      if (i >= pieces) return c.close()
+      await new Promise((r) => setTimeout(r, ms / pieces))
+      c.enqueue(bytes.subarray(i * size, (i + 1) * size))
+      i++
+    },
+  })
+}
+
+describe('two PATCHes racing for one offset', () => {
+  let dataDir: string
+  let a: TestOrigin
+  let b: TestOrigin
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'meridian-race-'))
+    const noReplication = (c: TestOrigin['config']) => ({ ...c, replication: { ...c.replication, enabled: false } })
+    a = await startTestOrigin({ dataDir, edit: noReplication })
+    b = await startTestOrigin({ dataDir, edit: noReplication })
+  })
+  afterAll(async () => {
+    await a?.close()
+    await b?.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('keeps the winner\'s part whole when the loser finishes later, on another origin', async () => {
+    const name = uniqueName('race')
+    // The session's path: each PATCH below goes to its own origin.
+    const opened = new URL(await openUpload(a.url, name), a.url)
+    const location = `${opened.pathname}${opened.search}`
+    const fast = randomBytes(256 * 1024)
+    const slow = randomBytes(256 * 1024)
+    const patch = (origin: TestOrigin, bytes: Uint8Array, ms: number) => fetch(at(origin.url, location), {
+      method: 'PATCH',
+      headers: { 'Content-Range': `0-${bytes.byteLength - 1}`, 'Content-Length': String(bytes.byteLength), 'Content-Type': 'application/octet-stream' },
+      body: slowBody(bytes, ms),
+      duplex: 'half',
+    } as RequestInit)
+    const [won, lost] = await Promise.all([patch(a, fast, 200), patch(b, slow, 800)])
+    expect(won.status).toBe(202)
+    expect(lost.status).toBe(416)
+    const done = await fetch(at(b.url, `${location}${location.includes('?') ? '&' : '?'}digest=${sha256(fast)}`), { method: 'PUT' })
+    expect(done.status, await done.text()).toBe(201)
+    const got = await fetch(`${a.url}/v2/${name}/blobs/${sha256(fast)}`)
+    expect(sha256(new Uint8Array(await got.arrayBuffer()))).toBe(sha256(fast))
+  })
+})
