@@ -2,6 +2,7 @@
 // more than the limit: the stream is cancelled as soon as it goes past.
 
 import { ociError, type ErrorCode } from './errors.ts'
+import { concatBytes } from './bytes.ts'
 
 export async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number, code: ErrorCode = 'MANIFEST_INVALID'): Promise<Uint8Array> {
   if (!body) return new Uint8Array(0)
@@ -18,8 +19,5 @@ export async function readBounded(body: ReadableStream<Uint8Array> | null, limit
     }
     chunks.push(value)
   }
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const c of chunks) { out.set(c, offset); offset += c.byteLength }
-  return out
+  return concatBytes(chunks, size)
 }

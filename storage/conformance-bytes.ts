@@ -4,7 +4,7 @@
 
 import { expect } from 'vitest'
 import { createPortableHasher } from '../oci/hasher-portable.ts'
-import { concatBytes } from './concat-bytes.ts'
+import { concatBytes } from '../oci/bytes.ts'
 
 /** The byte at `position` of every patterned object: position-dependent, so a misplaced part shows. */
 function patternByte(position: number): number {

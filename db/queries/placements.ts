@@ -4,6 +4,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Tx } from './changes.ts'
 import { appendChange } from './changes.ts'
+import { namespaceOf } from '../../oci/names.ts'
 import { blobs, placements, replicationJobs } from '../schema.ts'
 
 export interface PresentBlob {
@@ -73,7 +74,7 @@ export type TargetsFor = (namespaces: string[]) => string[]
 /** Namespaces (first name segment) of every repository the blob is linked into. */
 export function namespacesOf(tx: Tx, digest: string): string[] {
   const rows = tx.all<{ name: string }>(sql`select r.name from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = ${digest}`)
-  return [...new Set(rows.map((r) => r.name.split('/')[0]))]
+  return [...new Set(rows.map((r) => namespaceOf(r.name)))]
 }
 
 /**

@@ -10,7 +10,6 @@ import type { Upload } from '../../db/queries/uploads.ts'
 import { appendChunk, cancelSession, openSession, requireSession } from '../uploads/session.ts'
 import { finishUpload } from '../uploads/finalize.ts'
 import { writeVerifiedBlob } from '../uploads/write.ts'
-import { blobKey as blobKeyOf } from '../../storage/keys.ts'
 import { apiHeaders, depsOf, nameOf, type OriginContext } from './context.ts'
 
 export const uploadRoutes = new Hono<OriginEnv>()
@@ -75,8 +74,8 @@ async function startUpload(c: OriginContext) {
     const length = c.req.header('content-length')
     const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
     const body = c.req.raw.body
-    const location = await writeVerifiedBlob(deps, name, { digest, size }, () => body ?? EMPTY(), { retry: false })
-    commitBlob(deps.db, { repository: name, digest, size: size ?? (await location.engine.stat(blobKeyOf(digest)))!.size, location: location.id, targetsFor: deps.replicationTargets })
+    const stored = await writeVerifiedBlob(deps, name, { digest, size }, () => body ?? EMPTY(), { retry: false })
+    commitBlob(deps.db, { repository: name, digest, size: stored.size, location: stored.location.id, targetsFor: deps.replicationTargets })
     deps.onCommit()
     return blobCreated(c, name, digest)
   }

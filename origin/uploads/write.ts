@@ -55,7 +55,7 @@ export function storageFailure(deps: ResolvedDeps, location: Location, err: unkn
 /**
  * Stores bytes under the digest's content key, verified while streaming. `body` is called once per
  * attempt: a body that can be re-created (a manifest in memory) fails over to the next location,
- * a one-shot request stream does not (`retry: false`). Returns the location that holds it now.
+ * a one-shot request stream does not (`retry: false`). Returns where it is now, and its size.
  */
 export async function writeVerifiedBlob(
   deps: ResolvedDeps,
@@ -63,17 +63,17 @@ export async function writeVerifiedBlob(
   expected: { digest: string; size?: number },
   body: () => ReadableStream<Uint8Array>,
   options: { retry: boolean },
-): Promise<Location> {
+): Promise<{ location: Location; size: number }> {
   const candidates = await reachableWriteOrder(deps, repository)
   for (let i = 0; ; i++) {
     const location = candidates[i]
     try {
-      await location.engine.put(blobKey(expected.digest), body().pipeThrough(verifyingStream(expected, deps.createHasher)), { size: expected.size })
+      const stored = await location.engine.put(blobKey(expected.digest), body().pipeThrough(verifyingStream(expected, deps.createHasher)), { size: expected.size })
       if (i > 0) {
         deps.log.warn('push written to a fallback location', { location: location.id, preferred: candidates[0].id, digest: expected.digest })
         deps.onFallback(candidates[0].id, location.id)
       }
-      return location
+      return { location, size: stored.size }
     } catch (err) {
       // retry: false is the one-shot request stream: its failures may be the client's.
       if (isOciError(err) || !options.retry || i + 1 >= candidates.length) storageFailure(deps, location, err, { fromClient: !options.retry })

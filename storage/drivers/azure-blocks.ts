@@ -1,6 +1,6 @@
 // How the azure driver cuts a put body into blocks (storage/drivers/azure.ts). Portable.
 
-import { concatBytes } from '../concat-bytes.ts'
+import { concatBytes } from '../../oci/bytes.ts'
 
 const MiB = 1024 * 1024
 /** Azure's limits: blocks per blob, bytes per block. */

@@ -5,7 +5,7 @@
 import { StorageError } from '../engine.ts'
 import type { GetResult, ListPage, ObjectInfo, PutOptions, StorageEngine } from '../engine.ts'
 import { BodyReader } from '../body-reader.ts'
-import { concatBytes } from '../concat-bytes.ts'
+import { concatBytes } from '../../oci/bytes.ts'
 import { assertKey, assertPrefix, listLimit, resolveRange } from '../guard.ts'
 
 export interface MemoryEngineOptions {
