@@ -3,9 +3,12 @@
 //   --older-than=HOURS   sessions untouched, and orphaned parts unmodified, for longer (default 24)
 //   --dry-run            report what would go, remove nothing
 //   --force              also remove orphaned parts whose engine reports no modification time
+//   --temp-grace=MINUTES temporary files (fs `.tmp/`, open S3 multipart uploads) untouched for
+//                        longer go (default 15, at least 3: a live write may still use younger ones)
 //
 // (a) upload sessions untouched for longer than that: the row, then their parts; (b) parts under
-// uploads/ in every configured location that no session owns. It never touches blobs/: deciding
+// uploads/ in every configured location that no session owns; (c) temporary files crashed writes
+// left in every location (origin/uploads/sweep-temporary.ts). It never touches blobs/: deciding
 // that a blob is garbage needs a stop-the-world mark phase over every manifest and repository
 // link (pushes would race it), which this script does not do.
 //
@@ -16,6 +19,7 @@ import { openDatabase, closeDatabase } from '../db/client.ts'
 import { createLocationSet } from '../origin/locations.ts'
 import { createLogger } from '../origin/log.ts'
 import { collectAbandonedUploads } from '../origin/uploads/cleanup.ts'
+import { MIN_TEMP_GRACE_MS, TEMP_GRACE_MS } from '../origin/uploads/sweep-temporary.ts'
 import { configOrExit, formatBytes, parseFlags } from './cli.ts'
 
 const HOUR_MS = 3_600_000
@@ -24,6 +28,11 @@ const flags = parseFlags(process.argv.slice(2))
 const olderThanHours = flags.has('older-than') ? Number(flags.get('older-than')) : 24
 if (!Number.isFinite(olderThanHours) || olderThanHours < 0) {
   process.stderr.write(`--older-than wants a number of hours (got ${String(flags.get('older-than'))})\n`)
+  process.exit(2)
+}
+const tempGraceMs = flags.has('temp-grace') ? Number(flags.get('temp-grace')) * 60_000 : TEMP_GRACE_MS
+if (!Number.isFinite(tempGraceMs) || tempGraceMs < MIN_TEMP_GRACE_MS) {
+  process.stderr.write(`--temp-grace wants minutes, at least ${MIN_TEMP_GRACE_MS / 60_000} (got ${String(flags.get('temp-grace'))})\n`)
   process.exit(2)
 }
 const dryRun = flags.has('dry-run')
@@ -36,15 +45,18 @@ const result = await collectAbandonedUploads({ db, locations, log: createLogger(
   olderThanMs: olderThanHours * HOUR_MS,
   dryRun,
   force: flags.has('force'),
+  tempGraceMs,
+  onTemp: (item) => process.stdout.write(`${verb} ${item.items} temporary files in ${item.location}: ${formatBytes(item.bytes)}\n`),
   onItem: (item) => process.stdout.write(
     `${verb} ${item.kind === 'session' ? 'session' : 'orphan '} ${item.id} in ${item.location}: ${item.parts} parts, ${formatBytes(item.bytes)}\n`,
   ),
 })
 
-const total = result.sessionBytes + result.orphanBytes
+const total = result.sessionBytes + result.orphanBytes + result.tempBytes
 process.stdout.write(
   `${verb} ${result.sessions} stale upload sessions (${result.sessionParts} parts, ${formatBytes(result.sessionBytes)})` +
-  ` and ${result.orphanParts} orphaned parts (${formatBytes(result.orphanBytes)}), ${formatBytes(total)} in all;` +
+  `, ${result.orphanParts} orphaned parts (${formatBytes(result.orphanBytes)})` +
+  ` and ${result.tempItems} temporary files (${formatBytes(result.tempBytes)}), ${formatBytes(total)} in all;` +
   ` ${result.skipped} skipped, ${result.errors} errors\n`,
 )
 if (result.skipped > 0 && !flags.has('force')) {

@@ -53,6 +53,14 @@ export interface PresignOptions {
   range?: ByteRange
 }
 
+/** What a sweepTemporary pass removed. */
+export interface SweepResult {
+  /** Temp files (fs) or open multipart uploads (s3). */
+  items: number
+  /** Their bytes, as far as the engine can tell. */
+  bytes: number
+}
+
 /**
  * How an engine of the same kind can reach an object without the bytes passing through Meridian
  * (cross-location server-side copy, ARCHITECTURE §5 "Replicate"). Opaque to everything but drivers.
@@ -130,6 +138,16 @@ export interface StorageEngine {
    * or another service): the caller then streams. The caller verifies the result. Optional.
    */
   copyFrom?(source: CopySource, key: string, size: number): Promise<ObjectInfo | null>
+  /**
+   * Removes what interrupted writes left behind in the engine's own scratch space (fs: files in
+   * `<root>/.tmp`; s3: multipart uploads never completed), when its last activity is before
+   * `olderThan`. A write in progress keeps its scratch space active (fs: each write updates the
+   * file's ctime; s3: each part), so a cut-off older than the longest pause of a live write never
+   * touches one; a write whose scratch space went anyway fails and stores nothing (put stays
+   * atomic). Never touches an object. Returns what was removed (or, with dryRun, would be).
+   * Optional: engines without scratch space, or that expire it themselves, leave it out.
+   */
+  sweepTemporary?(olderThan: Date, options?: { dryRun?: boolean }): Promise<SweepResult>
   /** Releases connections, timers, file handles. Optional. */
   close?(): Promise<void>
 }

@@ -195,6 +195,11 @@ export function guardEngine(engine: StorageEngine, { observe, secrets = [] }: Gu
       return copyFrom(source, key, size)
     })
   }
+  if (engine.sweepTemporary) {
+    const sweep = engine.sweepTemporary.bind(engine)
+    // Counted as deletes: that is what a sweep does, and it keeps the metric labels unchanged.
+    guarded.sweepTemporary = (olderThan, options) => run('delete', 'sweep temporary files', () => sweep(olderThan, options))
+  }
   if (engine.close) guarded.close = engine.close.bind(engine)
   return guarded
 }

@@ -79,7 +79,7 @@ describe('abandoned upload cleanup', () => {
 
     const result = await collect({ now: FAR_FUTURE })
 
-    expect(result).toEqual({ sessions: 1, sessionParts: 2, sessionBytes: 1500, orphanParts: 0, orphanBytes: 0, skipped: 0, errors: 0 })
+    expect(result).toEqual({ sessions: 1, sessionParts: 2, sessionBytes: 1500, orphanParts: 0, orphanBytes: 0, tempItems: 0, tempBytes: 0, skipped: 0, errors: 0 })
     expect(findUpload(origin.db, session.id)).toBeNull()
     expect(await allKeys('uploads/')).toEqual({ 'us-east': [], 'eu-west': [], 'ap-south': [] })
     await expectOciError(await patchChunk(session.url, randomBytes(10), session.offset), 'BLOB_UPLOAD_UNKNOWN', 404)
@@ -109,7 +109,7 @@ describe('abandoned upload cleanup', () => {
     expect(await collect()).toMatchObject({ orphanParts: 0, errors: 0 })
     expect(await allKeys('uploads/')).toEqual({ 'us-east': [near], 'eu-west': [], 'ap-south': [far] })
 
-    expect(await collect({ now: FAR_FUTURE })).toEqual({ sessions: 0, sessionParts: 0, sessionBytes: 0, orphanParts: 2, orphanBytes: 30, skipped: 0, errors: 0 })
+    expect(await collect({ now: FAR_FUTURE })).toEqual({ sessions: 0, sessionParts: 0, sessionBytes: 0, orphanParts: 2, orphanBytes: 30, tempItems: 0, tempBytes: 0, skipped: 0, errors: 0 })
     expect(await allKeys('uploads/')).toEqual({ 'us-east': [], 'eu-west': [], 'ap-south': [] })
   })
 
@@ -146,7 +146,7 @@ describe('abandoned upload cleanup', () => {
 
     const result = await collect({ now: FAR_FUTURE, dryRun: true, onItem: (item) => items.push(item) })
 
-    expect(result).toEqual({ sessions: 1, sessionParts: 2, sessionBytes: 100, orphanParts: 1, orphanBytes: 7, skipped: 0, errors: 0 })
+    expect(result).toEqual({ sessions: 1, sessionParts: 2, sessionBytes: 100, orphanParts: 1, orphanBytes: 7, tempItems: 0, tempBytes: 0, skipped: 0, errors: 0 })
     expect(items).toEqual([
       { kind: 'session', location: session.location, id: session.id, parts: 2, bytes: 100 },
       { kind: 'orphan', location: 'eu-west', id: orphan.split('/')[1], parts: 1, bytes: 7 },
@@ -202,7 +202,7 @@ describe('abandoned upload cleanup', () => {
     })
 
     expect(stdout).toContain(`would remove session ${session.id} in ${session.location}: 1 parts, 2.0 KiB`)
-    expect(stdout).toMatch(/^would remove 1 stale upload sessions \(1 parts, 2\.0 KiB\) and 1 orphaned parts \(10 B\), 2\.0 KiB in all; 0 skipped, 0 errors$/m)
+    expect(stdout).toMatch(/^would remove 1 stale upload sessions \(1 parts, 2\.0 KiB\), 1 orphaned parts \(10 B\) and 0 temporary files \(0 B\), 2\.0 KiB in all; 0 skipped, 0 errors$/m)
     expect(findUpload(origin.db, session.id)).not.toBeNull()
     expect(await engineOf('ap-south').stat(orphan)).not.toBeNull()
   })

@@ -1,6 +1,7 @@
 // Abandoned uploads: sessions a client stopped touching, and upload parts no session owns (a crash
 // between storing a blob and deleting its parts, a failed best-effort delete). `npm run gc` runs
-// one pass; the origin can run it on a timer (startUploadCleanup).
+// one pass; the origin can run it on a timer (startUploadCleanup). Both also sweep the temporary
+// files crashed writes left in each location (sweep-temporary.ts), after their own grace period.
 //
 // Only uploads/ is touched, never blobs/: whether a blob is garbage depends on every manifest and
 // repository link, which can change while we look, so blob collection needs a stop-the-world mark
@@ -12,6 +13,7 @@ import type { ObjectInfo, StorageEngine } from '../../storage/engine.ts'
 import { uploadPrefix } from '../../storage/keys.ts'
 import type { LocationSet } from '../locations.ts'
 import { describeError, type Logger } from '../log.ts'
+import { sweepTemporaryFiles, TEMP_GRACE_MS, type TempSweepItem } from './sweep-temporary.ts'
 
 export interface CleanupDeps {
   db: Db
@@ -30,6 +32,10 @@ export interface CleanupOptions {
   force?: boolean
   /** Called once per removed (or, in a dry run, removable) session or orphan group. */
   onItem?: (item: CleanupItem) => void
+  /** Temporary files untouched for longer than this go (TEMP_GRACE_MS; independent of olderThanMs). */
+  tempGraceMs?: number
+  /** Called once per location whose temporary files were (or would be) removed. */
+  onTemp?: (item: TempSweepItem) => void
 }
 
 export interface CleanupItem {
@@ -49,6 +55,9 @@ export interface CleanupResult {
   /** Parts under uploads/ that no session owns. */
   orphanParts: number
   orphanBytes: number
+  /** Temporary files (fs) or open multipart uploads (s3) that crashed writes left behind. */
+  tempItems: number
+  tempBytes: number
   /** Keys left alone: no modification time (without force), or not an upload part's key. */
   skipped: number
   /** Storage operations that failed; the next pass retries them. */
@@ -59,13 +68,17 @@ const PART_KEY = /^uploads\/([0-9a-f-]{36})\/\d{8}(?:\.[0-9a-f]+)?$/
 const DELETE_CONCURRENCY = 8
 
 export async function collectAbandonedUploads(deps: CleanupDeps, options: CleanupOptions): Promise<CleanupResult> {
-  const { olderThanMs, dryRun = false, now = Date.now(), force = false, onItem } = options
+  const { olderThanMs, dryRun = false, now = Date.now(), force = false, onItem, tempGraceMs = TEMP_GRACE_MS } = options
   const cutoff = now - olderThanMs
-  const result: CleanupResult = { sessions: 0, sessionParts: 0, sessionBytes: 0, orphanParts: 0, orphanBytes: 0, skipped: 0, errors: 0 }
+  const result: CleanupResult = { sessions: 0, sessionParts: 0, sessionBytes: 0, orphanParts: 0, orphanBytes: 0, tempItems: 0, tempBytes: 0, skipped: 0, errors: 0 }
   await collectStaleSessions(deps, cutoff, dryRun, result, onItem)
   for (const location of deps.locations.all()) {
     await collectOrphans(deps, location.engine, { cutoff, dryRun, force }, result, onItem)
   }
+  const temp = await sweepTemporaryFiles(deps, { olderThan: new Date(now - tempGraceMs), dryRun, onItem: options.onTemp })
+  result.tempItems = temp.items
+  result.tempBytes = temp.bytes
+  result.errors += temp.errors
   return result
 }
 
@@ -153,14 +166,20 @@ async function collectOrphans(deps: CleanupDeps, engine: StorageEngine, options:
   } while (cursor !== null)
 }
 
-/** Runs collectAbandonedUploads every `intervalMs`, one pass at a time; stop() waits for a running one. */
+/**
+ * Runs collectAbandonedUploads every `intervalMs`, one pass at a time; stop() waits for a running
+ * one. At start it sweeps temporary files once, in the background (readiness does not wait): a
+ * crash leaves them, and a restart is the moment one is likely to have happened.
+ */
 export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; onResult?: (r: CleanupResult) => void }): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null
+  let running: Promise<unknown> | null = sweepTemporaryFiles(deps, { olderThan: new Date(Date.now() - TEMP_GRACE_MS) })
+    .catch((err: unknown) => deps.log.error('temporary file sweep failed', { error: describeError(err) }))
+    .finally(() => { running = null })
   const tick = () => {
     if (running) return
     running = collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs })
       .then((r) => {
-        if (r.sessions + r.orphanParts + r.errors > 0) deps.log.info('upload cleanup', { ...r })
+        if (r.sessions + r.orphanParts + r.tempItems + r.errors > 0) deps.log.info('upload cleanup', { ...r })
         options.onResult?.(r)
       })
       .catch((err: unknown) => deps.log.error('upload cleanup failed', { error: describeError(err) }))

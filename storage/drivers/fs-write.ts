@@ -15,6 +15,12 @@ export interface WritableFile {
  * and this loop at raw speed (the same CPU per GiB as 1 MiB writes from a ready buffer).
  */
 const WRITE_BATCH = 1024 * 1024
+/**
+ * A batch is also written once it has waited this long, so a slow body still touches its temp
+ * file every few seconds: the temp sweep (fs.ts sweepTemporary) reads an old ctime as "no live
+ * write", and a client trickling under 1 MiB per grace period must not look dead.
+ */
+const WRITE_EVERY_MS = 10_000
 
 /**
  * Writes the rest of `body` through `handle`, WRITE_BATCH bytes per writev, one batch in flight
@@ -25,7 +31,9 @@ export async function writeBody(handle: WritableFile, body: BodyReader): Promise
   let writing: Promise<unknown> | null = null
   let batch: Uint8Array[] = []
   let batched = 0
+  let flushedAt = Date.now()
   const flush = async () => {
+    flushedAt = Date.now()
     const chunks = batch
     batch = []
     batched = 0
@@ -39,7 +47,7 @@ export async function writeBody(handle: WritableFile, body: BodyReader): Promise
       if (chunk.byteLength === 0) continue
       batch.push(chunk)
       batched += chunk.byteLength
-      if (batched >= WRITE_BATCH) await flush()
+      if (batched >= WRITE_BATCH || Date.now() - flushedAt >= WRITE_EVERY_MS) await flush()
     }
     if (batched > 0) await flush()
     await writing

@@ -214,6 +214,36 @@ export function createFsEngine({ location, root }: FsEngineOptions): StorageEngi
       }
     },
 
+    // A temp file's ctime moves with every write (fs-write.ts writes at least every few seconds
+    // while a body is moving) and with the link() of a copy, whose mtime is the source's; so one
+    // whose ctime and mtime are both older than the cut-off belongs to no live write.
+    async sweepTemporary(olderThan, { dryRun = false } = {}) {
+      const swept = { items: 0, bytes: 0 }
+      let names: string[]
+      try {
+        names = await readdir(tmpDir)
+      } catch (err) {
+        if (errno(err) === 'ENOENT') return swept
+        throw fail(err, 'list temporary files')
+      }
+      for (const name of names) {
+        const path = join(tmpDir, name)
+        const info = await stat(path).catch(() => null)
+        if (!info?.isFile() || Math.max(info.ctimeMs, info.mtimeMs) >= olderThan.getTime()) continue
+        if (!dryRun) {
+          try {
+            await unlink(path)
+          } catch (err) {
+            if (errno(err) === 'ENOENT') continue
+            throw fail(err, `remove temporary file ${name}`)
+          }
+        }
+        swept.items++
+        swept.bytes += info.size
+      }
+      return swept
+    },
+
     async copy(fromKey, toKey) {
       const from = pathOf(fromKey)
       const to = pathOf(toKey)

@@ -6,6 +6,8 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
   PutObjectCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -114,6 +116,56 @@ class PartCutter {
 /** Best effort: some stores (s3rver) do not implement AbortMultipartUpload; lifecycle rules clean up. */
 async function abortQuietly(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
   await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => {})
+}
+
+/**
+ * Aborts the multipart uploads under `prefix` that a crashed put left open (S3 bills their parts
+ * until then), when nothing happened to them since `olderThan`: initiated before it and no part
+ * uploaded after it. A live put uploads a part per partSize bytes read, so one that reads slower
+ * than partSize per grace period can be aborted: its Complete then fails, and nothing partial is
+ * ever visible. Stores without ListMultipartUploads (s3rver answers NotImplemented) have nothing
+ * to sweep here: their lifecycle rules are the only cleanup.
+ */
+export async function sweepMultipartUploads(client: S3Client, bucket: string, prefix: string, olderThan: Date, dryRun: boolean): Promise<{ items: number; bytes: number }> {
+  const swept = { items: 0, bytes: 0 }
+  let KeyMarker: string | undefined
+  let UploadIdMarker: string | undefined
+  do {
+    let page
+    try {
+      page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix || undefined, KeyMarker, UploadIdMarker }))
+    } catch (err) {
+      if ((err as { name?: string }).name === 'NotImplemented') return swept
+      throw err
+    }
+    for (const upload of page.Uploads ?? []) {
+      if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated >= olderThan) continue
+      const { newest, bytes } = await partsOf(client, bucket, upload.Key, upload.UploadId)
+      if (newest !== null && newest >= olderThan) continue
+      if (!dryRun) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }))
+      swept.items++
+      swept.bytes += bytes
+    }
+    KeyMarker = page.IsTruncated ? page.NextKeyMarker : undefined
+    UploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined
+  } while (KeyMarker !== undefined)
+  return swept
+}
+
+/** The newest part's upload time and the parts' total size. */
+async function partsOf(client: S3Client, bucket: string, key: string, uploadId: string): Promise<{ newest: Date | null; bytes: number }> {
+  let newest: Date | null = null
+  let bytes = 0
+  let PartNumberMarker: string | undefined
+  do {
+    const page = await client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker }))
+    for (const part of page.Parts ?? []) {
+      bytes += part.Size ?? 0
+      if (part.LastModified && (newest === null || part.LastModified > newest)) newest = part.LastModified
+    }
+    PartNumberMarker = page.IsTruncated ? page.NextPartNumberMarker : undefined
+  } while (PartNumberMarker !== undefined)
+  return { newest, bytes }
 }
 
 /**

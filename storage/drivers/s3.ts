@@ -20,7 +20,7 @@ import type { ByteRange, GetResult, ListPage, ObjectInfo, PutOptions, StorageEng
 import { BodyReader } from '../body-reader.ts'
 import { toStorageError } from '../errors.ts'
 import { assertKey, assertPrefix, assertRange, listLimit, resolveRange } from '../guard.ts'
-import { copyInParts, putInParts } from './s3-multipart.ts'
+import { copyInParts, putInParts, sweepMultipartUploads } from './s3-multipart.ts'
 
 export interface S3EngineOptions {
   location: string
@@ -228,6 +228,14 @@ export function createS3Engine(options: S3EngineOptions): StorageEngine {
       } catch (err) {
         if (isMissing(err)) return null
         throw fail(err, `copy ${fromKey} to ${toKey}`)
+      }
+    },
+
+    async sweepTemporary(olderThan, { dryRun = false } = {}) {
+      try {
+        return await sweepMultipartUploads(client, bucket, keyPrefix, olderThan, dryRun)
+      } catch (err) {
+        throw fail(err, 'sweep open multipart uploads')
       }
     },
 

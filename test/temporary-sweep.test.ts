@@ -1,0 +1,79 @@
+// Temporary files crashed writes leave behind (origin/uploads/sweep-temporary.ts): gc and the
+// origin's cleanup remove them from every location once past the grace period, count them, and
+// never touch a young one (a live write may still be filling it) or an object.
+
+import { execFile } from 'node:child_process'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { silentLogger } from '../origin/log.ts'
+import { collectAbandonedUploads } from '../origin/uploads/cleanup.ts'
+import { TEMP_GRACE_MS } from '../origin/uploads/sweep-temporary.ts'
+import { createFsEngine } from '../storage/drivers/fs.ts'
+import { startTestOrigin, type TestOrigin } from './helpers/origin.ts'
+import { pushBlob, randomBytes, uniqueName } from './helpers/registry-client.ts'
+
+const run = promisify(execFile)
+const ROOT = join(new URL('.', import.meta.url).pathname, '..')
+
+let origin: TestOrigin
+beforeEach(async () => { origin = await startTestOrigin() })
+afterEach(() => origin?.close())
+
+const tmpDirOf = (id: string) => join(origin.dataDir, 'locations', id, '.tmp')
+
+/** What a put killed mid-body leaves: a partial file under a random name in `.tmp`. */
+function leaveCrashedWrite(id: string, bytes: number): void {
+  mkdirSync(tmpDirOf(id), { recursive: true })
+  writeFileSync(join(tmpDirOf(id), crypto.randomUUID()), randomBytes(bytes))
+}
+
+function collect(now: number, dryRun = false) {
+  return collectAbandonedUploads({ db: origin.db, locations: origin.locations, log: silentLogger }, { olderThanMs: 0, now, dryRun })
+}
+
+describe('temporary file sweep', () => {
+  it('removes what crashed writes left in every location once past the grace period, and no object', async () => {
+    const blob = await pushBlob(origin.url, uniqueName(), randomBytes(3000))
+    const ids = origin.locations.all().map((l) => l.id)
+    for (const id of ids) { leaveCrashedWrite(id, 1000); leaveCrashedWrite(id, 24) }
+
+    // Within the grace period a file may belong to a live write: nothing goes.
+    expect(await collect(Date.now())).toMatchObject({ tempItems: 0, tempBytes: 0, errors: 0 })
+    expect(await collect(Date.now() + TEMP_GRACE_MS + 60_000, true)).toMatchObject({ tempItems: 2 * ids.length, tempBytes: 1024 * ids.length })
+    expect(readdirSync(tmpDirOf(ids[0]!))).toHaveLength(2)
+
+    const swept = await collect(Date.now() + TEMP_GRACE_MS + 60_000)
+    expect(swept).toMatchObject({ tempItems: 2 * ids.length, tempBytes: 1024 * ids.length, errors: 0 })
+    for (const id of ids) expect(readdirSync(tmpDirOf(id))).toEqual([])
+    expect(await origin.locations.get(ids[0]!)!.engine.stat(`blobs/sha256/${blob.digest.slice(7, 9)}/${blob.digest.slice(7)}`)).not.toBeNull()
+  })
+
+  it('leaves the temp file of a put in progress alone, and the put still completes', async () => {
+    const engine = createFsEngine({ location: 'scratch', root: join(origin.dataDir, 'scratch') })
+    let feed!: ReadableStreamDefaultController<Uint8Array>
+    const body = new ReadableStream<Uint8Array>({ start: (c) => { feed = c } })
+    const put = engine.put('blobs/x', body)
+    feed.enqueue(randomBytes(100))
+    await expect.poll(() => readdirSync(join(origin.dataDir, 'scratch', '.tmp')).length).toBe(1)
+
+    expect(await engine.sweepTemporary!(new Date(Date.now() - 1000))).toEqual({ items: 0, bytes: 0 })
+    feed.enqueue(randomBytes(50))
+    feed.close()
+    expect(await put).toMatchObject({ size: 150 })
+    expect(readdirSync(join(origin.dataDir, 'scratch', '.tmp'))).toEqual([])
+  })
+
+  it('npm run gc reports the temporary files it removed per location, and refuses a grace under 3 minutes', async () => {
+    leaveCrashedWrite('eu-west', 2048)
+    const env = { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir }
+    const gc = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', ...args], { cwd: ROOT, env, timeout: 60_000 })
+
+    await expect(gc('--temp-grace=1')).rejects.toMatchObject({ code: 2 })
+    // A file just written is inside any allowed grace period: gc keeps it.
+    const { stdout } = await gc('--older-than=0')
+    expect(stdout).toMatch(/ and 0 temporary files \(0 B\)/)
+    expect(readdirSync(tmpDirOf('eu-west'))).toHaveLength(1)
+  })
+})
