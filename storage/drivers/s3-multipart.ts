@@ -17,6 +17,7 @@ import type { BodyReader } from '../body-reader.ts'
 import { StorageError } from '../engine.ts'
 
 const MiB = 1024 * 1024
+const OWN_KEY = /^(?:blobs|uploads)\//
 
 export interface PartsUpload {
   client: S3Client
@@ -140,6 +141,9 @@ export async function sweepMultipartUploads(client: S3Client, bucket: string, pr
     }
     for (const upload of page.Uploads ?? []) {
       if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated >= olderThan) continue
+      // Locations may share a bucket: one without a prefix must not sweep another's uploads, so
+      // only keys of Meridian's own layout (storage/keys.ts) count.
+      if (!OWN_KEY.test(upload.Key.slice(prefix.length))) continue
       const { newest, bytes } = await partsOf(client, bucket, upload.Key, upload.UploadId)
       if (newest !== null && newest >= olderThan) continue
       if (!dryRun) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }))

@@ -41,6 +41,13 @@ describe.skipIf(!motoAvailable())('s3 temporary sweep (moto)', () => {
     expect(await engine.sweepTemporary!(new Date(Date.now() + HOUR), { dryRun: true })).toEqual({ items: 1, bytes: 5 * 1024 * 1024 })
     expect(await engine.sweepTemporary!(new Date(Date.now() + HOUR))).toEqual({ items: 1, bytes: 5 * 1024 * 1024 })
     expect(await openUploads()).toEqual(['us/blobs/sha256/bb/another-location'])
+
+    // A location without a prefix shares the bucket root: it sweeps its own layout, not 'us/...'.
+    const root = createS3Engine({ ...MOTO_CLIENT, location: 'root', bucket: 'meridian', endpoint: moto.endpoint })
+    await crashedPut('uploads/0d6f4b39-5c07-4ad2-9f43-b5d0b11e9c1a/00000000.ab')
+    expect(await root.sweepTemporary!(new Date(Date.now() + HOUR))).toEqual({ items: 1, bytes: 5 * 1024 * 1024 })
+    expect(await openUploads()).toEqual(['us/blobs/sha256/bb/another-location'])
+    await root.close?.()
     expect(await engine.stat('blobs/sha256/cc/kept')).toMatchObject({ size: 6 })
     await engine.close?.()
   })
