@@ -8,11 +8,12 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../origin/log.ts'
-import { collectAbandonedUploads } from '../origin/uploads/cleanup.ts'
+import { collectAbandonedUploads, startUploadCleanup } from '../origin/uploads/cleanup.ts'
 import { TEMP_GRACE_MS } from '../origin/uploads/sweep-temporary.ts'
 import { createFsEngine } from '../storage/drivers/fs.ts'
 import { startTestOrigin, type TestOrigin } from './helpers/origin.ts'
 import { pushBlob, randomBytes, uniqueName } from './helpers/registry-client.ts'
+import { waitForReplication } from './helpers/replication.ts'
 
 const run = promisify(execFile)
 const ROOT = join(new URL('.', import.meta.url).pathname, '..')
@@ -36,6 +37,8 @@ function collect(now: number, dryRun = false) {
 describe('temporary file sweep', () => {
   it('removes what crashed writes left in every location once past the grace period, and no object', async () => {
     const blob = await pushBlob(origin.url, uniqueName(), randomBytes(3000))
+    // The copies to the other locations write temp files too, and the clock below runs ahead.
+    await waitForReplication(origin.db)
     const ids = origin.locations.all().map((l) => l.id)
     for (const id of ids) { leaveCrashedWrite(id, 1000); leaveCrashedWrite(id, 24) }
 
@@ -48,6 +51,18 @@ describe('temporary file sweep', () => {
     expect(swept).toMatchObject({ tempItems: 2 * ids.length, tempBytes: 1024 * ids.length, errors: 0 })
     for (const id of ids) expect(readdirSync(tmpDirOf(id))).toEqual([])
     expect(await origin.locations.get(ids[0]!)!.engine.stat(`blobs/sha256/${blob.digest.slice(7, 9)}/${blob.digest.slice(7)}`)).not.toBeNull()
+  })
+
+  it('the origin sweeps at start, in the background, without waiting for its first hourly pass', async () => {
+    leaveCrashedWrite('ap-south', 512)
+    const cleanup = startUploadCleanup({ db: origin.db, locations: origin.locations, log: silentLogger }, {
+      intervalMs: 3_600_000, olderThanMs: 24 * 3_600_000, now: () => Date.now() + TEMP_GRACE_MS + 60_000,
+    })
+    try {
+      await expect.poll(() => readdirSync(tmpDirOf('ap-south')), { timeout: 5000 }).toEqual([])
+    } finally {
+      await cleanup.stop()
+    }
   })
 
   it('leaves the temp file of a put in progress alone, and the put still completes', async () => {

@@ -171,13 +171,14 @@ async function collectOrphans(deps: CleanupDeps, engine: StorageEngine, options:
  * one. At start it sweeps temporary files once, in the background (readiness does not wait): a
  * crash leaves them, and a restart is the moment one is likely to have happened.
  */
-export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; onResult?: (r: CleanupResult) => void }): { stop(): Promise<void> } {
-  let running: Promise<unknown> | null = sweepTemporaryFiles(deps, { olderThan: new Date(Date.now() - TEMP_GRACE_MS) })
+export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; onResult?: (r: CleanupResult) => void; now?: () => number }): { stop(): Promise<void> } {
+  const { now = Date.now } = options
+  let running: Promise<unknown> | null = sweepTemporaryFiles(deps, { olderThan: new Date(now() - TEMP_GRACE_MS) })
     .catch((err: unknown) => deps.log.error('temporary file sweep failed', { error: describeError(err) }))
     .finally(() => { running = null })
   const tick = () => {
     if (running) return
-    running = collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs })
+    running = collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs, now: now() })
       .then((r) => {
         if (r.sessions + r.orphanParts + r.tempItems + r.errors > 0) deps.log.info('upload cleanup', { ...r })
         options.onResult?.(r)
