@@ -114,7 +114,10 @@ class PartCutter {
   }
 }
 
-/** Best effort: some stores (s3rver) do not implement AbortMultipartUpload; lifecycle rules clean up. */
+/**
+ * Best effort: some stores (s3rver) do not implement AbortMultipartUpload; the temporary sweep
+ * (sweepMultipartUploads) or the bucket's lifecycle rules clean up.
+ */
 async function abortQuietly(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
   await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => {})
 }
