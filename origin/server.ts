@@ -8,7 +8,8 @@ import type { Server } from 'node:http'
 import { openDatabase, closeDatabase, type Db } from '../db/client.ts'
 import type { MeridianConfig } from './config/types.ts'
 import { createOriginApp, type OriginDeps } from './app.ts'
-import { createLocationSet, type EngineFactory, type LocationSet } from './locations.ts'
+import type { EngineFactory, LocationSet } from './locations.ts'
+import { openLocationSet } from './location-roots.ts'
 import { createNativeHasher } from './hasher.ts'
 import { createLogger, describeError, type Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -54,7 +55,7 @@ async function stopServer(server: Server, graceMs: number): Promise<void> {
 export async function startOriginServer(config: MeridianConfig, options: StartOptions = {}): Promise<OriginServer> {
   const log = options.log ?? createLogger()
   const db = openDatabase(config.databaseUrl)
-  const locations = createLocationSet(config.locations, config.preference, { createEngine: options.createEngine })
+  const locations = await openLocationSet(db, config.locations, config.preference, log, { createEngine: options.createEngine })
   const policy = replicationPolicy(db, config)
   const metrics = createMetrics({ db, locations })
   const runWorker = config.replication.enabled && (options.worker ?? config.replication.workerInProcess)

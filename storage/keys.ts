@@ -4,6 +4,8 @@
 //   blobs/<algorithm>/<first two hex>/<hex>        content-addressed blob and manifest bytes
 //   uploads/<session uuid>/<part index, 8 digits>.<nonce>   parts of an upload session, in order
 //                                                (the nonce makes racing writers' parts distinct)
+//   uploads/.probe.<random>                        one byte an origin writes and deletes at once to
+//                                                learn whether the location takes writes
 //
 // Nothing else is written by Meridian. Keys never start with '/', never contain '..', '\\' or
 // empty segments (storage/guard.ts enforces it).
@@ -24,4 +26,10 @@ export function uploadPrefix(sessionId: string): string {
 export function uploadPartKey(sessionId: string, index: number, nonce: string): string {
   if (!/^[0-9a-f]*$/.test(nonce)) throw new Error(`invalid upload part nonce: ${nonce}`)
   return `${uploadPrefix(sessionId)}${String(index).padStart(8, '0')}${nonce ? `.${nonce}` : ''}`
+}
+
+/** The key of a write probe (origin/locations.ts): never a part, so upload cleanup skips it. */
+export function probeKey(token: string): string {
+  if (!/^[0-9a-f-]+$/.test(token)) throw new Error(`invalid probe token: ${token}`)
+  return `uploads/.probe.${token}`
 }
