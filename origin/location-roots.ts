@@ -120,9 +120,9 @@ export function markRefusedRoots(locations: LocationSet, outcomes: Map<string, R
  * The location set of an origin, worker or script: fs roots set up or checked first, every fs
  * driver bound to this deployment's markers, refused roots marked down.
  */
-export async function openLocationSet(db: Db, configs: LocationConfig[], preference: string[], log: Logger, options: { createEngine?: EngineFactory } = {}): Promise<LocationSet> {
+export async function openLocationSet(db: Db, configs: LocationConfig[], preference: string[], log: Logger, options: { createEngine?: EngineFactory; downSeconds?: number } = {}): Promise<LocationSet> {
   const { deployment, outcomes } = await setUpLocationRoots(db, configs, log)
-  const locations = createLocationSet(configs, preference, { createEngine: options.createEngine, deployment })
+  const locations = createLocationSet(configs, preference, { ...options, deployment, log })
   markRefusedRoots(locations, outcomes)
   return locations
 }

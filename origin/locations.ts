@@ -6,6 +6,7 @@ import type { StorageEngine } from '../storage/engine.ts'
 import { StorageError } from '../storage/engine.ts'
 import { guardEngine } from '../storage/guard.ts'
 import { probeKey } from '../storage/keys.ts'
+import { describeError, silentLogger, type Logger } from './log.ts'
 import { createEngine, type EngineFactory } from './engines.ts'
 import type { LocationConfig } from './config/types.ts'
 
@@ -52,8 +53,8 @@ export interface LocationSet {
 /** What a write probe stores: one byte under a key of its own (storage/keys.ts probeKey). */
 const probeBody = () => new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new Uint8Array([0x2e])); c.close() } })
 
-export function createLocationSet(configs: LocationConfig[], preference: string[], options: { createEngine?: EngineFactory; deployment?: string; downSeconds?: number; now?: () => number } = {}): LocationSet {
-  const { createEngine: make = createEngine, deployment, downSeconds = 15, now = Date.now } = options
+export function createLocationSet(configs: LocationConfig[], preference: string[], options: { createEngine?: EngineFactory; deployment?: string; downSeconds?: number; now?: () => number; log?: Logger } = {}): LocationSet {
+  const { createEngine: make = createEngine, deployment, downSeconds = 15, now = Date.now, log = silentLogger } = options
   const probeMs = 5000
   const answeredAt = new Map<string, number>()
   const probing = new Map<string, Promise<boolean>>()
@@ -84,6 +85,7 @@ export function createLocationSet(configs: LocationConfig[], preference: string[
       answeredAt.set(location.id, now())
       return true
     } catch (err) {
+      log.warn('location does not take writes: marked down for writes', { location: location.id, error: describeError(err), retryInSeconds: downSeconds })
       writeDownUntil.set(location.id, now() + downSeconds * 1000)
       answeredAt.delete(location.id)
       return false

@@ -59,35 +59,20 @@ export interface RootAccess {
   rootExists(): Promise<boolean>
 }
 
-const RECHECK_MS = 5000
-
-/**
- * Checks a root against its expected marker. `assert` reads the marker now; `assertRecent` at
- * most every few seconds (writes call it: a volume swapped under a running origin is noticed
- * within that time, at the cost of one small read per interval).
- */
-export function createRootCheck(location: string, root: string, expected: RootMarker, access: RootAccess, now: () => number = Date.now) {
-  let checkedAt = -Infinity
-  async function assert(): Promise<void> {
-    let text: string | null
-    try {
-      text = await access.readMarker()
-    } catch (err) {
-      const code = (err as { code?: string } | null)?.code
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err
-      text = null
-    }
-    const state = rootState(text !== null || await access.rootExists(), text, expected)
-    if (state !== 'ok') {
-      checkedAt = -Infinity
-      throw new StorageError('unavailable', location, `${location}: ${describeRootState(state, root, text)}`)
-    }
-    checkedAt = now()
-  }
+/** Checks a root against its expected marker, now (reads when a key is absent, and every write). */
+export function createRootCheck(location: string, root: string, expected: RootMarker, access: RootAccess) {
   return {
-    assert,
-    async assertRecent(): Promise<void> {
-      if (now() - checkedAt >= RECHECK_MS) await assert()
+    async assert(): Promise<void> {
+      let text: string | null
+      try {
+        text = await access.readMarker()
+      } catch (err) {
+        const code = (err as { code?: string } | null)?.code
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err
+        text = null
+      }
+      const state = rootState(text !== null || await access.rootExists(), text, expected)
+      if (state !== 'ok') throw new StorageError('unavailable', location, `${location}: ${describeRootState(state, root, text)}`)
     },
   }
 }

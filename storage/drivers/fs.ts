@@ -65,8 +65,10 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
   async function newTempPath(): Promise<string> {
     if (!rootCheck) await mkdir(tmpDir, { recursive: true })
     else {
-      // Never `recursive`: that would recreate a vanished root on the parent filesystem.
-      await rootCheck.assertRecent()
+      // Every write checks the marker (one small read beside two fsyncs): a volume swapped under
+      // a running origin never receives a blob its placement would then wrongly vouch for. Never
+      // `recursive`: that would recreate a vanished root on the parent filesystem.
+      await rootCheck.assert()
       await mkdir(tmpDir).catch((err) => { if (errno(err) !== 'EEXIST') throw err })
     }
     return join(tmpDir, randomUUID())
