@@ -230,16 +230,14 @@ export async function metric(url: string, series: string): Promise<number> {
   return line ? Number(line.slice(series.length + 1)) : 0
 }
 
-/** Where each digest of `images` is present. */
+/** Where each digest of `images` (manifests and blobs) is present. */
 export function whereIs(env: FaultEnv, images: PushedImage[]): Map<string, string[]> {
-  const rows = env.origin.db.select().from(placements).all()
-  const out = new Map<string, string[]>()
-  for (const image of images) {
-    for (const digest of [image.manifest.digest, ...image.blobs.map((b) => b.digest)]) {
-      out.set(digest, rows.filter((r) => r.digest === digest && r.state === 'present').map((r) => r.location).sort())
-    }
-  }
-  return out
+  return new Map(images.flatMap((image) => [image.manifest.digest, ...image.blobs.map((b) => b.digest)]).map((d) => [d, presentIn(env, d)]))
+}
+
+/** The locations where `digest` is present, sorted. */
+export function presentIn(env: FaultEnv, digest: string): string[] {
+  return env.origin.db.select().from(placements).all().filter((r) => r.digest === digest && r.state === 'present').map((r) => r.location).sort()
 }
 
 /** No placement marked missing, and every present placement's bytes check out. */

@@ -45,7 +45,7 @@ export async function runFaultScenario(fault: FaultName, faulty: 'a' | 'b', opti
     if (options.restart) await env.restart()
     const fallbacksBefore = options.restart ? 0 : await metric(url(), FALLBACKS)
     const during: PushedImage[] = []
-    for (let i = 0; i < 3; i++) during.push(await pushMixedImage(url(), 'faults/during', `v${i}`))
+    for (let i = 0; i < 2; i++) during.push(await pushMixedImage(url(), 'faults/during', `v${i}`))
     for (const image of [...before, ...during]) await expectPull(url(), image)
     // Every blob and manifest pushed during the fault is in the location that takes writes.
     for (const [digest, where] of whereIs(env, during)) expect(where, digest).toEqual([healthy])
