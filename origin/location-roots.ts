@@ -15,9 +15,9 @@ import { createLocationSet, type EngineFactory, type LocationSet } from './locat
 import type { Logger } from './log.ts'
 import { describeError } from './log.ts'
 
-/** What the root of a Meridian fs location holds (storage/keys.ts); `lost+found` of a fresh volume. */
-const LAYOUT = new Set(['blobs', 'uploads', '.tmp'])
-const IGNORED = new Set(['lost+found'])
+/** Top-level directories of Meridian's layout (storage/keys.ts); `lost+found` of a fresh volume. */
+const LAYOUT = new Set(['blobs', 'uploads'])
+const IGNORED = new Set(['lost+found', '.tmp'])
 
 export type RootOutcome = 'ok' | 'created' | 'adopted' | Exclude<RootState, 'ok'> | 'stranger'
 
@@ -47,7 +47,7 @@ async function writeMarker(root: string, location: string, deployment: string): 
  *   `missing` (never recreated: that would fill the parent filesystem with a new copy of it all);
  * - a root without marker: `adopted` (marker written) when it holds Meridian's layout (an upgrade
  *   from before markers) or is empty on a location never set up; `unmarked` when it is empty but
- *   the location was set up (an empty mount point), `stranger` when it holds other files.
+ *   the location was set up (an empty mount point), `stranger` when it holds only other files.
  */
 export async function setUpLocationRoot(db: Db, location: LocationConfig, deployment: string): Promise<RootOutcome> {
   const root = resolve(String((location.params as { root?: unknown }).root))
@@ -69,7 +69,8 @@ export async function setUpLocationRoot(db: Db, location: LocationConfig, deploy
   }
   if (state === 'foreign') return 'foreign'
   const entries = (await readdir(root)).filter((name) => !IGNORED.has(name))
-  const meridianLayout = entries.length > 0 && entries.every((name) => LAYOUT.has(name))
+  // Whatever else lies beside it, a `blobs/` or `uploads/` directory is Meridian's layout.
+  const meridianLayout = entries.some((name) => LAYOUT.has(name))
   if (!meridianLayout && entries.length > 0) return 'stranger'
   if (!meridianLayout && setUp) return 'unmarked'
   await writeMarker(root, location.id, deployment)
