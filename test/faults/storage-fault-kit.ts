@@ -26,7 +26,7 @@ import { placements } from '../../db/schema.ts'
 import { at, bytesOf, randomBytes, sha256, streamOf, utf8, imageManifest, pushManifest, OCI_LAYER, type Bytes, type Descriptor } from '../helpers/registry-client.ts'
 import { fastRetries, fsLocation, placementProblems, waitForReplication } from '../helpers/replication.ts'
 
-const run = (cmd: string, ...args: string[]) => execFileSync(cmd, args, { stdio: 'pipe' })
+const run = (cmd: string, ...args: string[]): void => { execFileSync(cmd, args, { stdio: 'pipe' }) }
 
 /** Whether this sandbox lets the tests mount (root in a mount namespace that allows tmpfs + bind). */
 export const canMount = (() => {
@@ -115,23 +115,24 @@ export async function startFaultEnv(options: { preference?: string[] } = {}): Pr
 }
 
 /**
- * Unmounts `path`, retrying while the kernel says it is busy: the origin keeps reading the
- * marker there (each failed read checks it), and a read in flight holds the mount for a moment.
+ * Unmounts `path`, retrying while the kernel says it is busy: the origin (in this process) keeps
+ * reading the marker there, and a read in flight holds the mount for a moment. The wait must let
+ * the event loop run, or that read never finishes. After 5 s, a lazy unmount, as an operator would.
  */
-function unmountWhenIdle(path: string): void {
-  for (let attempt = 1; ; attempt++) {
+async function unmountWhenIdle(path: string): Promise<void> {
+  for (let attempt = 1; attempt <= 100; attempt++) {
     try {
       run('umount', path)
       return
-    } catch (err) {
-      if (attempt >= 200) throw err
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+    } catch {
+      await new Promise((r) => setTimeout(r, 50))
     }
   }
+  run('umount', '-l', path)
 }
 
 /** Breaks location `id` the way `fault` says; returns the repair. */
-export function injectFault(env: FaultEnv, id: string, fault: FaultName): () => void {
+export function injectFault(env: FaultEnv, id: string, fault: FaultName): () => void | Promise<void> {
   const v = env.volumes.get(id)!
   switch (fault) {
     case 'read-only':

@@ -35,7 +35,7 @@ export async function runFaultScenario(fault: FaultName, faulty: 'a' | 'b', opti
   const healthy = faulty === 'a' ? 'b' : 'a'
   const env = await startFaultEnv()
   const url = () => env.origin.url
-  let repair: (() => void) | null = null
+  let repair: (() => void | Promise<void>) | null = null
   try {
     const before = [await pushMixedImage(url(), 'faults/before', 'v1')]
     await waitForReplication(env.origin.db, { timeoutMs: 15_000 })
@@ -65,7 +65,7 @@ export async function runFaultScenario(fault: FaultName, faulty: 'a' | 'b', opti
     const missing = env.origin.db.$client.prepare("select count(*) as n from placements where state <> 'present'").get() as { n: number }
     expect(missing.n, 'placements marked missing during the fault').toBe(0)
 
-    repair()
+    await repair()
     repair = null
     await waitUntilWritable(env, faulty)
     const after = await pushMixedImage(url(), 'faults/after', 'v1')
@@ -79,7 +79,7 @@ export async function runFaultScenario(fault: FaultName, faulty: 'a' | 'b', opti
     await expect.poll(() => metric(url(), `meridian_location_up{location="${faulty}"}`), { timeout: 5_000 }).toBe(1)
     return env.logs
   } finally {
-    try { repair?.() } catch { /* the env's close unmounts anyway */ }
+    try { await repair?.() } catch { /* the env's close unmounts anyway */ }
     await env.close()
   }
 }

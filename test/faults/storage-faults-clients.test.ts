@@ -31,7 +31,7 @@ describe.skipIf(!canMount)('clients during storage faults', () => {
     // A push right before the fault: the origin's last write probe said "a takes writes".
     await pushMixedImage(e.origin.url, 'faults/warm', 'v1')
     const repair = injectFault(e, 'a', 'read-only')
-    cleanups.push(() => { try { repair() } catch { /* done below */ } })
+    cleanups.push(async () => { try { await repair() } catch { /* done below */ } })
     const image = await writeImageLayout(join(dir, 'src'), { layers: [1000, 300_000], tag: 'v1', seed: randomUUID() })
     const digestFile = join(dir, 'digest')
     await skopeo(['copy', ...PUSH_FLAGS, '--digestfile', digestFile, `oci:${join(dir, 'src')}:v1`, dockerRef(e.origin.url, 'faults/skopeo', 'v1')])
@@ -40,10 +40,10 @@ describe.skipIf(!canMount)('clients during storage faults', () => {
     await skopeo(['copy', ...PULL_FLAGS, dockerRef(e.origin.url, 'faults/skopeo', 'v1'), `oci:${join(dir, 'pulled')}:v1`])
     for (const layer of image.layers) expect(readFileSync(blobPath(join(dir, 'pulled'), layer.digest)).equals(readFileSync(blobPath(join(dir, 'src'), layer.digest)))).toBe(true)
     expect(await metric(e.origin.url, 'meridian_push_fallback_total{preferred="a",used="b"}')).toBeGreaterThanOrEqual(4)
-    repair()
+    await repair()
     await waitForReplication(e.origin.db, { timeoutMs: 20_000 })
     await expectNoPlacementLost(e)
-  }, 60_000)
+  }, 120_000)
 
   it('moves a session that holds no part, and finishes one whose parts can still be read, in the next location', async () => {
     const e = await env()

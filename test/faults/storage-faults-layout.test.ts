@@ -31,10 +31,10 @@ describe.skipIf(!canMount)('storage faults in the layout of a local-disk locatio
     it(`${fault}, preferred location${how}: down for reads and writes, not lost; back when repaired`, async () => {
       const logs = await runFaultScenario(fault, 'a', { restart, during: during('a') })
       if (restart) expect(logs.some((l) => l.msg === 'location refused: its root is not usable' && l.fields.location === 'a')).toBe(true)
-    }, 60_000)
+    }, 120_000)
     it(`${fault}, non-preferred location${how}: pushes and pulls carry on; replication fills it when repaired`, async () => {
       const logs = await runFaultScenario(fault, 'b', { restart, during: during('b') })
       if (restart) expect(logs.some((l) => l.msg === 'location refused: its root is not usable' && l.fields.location === 'b')).toBe(true)
-    }, 60_000)
+    }, 120_000)
   }
 })

@@ -89,5 +89,5 @@ describe.skipIf(!canSetuid)('lost write permission (EACCES) under an unprivilege
     const missing = db.prepare("select count(*) as n from placements where state <> 'present'").get() as { n: number }
     expect(missing.n).toBe(0)
     expect(await metric(url, 'meridian_location_up{location="a"}')).toBe(1)
-  }, 60_000)
+  }, 120_000)
 })

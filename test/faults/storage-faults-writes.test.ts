@@ -11,9 +11,9 @@ describe.skipIf(!canMount)('storage faults that stop writes', () => {
   for (const fault of WRITE_ONLY_FAULTS) {
     it(`${fault}, preferred location: pushes fall back (each counted), pulls and placements survive, it comes back`, async () => {
       await runFaultScenario(fault, 'a')
-    }, 60_000)
+    }, 120_000)
     it(`${fault}, non-preferred location: pushes stay on the preferred one, replication catches up after`, async () => {
       await runFaultScenario(fault, 'b')
-    }, 60_000)
+    }, 120_000)
   }
 })
