@@ -5,7 +5,7 @@
 import type { StorageEngine } from '../storage/engine.ts'
 import { StorageError } from '../storage/engine.ts'
 import { guardEngine } from '../storage/guard.ts'
-import { probeKey } from '../storage/keys.ts'
+import { PROBE_KEY } from '../storage/keys.ts'
 import { describeError, silentLogger, type Logger } from './log.ts'
 import { createEngine, type EngineFactory } from './engines.ts'
 import type { LocationConfig } from './config/types.ts'
@@ -50,7 +50,7 @@ export interface LocationSet {
   close(): Promise<void>
 }
 
-/** What a write probe stores: one byte under a key of its own (storage/keys.ts probeKey). */
+/** What a write probe stores: one byte under a key of its own (storage/keys.ts PROBE_KEY). */
 const probeBody = () => new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new Uint8Array([0x2e])); c.close() } })
 
 export function createLocationSet(configs: LocationConfig[], preference: string[], options: { createEngine?: EngineFactory; deployment?: string; downSeconds?: number; now?: () => number; log?: Logger } = {}): LocationSet {
@@ -78,10 +78,9 @@ export function createLocationSet(configs: LocationConfig[], preference: string[
   }
 
   async function writeProbe(location: Location): Promise<boolean> {
-    const key = probeKey(crypto.randomUUID())
     try {
-      await location.engine.put(key, probeBody(), { size: 1 })
-      await location.engine.delete(key)
+      await location.engine.put(PROBE_KEY, probeBody(), { size: 1 })
+      await location.engine.delete(PROBE_KEY)
       answeredAt.set(location.id, now())
       return true
     } catch (err) {
