@@ -111,3 +111,14 @@ export const changes = sqliteTable('changes', {
   payload: text('payload').notNull(),
   at: integer('at').notNull(),
 })
+
+/**
+ * Deployment-wide facts written once: `deployment_id` (a random id made by the first origin that
+ * opened this database; fs location markers carry it) and `location_root:<id>` (when that local-disk
+ * location's root was set up, so a root found missing later is a vanished volume, not a new one).
+ */
+export const settings = sqliteTable('settings', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: integer('created_at').notNull(),
+})

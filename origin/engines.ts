@@ -7,12 +7,16 @@ import { createMemoryEngine } from '../storage/drivers/memory.ts'
 import { lazyEngine } from '../storage/lazy-engine.ts'
 import type { LocationConfig } from './config/types.ts'
 
-export type EngineFactory = (location: LocationConfig) => StorageEngine
+/**
+ * `deployment`, when known, is checked against a local-disk location's root marker
+ * (origin/location-roots.ts); without it the fs driver creates its root on first write (tests).
+ */
+export type EngineFactory = (location: LocationConfig, context?: { deployment?: string }) => StorageEngine
 
-export const createEngine: EngineFactory = (l) => {
+export const createEngine: EngineFactory = (l, context = {}) => {
   const p = l.params as Record<string, any>
   switch (l.driver) {
-    case 'fs': return createFsEngine({ location: l.id, root: p.root })
+    case 'fs': return createFsEngine({ location: l.id, root: p.root, marker: context.deployment ? { location: l.id, deployment: context.deployment } : undefined })
     case 'memory': return createMemoryEngine({ location: l.id })
     case 's3': return lazyEngine(l.id, 's3', async () => (await import('../storage/drivers/s3.ts')).createS3Engine({
       location: l.id, bucket: p.bucket, region: p.region ?? 'us-east-1', endpoint: p.endpoint,

@@ -42,7 +42,14 @@ export function createMetrics(options: { db: Db; locations: LocationSet; default
     },
   })
   new Gauge({
-    name: 'meridian_location_up', help: '1 when the location answered its last request, 0 while it is marked down',
+    name: 'meridian_location_up', help: '1 when the location serves what it is for (reads, and writes unless read-only), 0 while it is marked down for either',
+    labelNames: ['location'], registers: [registry],
+    collect() {
+      for (const l of locations.all()) this.set({ location: l.id }, locations.isHealthy(l.id) && (l.config.readOnly || locations.isWritable(l.id)) ? 1 : 0)
+    },
+  })
+  new Gauge({
+    name: 'meridian_location_readable', help: '1 while reads from the location work (a read-only or full disk still serves them), 0 while it is marked down for reads',
     labelNames: ['location'], registers: [registry],
     collect() {
       for (const l of locations.all()) this.set({ location: l.id }, locations.isHealthy(l.id) ? 1 : 0)

@@ -8,7 +8,8 @@ import type { Server } from 'node:http'
 import { openDatabase, closeDatabase, type Db } from '../db/client.ts'
 import type { MeridianConfig } from './config/types.ts'
 import { createOriginApp, type OriginDeps } from './app.ts'
-import { createLocationSet, type EngineFactory, type LocationSet } from './locations.ts'
+import type { EngineFactory, LocationSet } from './locations.ts'
+import { openLocationSet } from './location-roots.ts'
 import { createNativeHasher } from './hasher.ts'
 import { createLogger, describeError, type Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -40,6 +41,8 @@ export interface StartOptions {
   adminToken?: string | null
   /** On close, how long in-flight requests (an upload mid-PATCH) may run before being cut. */
   graceMs?: number
+  /** How long a failed location is tried last before it is tried again (default 15 s; tests shorten it). */
+  locationDownSeconds?: number
 }
 
 /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
@@ -54,7 +57,7 @@ async function stopServer(server: Server, graceMs: number): Promise<void> {
 export async function startOriginServer(config: MeridianConfig, options: StartOptions = {}): Promise<OriginServer> {
   const log = options.log ?? createLogger()
   const db = openDatabase(config.databaseUrl)
-  const locations = createLocationSet(config.locations, config.preference, { createEngine: options.createEngine })
+  const locations = await openLocationSet(db, config.locations, config.preference, log, { createEngine: options.createEngine, downSeconds: options.locationDownSeconds })
   const policy = replicationPolicy(db, config)
   const metrics = createMetrics({ db, locations })
   const runWorker = config.replication.enabled && (options.worker ?? config.replication.workerInProcess)

@@ -3,7 +3,7 @@
 
 import { loadConfigOrExit } from './config/load-or-exit.ts'
 import { openDatabase, closeDatabase } from '../db/client.ts'
-import { createLocationSet } from './locations.ts'
+import { openLocationSet } from './location-roots.ts'
 import { createNativeHasher } from './hasher.ts'
 import { createLogger, describeError } from './log.ts'
 import { createMetrics } from './metrics.ts'
@@ -14,7 +14,7 @@ import { startReconciler } from './replication/reconcile.ts'
 const log = createLogger({ level: (process.env.MERIDIAN_LOG_LEVEL as 'info' | undefined) ?? 'info', base: { process: 'worker' } })
 const config = loadConfigOrExit(process.env, (warning) => log.warn('config', { warning }))
 const db = openDatabase(config.databaseUrl)
-const locations = createLocationSet(config.locations, config.preference)
+const locations = await openLocationSet(db, config.locations, config.preference, log)
 const policy = replicationPolicy(db, config)
 const worker = createReplicationWorker({ db, locations, createHasher: createNativeHasher, config: config.replication, log, metrics: createMetrics({ db, locations }), targetsFor: policy.targetsFor })
 worker.start()

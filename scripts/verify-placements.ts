@@ -12,7 +12,8 @@ import { sql } from 'drizzle-orm'
 import { openDatabase, closeDatabase } from '../db/client.ts'
 import { placements } from '../db/schema.ts'
 import { enqueueReplication, markPlacementMissing } from '../db/queries/placements.ts'
-import { createLocationSet } from '../origin/locations.ts'
+import { openLocationSet } from '../origin/location-roots.ts'
+import { createLogger } from '../origin/log.ts'
 import { createNativeHasher } from '../origin/hasher.ts'
 import { verifyPlacement } from '../origin/replication/verify.ts'
 import { blobKey } from '../storage/keys.ts'
@@ -21,7 +22,8 @@ import { configOrExit, formatBytes, parseFlags, progressLine } from './cli.ts'
 const flags = parseFlags(process.argv.slice(2))
 const config = configOrExit()
 const db = openDatabase(config.databaseUrl)
-const locations = createLocationSet(config.locations, config.preference)
+// Roots checked against their markers: a vanished volume reads as unreadable, never as missing.
+const locations = await openLocationSet(db, config.locations, config.preference, createLogger({ level: 'warn' }))
 const only = typeof flags.get('location') === 'string' ? flags.get('location') as string : null
 const sample = flags.has('all') ? null : Number(flags.get('sample') ?? 100)
 const repair = flags.has('repair')

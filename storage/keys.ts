@@ -4,6 +4,8 @@
 //   blobs/<algorithm>/<first two hex>/<hex>        content-addressed blob and manifest bytes
 //   uploads/<session uuid>/<part index, 8 digits>.<nonce>   parts of an upload session, in order
 //                                                (the nonce makes racing writers' parts distinct)
+//   probes/write                                   one byte an origin writes and deletes at once to
+//                                                learn whether the location takes writes
 //
 // Nothing else is written by Meridian. Keys never start with '/', never contain '..', '\\' or
 // empty segments (storage/guard.ts enforces it).
@@ -25,3 +27,11 @@ export function uploadPartKey(sessionId: string, index: number, nonce: string): 
   if (!/^[0-9a-f]*$/.test(nonce)) throw new Error(`invalid upload part nonce: ${nonce}`)
   return `${uploadPrefix(sessionId)}${String(index).padStart(8, '0')}${nonce ? `.${nonce}` : ''}`
 }
+
+/**
+ * The object a write probe stores and deletes at once (origin/locations.ts). One fixed key, outside
+ * blobs/ and uploads/: origins probing together overwrite and delete each other's copy harmlessly
+ * (a put is atomic, a delete idempotent), and a process killed mid-probe leaves at most this one
+ * byte, never a pile of them nor anything upload cleanup would take for a part.
+ */
+export const PROBE_KEY = 'probes/write'

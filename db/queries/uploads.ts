@@ -53,3 +53,12 @@ export function deleteUpload(tx: Tx, id: string): boolean {
 export function staleUploads(tx: Tx, before: number): Upload[] {
   return tx.select().from(uploads).where(lt(uploads.updatedAt, before)).all()
 }
+
+/**
+ * Moves a session that holds no part yet to another location (its own stopped taking writes);
+ * only if it still has no part and is still where the caller saw it.
+ */
+export function relocateUpload(tx: Tx, id: string, from: string, to: string, now = Date.now()): boolean {
+  return tx.update(uploads).set({ location: to, updatedAt: now })
+    .where(and(eq(uploads.id, id), eq(uploads.location, from), eq(uploads.parts, 0))).run().changes > 0
+}

@@ -110,7 +110,8 @@ export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number
         continue
       }
       const where = err instanceof StorageError ? err.location : 'unknown'
-      deps.locations.markDown(where === target.id ? target.id : source.id, err)
+      // The target failed a write (down for writes only: it may still serve reads), or the source a read.
+      deps.locations.markDown(where === target.id ? target.id : source.id, err, where === target.id ? 'write' : 'read')
       errors.push(`${where}: ${describeError(err)}`)
       if (where === target.id) break
     }

@@ -58,7 +58,7 @@ manifestRoutes.put('/:name{.+}/manifests/:reference', async (c) => {
   }
   // Fail fast, before storing bytes; checked again inside the commit transaction.
   checkReferences(deps.db, findRepository(deps.db, name)?.id ?? null)
-  const { location } = await writeVerifiedBlob(deps, name, { digest, size: payload.byteLength }, () => new Response(payload as Uint8Array<ArrayBuffer>).body!, { retry: true })
+  const { location } = await writeVerifiedBlob(deps, name, { digest, size: payload.byteLength }, () => new Response(payload as Uint8Array<ArrayBuffer>).body!, { fromClient: false })
   putManifest(deps.db, {
     repository: name, digest, mediaType: parsed.mediaType, payload,
     subjectDigest: parsed.subject?.digest ?? null, artifactType: parsed.artifactType, annotations: parsed.annotations,

@@ -10,6 +10,7 @@ import type { Upload } from '../../db/queries/uploads.ts'
 import { appendChunk, cancelSession, openSession, requireSession } from '../uploads/session.ts'
 import { finishUpload } from '../uploads/finalize.ts'
 import { writeVerifiedBlob } from '../uploads/write.ts'
+import { replayableBody } from '../uploads/replayable-body.ts'
 import { apiHeaders, depsOf, nameOf, type OriginContext } from './context.ts'
 
 export const uploadRoutes = new Hono<OriginEnv>()
@@ -73,8 +74,12 @@ async function startUpload(c: OriginContext) {
     parseDigest(digest)
     const length = c.req.header('content-length')
     const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
-    const body = c.req.raw.body
-    const stored = await writeVerifiedBlob(deps, name, { digest, size }, () => body ?? EMPTY(), { retry: false })
+    // A location that refuses the write early leaves the body to the next one (replayable-body.ts).
+    const body = replayableBody(c.req.raw.body ?? EMPTY())
+    const stored = await writeVerifiedBlob(deps, name, { digest, size }, () => body.attempt(), { fromClient: true }).catch(async (err) => {
+      await body.abandon(err)
+      throw err
+    })
     commitBlob(deps.db, { repository: name, digest, size: stored.size, location: stored.location.id, targetsFor: deps.replicationTargets })
     deps.onCommit()
     return blobCreated(c, name, digest)
@@ -98,7 +103,7 @@ function sessionOf(c: OriginContext) {
 uploadRoutes.patch('/:name{.+}/blobs/uploads/:uuid', async (c) => {
   const { deps, name, upload } = sessionOf(c)
   const declared = declaredChunk(c)
-  const next = await appendChunk(deps, upload, c.req.raw.body ?? EMPTY(), declared)
+  const next = await appendChunk(deps, name, upload, c.req.raw.body ?? EMPTY(), declared)
   sessionHeaders(c, name, next)
   return c.body(null, 202)
 })
@@ -110,7 +115,7 @@ uploadRoutes.put('/:name{.+}/blobs/uploads/:uuid', async (c) => {
   if (!digest) throw ociError('DIGEST_INVALID', { message: 'digest query parameter is required', detail: { uuid: upload.id } })
   parseDigest(digest)
   let current = upload
-  if (hasBody(c)) current = await appendChunk(deps, upload, c.req.raw.body ?? EMPTY(), declaredChunk(c))
+  if (hasBody(c)) current = await appendChunk(deps, name, upload, c.req.raw.body ?? EMPTY(), declaredChunk(c))
   await finishUpload(deps, name, current, digest)
   return blobCreated(c, name, digest)
 })

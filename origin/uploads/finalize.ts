@@ -3,13 +3,15 @@
 
 import { blobKey, uploadPartKey } from '../../storage/keys.ts'
 import { parseDigest, verifyingStream } from '../../oci/digest.ts'
-import { ociError } from '../../oci/errors.ts'
+import { ociError, isOciError } from '../../oci/errors.ts'
+import { StorageError } from '../../storage/engine.ts'
+import { describeError } from '../log.ts'
 import { commitBlob } from '../../db/queries/blobs.ts'
 import { partNoncesOf, type Upload } from '../../db/queries/uploads.ts'
 import type { ResolvedDeps } from '../app.ts'
 import { concatParts, deleteParts } from './parts.ts'
 import { sessionLocation } from './session.ts'
-import { storageFailure } from './write.ts'
+import { storageFailure, writeVerifiedBlob } from './write.ts'
 
 export async function finishUpload(deps: ResolvedDeps, repository: string, upload: Upload, digest: string): Promise<void> {
   const { algorithm } = parseDigest(digest)
@@ -20,7 +22,9 @@ export async function finishUpload(deps: ResolvedDeps, repository: string, uploa
   if (known !== null && known !== digest) {
     throw ociError('DIGEST_INVALID', { detail: { expected: digest, actual: known } })
   }
+  let stored = location
   try {
+    if (!deps.locations.isWritable(location.id)) throw new StorageError('unavailable', location.id, `${location.id}: marked down for writes`)
     // One part whose hash we watched stream in: move it server-side (fs: a hard link).
     const nonces = partNoncesOf(upload)
     const moved = known !== null && upload.parts === 1 && engine.copy ? await engine.copy(uploadPartKey(upload.id, 0, nonces[0]), blobKey(digest)) : null
@@ -31,10 +35,15 @@ export async function finishUpload(deps: ResolvedDeps, repository: string, uploa
       throw ociError('SIZE_INVALID', { detail: { expected: upload.offset, stored: moved.size } })
     }
   } catch (err) {
-    storageFailure(deps, location, err)
+    if (isOciError(err) || !(err instanceof StorageError) || err.location !== location.id || err.kind === 'invalid') storageFailure(deps, location, err)
+    // The session's location takes no writes (read-only, full, no permission), but its parts can
+    // still be read, most often: the blob goes to the next location that takes it.
+    deps.locations.markDown(location.id, err, 'write')
+    deps.log.warn('upload finished in another location: its own does not take writes', { uuid: upload.id, location: location.id, error: describeError(err) })
+    stored = (await writeVerifiedBlob(deps, repository, { digest, size: upload.offset }, () => concatParts(engine, upload.id, partNoncesOf(upload)), { fromClient: false })).location
   }
   commitBlob(deps.db, {
-    repository, digest, size: upload.offset, location: location.id,
+    repository, digest, size: upload.offset, location: stored.id,
     targetsFor: deps.replicationTargets, uploadId: upload.id,
   })
   deps.onCommit()

@@ -18,67 +18,84 @@ export function writeCandidates(deps: ResolvedDeps, repository: string): Locatio
 }
 
 /**
- * The write candidates with the first one that answers a probe moved to the front: a push never
- * opens a session in (or streams into) a location that is down when another one is up. Falling
- * back is logged and counted (meridian_push_fallback_total).
+ * The write candidates with the first one that takes a write probe moved to the front: a push
+ * never opens a session in (or streams into) a location that cannot be written when another can.
  */
 export async function reachableWriteOrder(deps: ResolvedDeps, repository: string): Promise<Location[]> {
   const candidates = writeCandidates(deps, repository)
   for (let i = 0; i < candidates.length; i++) {
     if (!(await deps.locations.probe(candidates[i].id))) continue
-    if (i > 0) {
-      deps.log.warn('preferred location is down, pushing to the next', { preferred: candidates[0].id, used: candidates[i].id, repository })
-      deps.onFallback(candidates[0].id, candidates[i].id)
-    }
     return [candidates[i], ...candidates.filter((_, j) => j !== i)]
   }
-  throw ociError('UNAVAILABLE', { message: 'no storage location this repository may use is reachable', detail: { tried: candidates.map((l) => l.id) } })
+  throw ociError('UNAVAILABLE', { message: 'no storage location this repository may use takes writes now', detail: { tried: candidates.map((l) => l.id) } })
 }
 
 /**
- * Turns a storage failure during a push into a 503 and remembers the location as down. With
- * `fromClient` the bytes were the request's own body: the guard (storage/guard.ts) wraps every
- * engine failure in a StorageError and hands the body's own errors back unchanged, so anything
- * else is the client going away mid-upload, which says nothing about the location.
+ * Logs and counts (meridian_push_fallback_total) a push that landed on `used` when the preference
+ * names another location first. Once per push, however long the preferred one has been down.
+ */
+export function noteFallback(deps: ResolvedDeps, repository: string, used: Location, what: Record<string, unknown> = {}): void {
+  const [preferred] = deps.locations.preferenceOrder((id) => deps.mayWrite(repository, id))
+  if (!preferred || preferred.id === used.id) return
+  deps.log.warn('preferred location does not take writes, pushed to the next', { preferred: preferred.id, used: used.id, repository, ...what })
+  deps.onFallback(preferred.id, used.id)
+}
+
+/**
+ * Turns a storage failure during a push into a 503 and remembers the location as down for
+ * writes. With `fromClient` the bytes were the request's own body: the guard (storage/guard.ts)
+ * wraps every engine failure in a StorageError and hands the body's own errors back unchanged, so
+ * anything else is the client going away mid-upload, which says nothing about the location.
+ * Whatever a location answers a write with (no permission, read-only or full filesystem, a path
+ * that is not a directory, a 403 or 5xx) is the location's state, not the caller's fault.
  */
 export function storageFailure(deps: ResolvedDeps, location: Location, err: unknown, options: { fromClient?: boolean } = {}): never {
   if (isOciError(err)) throw err
   if (options.fromClient && !(err instanceof StorageError)) {
     throw ociError('BLOB_UPLOAD_INVALID', { message: 'the request body ended before it was complete', cause: err })
   }
-  deps.locations.markDown(location.id, err)
+  deps.locations.markDown(location.id, err, 'write')
   deps.log.warn('write to location failed', { location: location.id, error: describeError(err) })
-  if (err instanceof StorageError && !err.retryable) throw ociError('UNKNOWN', { cause: err })
-  throw ociError('UNAVAILABLE', { message: 'storage location unavailable, retry', detail: { location: location.id } })
+  if (err instanceof StorageError && err.kind === 'invalid') throw ociError('UNKNOWN', { cause: err })
+  throw ociError('UNAVAILABLE', { message: 'storage location does not take writes now, retry', detail: { location: location.id } })
 }
 
 /**
- * Stores bytes under the digest's content key, verified while streaming. `body` is called once per
- * attempt: a body that can be re-created (a manifest in memory) fails over to the next location,
- * a one-shot request stream does not (`retry: false`). Returns where it is now, and its size.
+ * Stores bytes under the digest's content key, verified while streaming, in the first location
+ * that takes them. `body` is called once per attempt and answers null when no further attempt
+ * can be made (a request body read past what it keeps: uploads/replayable-body.ts); a body that
+ * can always be re-created (a manifest in memory, parts in storage) fails over to every location.
+ * With `fromClient` the bytes are the request's own: a failure of theirs is the client's.
+ * Returns where the blob is now, and its size.
  */
 export async function writeVerifiedBlob(
   deps: ResolvedDeps,
   repository: string,
   expected: { digest: string; size?: number },
-  body: () => ReadableStream<Uint8Array>,
-  options: { retry: boolean },
+  body: () => ReadableStream<Uint8Array> | null,
+  options: { fromClient: boolean },
 ): Promise<{ location: Location; size: number }> {
   const candidates = await reachableWriteOrder(deps, repository)
-  for (let i = 0; ; i++) {
-    const location = candidates[i]
+  let failed: { location: Location; err: unknown } | null = null
+  for (const location of candidates) {
+    const stream = body()
+    if (!stream) break
     try {
-      const stored = await location.engine.put(blobKey(expected.digest), body().pipeThrough(verifyingStream(expected, deps.createHasher)), { size: expected.size })
-      if (i > 0) {
-        deps.log.warn('push written to a fallback location', { location: location.id, preferred: candidates[0].id, digest: expected.digest })
-        deps.onFallback(candidates[0].id, location.id)
-      }
+      const stored = await location.engine.put(blobKey(expected.digest), stream.pipeThrough(verifyingStream(expected, deps.createHasher)), { size: expected.size })
+      noteFallback(deps, repository, location, { digest: expected.digest })
       return { location, size: stored.size }
     } catch (err) {
-      // retry: false is the one-shot request stream: its failures may be the client's.
-      if (isOciError(err) || !options.retry || i + 1 >= candidates.length) storageFailure(deps, location, err, { fromClient: !options.retry })
-      deps.locations.markDown(location.id, err)
+      if (isOciError(err) || !(err instanceof StorageError)) storageFailure(deps, location, err, { fromClient: options.fromClient })
+      if (err.location !== location.id) {
+        // The body's own source failed (parts being read from another location): not this one.
+        deps.locations.markDown(err.location, err, 'read')
+        throw ociError('UNAVAILABLE', { message: 'the upload\'s stored parts cannot be read now, retry', detail: { location: err.location }, cause: err })
+      }
+      failed = { location, err }
+      deps.locations.markDown(location.id, err, 'write')
       deps.log.warn('write failed, trying the next location', { location: location.id, error: describeError(err) })
     }
   }
+  if (!failed) throw ociError('UNAVAILABLE', { message: 'no storage location this repository may use takes writes now' })
+  storageFailure(deps, failed.location, failed.err, { fromClient: options.fromClient })
 }

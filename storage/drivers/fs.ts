@@ -9,7 +9,7 @@
 
 import { randomUUID } from 'node:crypto'
 import { constants } from 'node:fs'
-import { copyFile, link, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises'
+import { copyFile, link, mkdir, open, readFile, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { StorageError } from '../engine.ts'
@@ -19,27 +19,42 @@ import { toStorageError } from '../errors.ts'
 import { assertKey, assertPrefix, isValidKey, listLimit, resolveRange } from '../guard.ts'
 import { fileStream, rememberLocalFile } from './fs-read-stream.ts'
 import { writeBody } from './fs-write.ts'
+import { createRootCheck, ROOT_MARKER, type RootMarker } from './fs-root.ts'
 
 export interface FsEngineOptions {
   location: string
-  /** Directory holding the objects; created on first write. */
+  /** Directory holding the objects; created on first write unless `marker` is given. */
   root: string
+  /**
+   * Whose root this is (storage/drivers/fs-root.ts). When given, the root is never created here
+   * (origin/location-roots.ts sets it up once): a missing root, or one whose marker names another
+   * location or deployment, fails every operation with StorageError('unavailable') instead of
+   * reading as absent keys, and so does a path component that is not a directory.
+   */
+  marker?: RootMarker
 }
 
 const TMP = '.tmp'
 
 const errno = (err: unknown): string | undefined => (err as { code?: string } | null)?.code
 
-export function createFsEngine({ location, root }: FsEngineOptions): StorageEngine {
+export function createFsEngine({ location, root, marker }: FsEngineOptions): StorageEngine {
   const rootDir = resolve(root)
   const tmpDir = join(rootDir, TMP)
+  const markerPath = join(rootDir, ROOT_MARKER)
+  const rootCheck = marker
+    ? createRootCheck(location, rootDir, marker, {
+      readMarker: () => readFile(markerPath, 'utf8'),
+      rootExists: async () => (await stat(rootDir).catch(() => null))?.isDirectory() ?? false,
+    })
+    : null
 
   /** The file of `key`, which must resolve to a path strictly inside the root, outside `.tmp`. */
   function pathOf(key: string): string {
     assertKey(key, location)
     const path = resolve(rootDir, key)
     // Defence in depth: assertKey already rules out '..' and absolute keys.
-    if (!path.startsWith(rootDir + sep) || path === tmpDir || path.startsWith(tmpDir + sep)) {
+    if (!path.startsWith(rootDir + sep) || path === tmpDir || path.startsWith(tmpDir + sep) || path === markerPath) {
       throw new StorageError('invalid', location, `key ${JSON.stringify(key)} resolves outside the location root`)
     }
     return path
@@ -48,8 +63,31 @@ export function createFsEngine({ location, root }: FsEngineOptions): StorageEngi
   const fail = (err: unknown, doing: string) => toStorageError(err, location, doing)
 
   async function newTempPath(): Promise<string> {
-    await mkdir(tmpDir, { recursive: true })
+    if (!rootCheck) await mkdir(tmpDir, { recursive: true })
+    else {
+      // Every write checks the marker (one small read beside two fsyncs): a volume swapped under
+      // a running origin never receives a blob its placement would then wrongly vouch for. Never
+      // `recursive`: that would recreate a vanished root on the parent filesystem.
+      await rootCheck.assert()
+      await mkdir(tmpDir).catch((err) => { if (errno(err) !== 'EEXIST') throw err })
+    }
     return join(tmpDir, randomUUID())
+  }
+
+  /**
+   * A read found no file: null (absent key), unless the root itself is gone or foreign, or (for
+   * a marked root, whose layout never puts a file where a directory belongs) a path component
+   * is not a directory: then the location is down, and the key's placement must not be doubted.
+   */
+  async function absent(err: unknown, doing: string): Promise<null> {
+    if (!rootCheck) return null
+    try {
+      await rootCheck.assert()
+    } catch (failure) {
+      throw fail(failure, doing)
+    }
+    if (errno(err) === 'ENOTDIR') throw new StorageError('unavailable', location, `${location}: ${doing}: a path component is not a directory: the location's layout is damaged`)
+    return null
   }
 
   /** Renames a finished temp file onto `target`, creating parents; fsyncs the directory. */
@@ -77,7 +115,7 @@ export function createFsEngine({ location, root }: FsEngineOptions): StorageEngi
         const info = await stat(path)
         return info.isFile() ? { key, size: info.size, modified: info.mtime } : null
       } catch (err) {
-        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return null
+        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return absent(err, `stat ${key}`)
         throw fail(err, `stat ${key}`)
       }
     },
@@ -88,7 +126,7 @@ export function createFsEngine({ location, root }: FsEngineOptions): StorageEngi
       try {
         handle = await open(path, 'r')
       } catch (err) {
-        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return null
+        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return absent(err, `get ${key}`)
         throw fail(err, `get ${key}`)
       }
       try {
@@ -294,7 +332,7 @@ async function* walk(dirPath: string, relative: string, prefix: string, cursor: 
     throw err
   }
   const sorted = entries
-    .filter((entry) => !(relative === '' && entry.name === TMP) && (entry.isFile() || entry.isDirectory()))
+    .filter((entry) => !(relative === '' && (entry.name === TMP || entry.name === ROOT_MARKER)) && (entry.isFile() || entry.isDirectory()))
     .map((entry) => ({ entry, sortKey: relative + entry.name + (entry.isDirectory() ? '/' : '') }))
     .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
   for (const { entry, sortKey } of sorted) {
