@@ -98,4 +98,14 @@ describe('the fs driver bound to a marker', () => {
     await expect(engine.put('blobs/x', body('x'))).rejects.toThrow(/belongs to another location or deployment/)
     await expect(engine.list('')).resolves.toMatchObject({ keys: [] })
   })
+
+  it('never sweeps the temporary files of a root with another marker', async () => {
+    const root = join(dir, 'root')
+    await setUpLocationRoot(db, location(root), 'other-deployment')
+    mkdirSync(join(root, '.tmp'), { recursive: true })
+    writeFileSync(join(root, '.tmp', 'theirs'), 'a write of another deployment')
+    const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: deploymentId(db) } })
+    await expect(engine.sweepTemporary!(new Date(Date.now() + 3_600_000))).rejects.toThrow(/belongs to another location or deployment/)
+    expect(existsSync(join(root, '.tmp', 'theirs'))).toBe(true)
+  })
 })

@@ -257,6 +257,8 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
     // whose ctime and mtime are both older than the cut-off belongs to no live write.
     async sweepTemporary(olderThan, { dryRun = false } = {}) {
       const swept = { items: 0, bytes: 0 }
+      // A foreign volume mounted at the root is not ours to clean: refuse like any other access.
+      await rootCheck?.assert()
       let names: string[]
       try {
         names = await readdir(tmpDir)
