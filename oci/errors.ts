@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   // A request Node's HTTP parser refused before any route saw it (a bad target, oversized headers
   // as 431, malformed chunked encoding), and a request head not received in time.
   REQUEST_INVALID: { status: 400, message: 'malformed HTTP request' },
-  REQUEST_TIMEOUT: { status: 408, message: 'request headers not received in time' },
+  REQUEST_TIMEOUT: { status: 408, message: 'request not received in time' },
   UNKNOWN: { status: 500, message: 'unknown error' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
 } as const

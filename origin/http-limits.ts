@@ -75,7 +75,7 @@ export function clientErrorOf(code: string | undefined): OciError {
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return ociError('REQUEST_INVALID', { status: 413, message: 'chunk extensions are too large' })
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return ociError('REQUEST_TIMEOUT')
+      return ociError('REQUEST_TIMEOUT', { message: 'request headers not received in time' })
     default:
       return ociError('REQUEST_INVALID', { detail: code?.startsWith('HPE_') ? { parser: code } : null })
   }

@@ -20,6 +20,7 @@ import { startUploadCleanup } from './uploads/cleanup.ts'
 import { withIncomingBody } from './uploads/request-body.ts'
 import { sendLocalFile } from './send-file.ts'
 import { applyHttpLimits, httpServerOptions, listensOnLoopbackOnly } from './http-limits.ts'
+import { createSlots } from './slots.ts'
 
 export interface OriginServer {
   url: string
@@ -68,6 +69,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     mayWrite: policy.mayWrite,
     onCommit: () => worker?.wake(),
     onFallback: (preferred, used) => metrics.pushFallbacks.inc({ preferred, used }),
+    manifestSlots: createSlots(config.origin.manifestConcurrency),
   }
   const app = createOriginApp(deps)
   // Decided from the address actually bound, once listening: a host name is only a name.
