@@ -264,12 +264,10 @@ describe('parseManifest: malformed bodies', () => {
     expect(MAX_MANIFEST_BYTES).toBe(4 * 1024 * 1024)
   })
 
-  it('refuses 4 MiB of nested arrays before parsing them, quickly', () => {
+  // Refused by the byte scan (detail.limit), not by JSON.parse after 0.6-2.7 s and 120-220 MB.
+  it('refuses 4 MiB of nested arrays before parsing them', () => {
     const half = MAX_MANIFEST_BYTES / 2
-    const bytes = bytesOf('['.repeat(half) + ']'.repeat(half))
-    const started = performance.now()
-    const err = thrown(() => parseManifest(bytes, null))
-    expect(performance.now() - started).toBeLessThan(200)
+    const err = thrown(() => parseManifest(bytesOf('['.repeat(half) + ']'.repeat(half)), null))
     expect(err).toMatchObject({ code: 'MANIFEST_INVALID', status: 400, detail: { limit: MANIFEST_SHAPE_LIMITS.maxDepth } })
   })
 

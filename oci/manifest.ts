@@ -4,7 +4,7 @@
 
 import { ociError, type OciError } from './errors.ts'
 import { tryParseDigest } from './digest.ts'
-import { scanJsonShape, type JsonShapeLimits } from './json-shape.ts'
+import { scanJsonShape, type JsonShape, type JsonShapeLimits } from './json-shape.ts'
 import {
   OCI_INDEX,
   OCI_MANIFEST,
@@ -136,11 +136,15 @@ function declaredMediaType(contentType: string | null): string | null {
   return type === '' || GENERIC_CONTENT_TYPES.has(type) ? null : type
 }
 
-function decodeJsonObject(bytes: Uint8Array): JsonObject {
+/** Throws MANIFEST_INVALID when `shape` (of a whole manifest or of its first bytes) is past the limits. */
+export function checkManifestShape(shape: JsonShape): void {
   const { maxDepth, maxValues } = MANIFEST_SHAPE_LIMITS
-  const shape = scanJsonShape(bytes, MANIFEST_SHAPE_LIMITS)
   if (shape.depth > maxDepth) throw invalid(`manifest nests deeper than ${maxDepth} levels`, { limit: maxDepth })
   if (shape.values > maxValues) throw invalid(`manifest holds more than ${maxValues} JSON values`, { limit: maxValues })
+}
+
+function decodeJsonObject(bytes: Uint8Array): JsonObject {
+  checkManifestShape(scanJsonShape(bytes, MANIFEST_SHAPE_LIMITS))
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)

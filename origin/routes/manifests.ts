@@ -3,7 +3,8 @@ import type { OriginEnv } from '../app.ts'
 import { ociError } from '../../oci/errors.ts'
 import { parseReference, type Reference } from '../../oci/names.ts'
 import { readBounded } from '../../oci/body.ts'
-import { parseManifest, MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
+import { checkManifestShape, parseManifest, MANIFEST_SHAPE_LIMITS, MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
+import { createJsonShapeScanner } from '../../oci/json-shape.ts'
 import { deleteManifest, deleteTag, findManifest, missingBlobs, missingManifests, putManifest, resolveTag } from '../../db/queries/manifests.ts'
 import { writeVerifiedBlob } from '../uploads/write.ts'
 import { apiHeaders, depsOf, nameOf, requireRepository, type OriginContext } from './context.ts'
@@ -55,7 +56,13 @@ manifestRoutes.put('/:name{.+}/manifests/:reference', async (c) => {
 
 async function putManifestBody(c: OriginContext, name: string, ref: Reference) {
   const deps = depsOf(c)
-  const payload = await readBounded(c.req.raw.body, MAX_MANIFEST_BYTES, { timeoutMs: MANIFEST_BODY_TIMEOUT_MS })
+  // Nesting and value counts are checked as the bytes arrive: 4 MiB of `[[[[…` is refused after
+  // its first chunk, before the rest is read and joined.
+  const shape = createJsonShapeScanner(MANIFEST_SHAPE_LIMITS)
+  const payload = await readBounded(c.req.raw.body, MAX_MANIFEST_BYTES, {
+    timeoutMs: MANIFEST_BODY_TIMEOUT_MS,
+    inspect: (chunk) => checkManifestShape(shape.push(chunk)),
+  })
   const parsed = parseManifest(payload, c.req.header('content-type') ?? null)
   const hasher = deps.createHasher(ref.kind === 'digest' && ref.digest.startsWith('sha512:') ? 'sha512' : 'sha256')
   hasher.update(payload)

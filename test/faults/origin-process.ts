@@ -39,7 +39,8 @@ export async function startOriginProcess(env: Record<string, string> = {}): Prom
   const logs: LogLine[] = []
   let exited = false
   const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve() }))
-  const url = await new Promise<string>((resolve, reject) => {
+  // Needs the info line 'origin listening': MERIDIAN_LOG_LEVEL must stay at info or below.
+  const listening = new Promise<string>((resolve, reject) => {
     let pending = ''
     child.stderr!.setEncoding('utf8')
     child.stderr!.on('data', (text: string) => {
@@ -58,7 +59,17 @@ export async function startOriginProcess(env: Record<string, string> = {}): Prom
       }
     })
     void exit.then(() => reject(new Error(`origin exited before listening: ${JSON.stringify(logs.slice(-3))}`)))
+    setTimeout(() => reject(new Error('origin did not listen within 30 s')), 30_000).unref()
   })
+  let url: string
+  try {
+    url = await listening
+  } catch (err) {
+    // Never leave a child behind when the start fails.
+    await stopChild(child, exit, exited)
+    rmSync(dataDir, { recursive: true, force: true })
+    throw err
+  }
   const pid = child.pid!
   return {
     url, pid, logs,
@@ -79,15 +90,19 @@ async function stopChild(child: ChildProcess, exit: Promise<void>, exited: boole
   clearTimeout(timer)
 }
 
-/** Resident set size of `pid` in bytes: /proc on Linux, `ps` elsewhere. */
+/** Resident set size of `pid` in bytes: /proc on Linux, `ps` elsewhere; 0 once it has exited. */
 export function rssOf(pid: number): number {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     if (match) return Number(match[1]) * 1024
   } catch {
-    // Not Linux: fall through.
+    // Not Linux, or gone: ps tells which.
   }
-  return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).trim()) * 1024
+  try {
+    return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()) * 1024
+  } catch {
+    return 0
+  }
 }
 
 /** Samples `read()` every `everyMs` until stopped; reports the first, highest and last sample. */
