@@ -18,9 +18,13 @@ const MiB = 1024 * 1024
 
 interface Outcome { kind: string; method: string; path: string; status: number; problem: string | null }
 
-/** Why a response breaks the contract, or null: no 5xx, and an error body is the spec's JSON. */
+/**
+ * Why a response breaks the contract, or null: no 5xx, an error body is the spec's JSON, and no
+ * traversal reached a file outside the registry (/etc/passwd's first line).
+ */
 function problemWith(status: number, method: string, contentType: string | null, body: string): string | null {
   if (status >= 500) return `status ${status}: ${body.slice(0, 200)}`
+  if (body.includes('root:x:0:0')) return 'served /etc/passwd'
   if (status < 400 || method === 'HEAD' || body === '') return null
   if (!contentType?.startsWith('application/json')) return `error with Content-Type ${contentType}`
   try {
@@ -113,7 +117,7 @@ describe('hostile input corpus', () => {
     expect(origin.alive()).toBe(true)
     expect((await fetch(at(origin.url, '/v2/'))).status).toBe(200)
     expect(memory.max - memory.first).toBeLessThan(250 * MiB)
-  })
+  }, 180_000)
 
   it('keeps answering GET /v2/ while 4 MiB nested manifests arrive eight at a time', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
@@ -149,7 +153,7 @@ describe('hostile input corpus', () => {
     expect(new Set(answers)).toEqual(new Set(['400 MANIFEST_INVALID']))
     expect(answers).toHaveLength(40)
     // Before the byte scan: ~2 s. The box these run on is shared, so the bound leaves room.
-    expect(percentile(latencies, 50)!).toBeLessThan(100)
+    expect(percentile(latencies, 50)!).toBeLessThan(250)
     expect(p99).toBeLessThan(1_000)
     expect(memory.max - memory.first).toBeLessThan(150 * MiB)
   })

@@ -73,7 +73,7 @@ describe('slow and idle clients', () => {
   })
   afterAll(async () => { await origin?.stop() })
 
-  it('keeps answering, cuts stalled headers, logs the cap once, and lets a slow upload finish', async () => {
+  it('keeps answering, cuts stalled headers, logs the cap once, and lets a slow upload finish', { timeout: 60_000 }, async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     for (let i = 0; i < 5; i++) await probe(origin.url, agent)
     const uploadUrl = await openUpload(origin.url, 'faults/slow')
@@ -106,15 +106,16 @@ describe('slow and idle clients', () => {
     // Every stalled connection was cut after the header timeout (checked every 150 ms), and the
     // ones that can still read got the 408 in spec JSON.
     const cutAfter = stalled.map((w) => w.closedAfter)
-    expect(cutAfter.every((ms) => ms !== null && ms >= HEADERS_TIMEOUT_MS - 100 && ms < HEADERS_TIMEOUT_MS + 1_500), JSON.stringify(cutAfter.slice(0, 20))).toBe(true)
+    expect(cutAfter.every((ms) => ms !== null && ms >= HEADERS_TIMEOUT_MS - 100 && ms < HEADERS_TIMEOUT_MS + 3_000), JSON.stringify(cutAfter.slice(0, 20))).toBe(true)
     const answered = stalled.map((w) => parseResponse(w.data))
-    expect(answered.filter((r) => r.status === 408 && JSON.parse(r.body).errors[0].code === 'REQUEST_TIMEOUT').length).toBe(STALLED)
+    const timedOut = answered.filter((r) => r.status === 408 && r.body.includes('"code":"REQUEST_TIMEOUT"'))
+    expect(timedOut.length, JSON.stringify(answered.find((r) => r.status !== 408))).toBe(STALLED)
 
     // Past the cap: dropped right away, and the log says so once (rate-limited), not once each.
     const dropped = extra.filter((w) => w.closedAfter !== null && w.closedAfter < 1_000 && w.data === '')
     expect(dropped.length).toBeGreaterThanOrEqual(EXTRA - (MAX_CONNECTIONS - STALLED))
     const warnings = origin.logs.filter((l) => l.level === 'warn' && l.msg.startsWith('connection limit reached'))
-    expect(warnings).toHaveLength(1)
+    expect(warnings, JSON.stringify(warnings)).toHaveLength(1)
     expect(warnings[0]).toMatchObject({ maxConnections: MAX_CONNECTIONS })
 
     // The slow upload, 4 s long and never silent for the idle timeout, went through whole.
