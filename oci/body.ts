@@ -4,20 +4,57 @@
 import { ociError, type ErrorCode } from './errors.ts'
 import { concatBytes } from './bytes.ts'
 
-export async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number, code: ErrorCode = 'MANIFEST_INVALID'): Promise<Uint8Array> {
+export interface ReadBoundedOptions {
+  /** The error code for a body over the limit (answered with 413). */
+  code?: ErrorCode
+  /** Whole body within this long, or REQUEST_TIMEOUT (408): a caller holding a scarce slot while
+   * it reads must not be held by a client trickling bytes. */
+  timeoutMs?: number
+  /** Sees each chunk as it arrives and may throw to refuse the body: the rest is then read and
+   * dropped, not kept (up to the limit), and the error thrown once the body has ended. */
+  inspect?: (chunk: Uint8Array) => void
+}
+
+/**
+ * A refused body within the limit is still read to its end, so the connection stays usable for
+ * the client's next request: answering early and draining afterwards (@hono/node-server gives up
+ * after 500 ms) closed kept-alive connections under a client's next request. Past the limit the
+ * stream is cancelled and the 413 says `Connection: close`.
+ */
+export async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number, options: ReadBoundedOptions = {}): Promise<Uint8Array> {
+  const { code = 'MANIFEST_INVALID', timeoutMs, inspect } = options
   if (!body) return new Uint8Array(0)
   const chunks: Uint8Array[] = []
   let size = 0
+  let refused: unknown = null
   const reader = body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined)
-      throw ociError(code, { status: 413, message: `body exceeds the limit of ${limit} bytes`, detail: { limit } })
+  let timedOut = false
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true
+    reader.cancel().catch(() => undefined)
+  }, timeoutMs)
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (timedOut) throw ociError('REQUEST_TIMEOUT', { message: `body not received within ${timeoutMs} ms`, detail: { timeoutMs }, headers: { Connection: 'close' } })
+      if (done) break
+      size += value.byteLength
+      if (size > limit) {
+        await reader.cancel().catch(() => undefined)
+        throw ociError(code, { status: 413, message: `body exceeds the limit of ${limit} bytes`, detail: { limit }, headers: { Connection: 'close' } })
+      }
+      if (refused !== null) continue
+      chunks.push(value)
+      try {
+        inspect?.(value)
+      } catch (err) {
+        refused = err
+        chunks.length = 0
+      }
     }
-    chunks.push(value)
+  } finally {
+    clearTimeout(timer)
   }
+  if (refused !== null) throw refused
   return concatBytes(chunks, size)
 }

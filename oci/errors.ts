@@ -24,6 +24,10 @@ export const ERROR_CODES = {
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   // An unknown endpoint (distribution answers a bare 404; we keep the JSON shape).
   NOT_FOUND: { status: 404, message: 'no such endpoint' },
+  // A request Node's HTTP parser refused before any route saw it (a bad target, oversized headers
+  // as 431, malformed chunked encoding), and a request head not received in time.
+  REQUEST_INVALID: { status: 400, message: 'malformed HTTP request' },
+  REQUEST_TIMEOUT: { status: 408, message: 'request not received in time' },
   UNKNOWN: { status: 500, message: 'unknown error' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
 } as const
@@ -71,6 +75,10 @@ export function renderError(err: unknown, method = 'GET'): Response {
   const headers = new Headers({ 'Content-Type': 'application/json; charset=utf-8', ...e.headers })
   // HEAD responses carry no body (RFC 9110 §9.3.2), only the status and headers.
   if (method === 'HEAD') return new Response(null, { status: e.status, headers })
-  const body = JSON.stringify({ errors: [{ code: e.code, message: e.message, detail: e.detail }] })
-  return new Response(body, { status: e.status, headers })
+  return new Response(errorBody(e), { status: e.status, headers })
+}
+
+/** The spec's JSON error body for `err`; renderError and the origin's raw-socket answers share it. */
+export function errorBody(err: OciError): string {
+  return JSON.stringify({ errors: [{ code: err.code, message: err.message, detail: err.detail }] })
 }

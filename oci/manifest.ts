@@ -4,6 +4,7 @@
 
 import { ociError, type OciError } from './errors.ts'
 import { tryParseDigest } from './digest.ts'
+import { scanJsonShape, type JsonShape, type JsonShapeLimits } from './json-shape.ts'
 import {
   OCI_INDEX,
   OCI_MANIFEST,
@@ -15,6 +16,13 @@ import {
 
 /** distribution-spec "Pushing Manifests": registries SHOULD accept at least 4 MiB. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+/**
+ * Structure a manifest may have, checked by a byte scan before JSON.parse (oci/json-shape.ts). At
+ * these limits the worst shape (100,000 distinct keys) parses in ~50 ms; a real image index of a
+ * thousand platforms holds ~15,000 values and nests 4 deep.
+ */
+export const MANIFEST_SHAPE_LIMITS: JsonShapeLimits = { maxDepth: 64, maxValues: 100_000 }
 
 export interface Descriptor {
   mediaType: string
@@ -128,7 +136,15 @@ function declaredMediaType(contentType: string | null): string | null {
   return type === '' || GENERIC_CONTENT_TYPES.has(type) ? null : type
 }
 
+/** Throws MANIFEST_INVALID when `shape` (of a whole manifest or of its first bytes) is past the limits. */
+export function checkManifestShape(shape: JsonShape): void {
+  const { maxDepth, maxValues } = MANIFEST_SHAPE_LIMITS
+  if (shape.depth > maxDepth) throw invalid(`manifest nests deeper than ${maxDepth} levels`, { limit: maxDepth })
+  if (shape.values > maxValues) throw invalid(`manifest holds more than ${maxValues} JSON values`, { limit: maxValues })
+}
+
 function decodeJsonObject(bytes: Uint8Array): JsonObject {
+  checkManifestShape(scanJsonShape(bytes, MANIFEST_SHAPE_LIMITS))
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)

@@ -7,6 +7,7 @@ import { ociError, renderError, isOciError } from '../oci/errors.ts'
 import type { LocationSet } from './locations.ts'
 import { describeError, silentLogger, type Logger } from './log.ts'
 import { createHashCache, type HashCache } from './uploads/hash-cache.ts'
+import { createSlots, type Slots } from './slots.ts'
 import { baseRoutes } from './routes/base.ts'
 import { blobRoutes } from './routes/blobs.ts'
 import { uploadRoutes } from './routes/uploads.ts'
@@ -34,6 +35,8 @@ export interface OriginDeps {
   onFallback?: (preferred: string, used: string) => void
   /** Upload sessions with a chunk being written by this app (one at a time per session). */
   uploadsInProgress?: Set<string>
+  /** Manifest PUTs read, parsed and stored at once (config origin.manifestConcurrency). */
+  manifestSlots?: Slots
 }
 
 export type ResolvedDeps = Required<OriginDeps>
@@ -50,6 +53,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     onCommit: () => {},
     onFallback: () => {},
     uploadsInProgress: new Set<string>(),
+    manifestSlots: createSlots(4),
     ...deps,
   }
   const app = new Hono<OriginEnv>()

@@ -20,6 +20,8 @@ import { createAdminRoutes } from './routes/admin.ts'
 import { startUploadCleanup } from './uploads/cleanup.ts'
 import { withIncomingBody } from './uploads/request-body.ts'
 import { sendLocalFile } from './send-file.ts'
+import { applyHttpLimits, httpServerOptions, listensOnLoopbackOnly } from './http-limits.ts'
+import { createSlots } from './slots.ts'
 
 export interface OriginServer {
   url: string
@@ -70,29 +72,40 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     mayWrite: policy.mayWrite,
     onCommit: () => worker?.wake(),
     onFallback: (preferred, used) => metrics.pushFallbacks.inc({ preferred, used }),
+    manifestSlots: createSlots(config.origin.manifestConcurrency),
   }
   const app = createOriginApp(deps)
-  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(config.origin.host) || config.origin.host.startsWith('127.')
+  // Decided from the address actually bound, once listening: a host name is only a name.
+  let loopback = false
   app.route('/admin', createAdminRoutes({
     db, config, policy, metrics, wake: () => worker?.wake(),
     token: options.adminToken ?? process.env.MERIDIAN_ADMIN_TOKEN ?? null,
-    openWithoutToken: loopback,
+    openWithoutToken: () => loopback,
   }))
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
 
-  const server = await new Promise<Server>((resolve) => {
+  const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({
       // Bodies reach the app without Readable.toWeb's per-chunk copy (uploads/request-body.ts).
       // Local-disk blobs are piped to the socket natively (origin/send-file.ts).
       fetch: async (request, env: { incoming?: unknown; outgoing?: unknown }) => sendLocalFile(await app.fetch(withIncomingBody(request, env.incoming), env), env.outgoing),
       hostname: config.origin.host, port: config.origin.port,
-      // Layer uploads can take long on slow links: no whole-request timeout (Node's default is 5 min).
-      serverOptions: { requestTimeout: 0 },
-    }, () => resolve(s as Server))
+      // No whole-request timeout (a layer upload on a slow link may take long), but a header
+      // timeout, an idle timeout and a connection cap (origin/http-limits.ts).
+      serverOptions: httpServerOptions(config.origin),
+    }, () => {
+      s.off('error', reject)
+      resolve(s as Server)
+    })
+    // A host that does not resolve, a port in use: a rejected start, not an uncaught exception.
+    s.once('error', reject)
+  }).catch(async (err: unknown) => {
+    await locations.close()
+    closeDatabase(db)
+    throw err
   })
-  // No whole-request limit, but a connection silent for 2 minutes (a client gone without a FIN,
-  // mid-upload or mid-pull) is closed, so its socket and file handle do not stay open forever.
-  server.setTimeout(120_000)
+  applyHttpLimits(server, config.origin, log)
+  loopback = listensOnLoopbackOnly([server.address()])
   worker?.start()
   // Abandoned upload sessions (a day untouched) and orphaned parts go, once an hour (npm run gc).
   const uploadCleanup = startUploadCleanup({ db, locations, log }, { intervalMs: 3_600_000, olderThanMs: 24 * 3_600_000 })

@@ -11,6 +11,12 @@ export const DEFAULT_ORIGIN: OriginSettings = {
   port: 5000,
   deleteEnabled: true,
   publicUrl: null,
+  // Every real client sends its request head in one write; 30 s tolerates a very slow link.
+  headersTimeoutMs: 30_000,
+  idleTimeoutMs: 120_000,
+  // Keep it well below the process's file-descriptor limit (`ulimit -n`): uploads hold files too.
+  maxConnections: 1_000,
+  manifestConcurrency: 4,
 }
 
 export const DEFAULT_REPLICATION: ReplicationConfig = {

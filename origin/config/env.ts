@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path'
 import { DEFAULT_DATA_DIR } from './defaults.ts'
-import { PORT_RULE, checkPublicUrl } from './origin-settings.ts'
+import { LIMIT_RULES, PORT_RULE, checkPublicUrl, type LimitKey } from './origin-settings.ts'
 import { problem, type Report } from './report.ts'
 import { readBoolean, readNumber } from './read-values.ts'
 
@@ -14,6 +14,10 @@ export const ENV = {
   port: 'MERIDIAN_ORIGIN_PORT',
   publicUrl: 'MERIDIAN_PUBLIC_URL',
   deleteEnabled: 'MERIDIAN_DELETE_ENABLED',
+  headersTimeoutMs: 'MERIDIAN_HEADERS_TIMEOUT_MS',
+  idleTimeoutMs: 'MERIDIAN_IDLE_TIMEOUT_MS',
+  maxConnections: 'MERIDIAN_MAX_CONNECTIONS',
+  manifestConcurrency: 'MERIDIAN_MANIFEST_CONCURRENCY',
   databaseUrl: 'DATABASE_URL',
   preference: 'MERIDIAN_STORAGE_PREFERENCE',
   /** Quay's spelling, so a Quay deployment's environment carries over unchanged. */
@@ -28,6 +32,7 @@ export interface EnvSettings {
   port: number | undefined
   publicUrl: string | undefined
   deleteEnabled: boolean | undefined
+  limits: Partial<Record<LimitKey, number>>
   /** Not yet checked: relative sqlite paths need the data directory. */
   databaseUrl: string | undefined
   preference: { ids: string[]; source: string } | undefined
@@ -46,9 +51,19 @@ export function readEnv(report: Report, env: Record<string, string | undefined>)
     port: readNumber(report, get(ENV.port), ENV.port, PORT_RULE),
     publicUrl: checkPublicUrl(report, get(ENV.publicUrl), ENV.publicUrl),
     deleteEnabled: readBoolean(report, get(ENV.deleteEnabled), ENV.deleteEnabled),
+    limits: readLimits(report, get),
     databaseUrl: get(ENV.databaseUrl),
     preference: readPreference(report, get(ENV.preference), get(ENV.quayPreference)),
   }
+}
+
+function readLimits(report: Report, get: (name: string) => string | undefined): EnvSettings['limits'] {
+  const out: EnvSettings['limits'] = {}
+  for (const key of Object.keys(LIMIT_RULES) as LimitKey[]) {
+    const value = readNumber(report, get(ENV[key]), ENV[key], LIMIT_RULES[key])
+    if (value !== undefined) out[key] = value
+  }
+  return out
 }
 
 function splitIds(text: string): string[] {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { resolve } from 'node:path'
 import { loadConfig } from './load.ts'
 import { TEST_DATA_DIR, loadYaml, problemsOf } from './testing.ts'
+import { DEFAULT_ORIGIN } from './defaults.ts'
 
 const DATA = TEST_DATA_DIR
 const load = loadYaml
@@ -73,7 +74,7 @@ describe('loadConfig without a file', () => {
     expect(warnings).toEqual([])
     expect(config.dataDir).toBe(DATA)
     expect(config.databaseUrl).toBe(`sqlite:${DATA}/meridian.db`)
-    expect(config.origin).toEqual({ host: '127.0.0.1', port: 5000, deleteEnabled: true, publicUrl: null })
+    expect(config.origin).toEqual({ host: '127.0.0.1', port: 5000, deleteEnabled: true, publicUrl: null, headersTimeoutMs: 30_000, idleTimeoutMs: 120_000, maxConnections: 1_000, manifestConcurrency: 4 })
     expect(config.preference).toEqual(['us-east', 'eu-west', 'ap-south'])
     expect(config.locations.map((l) => [l.id, l.lat, l.lon])).toEqual([
       ['us-east', 39.0, -77.5],
@@ -102,8 +103,18 @@ describe('loadConfig without a file', () => {
       MERIDIAN_DELETE_ENABLED: 'false',
       DATABASE_URL: 'postgres://u:p@db/meridian',
     })
-    expect(config.origin).toEqual({ host: '0.0.0.0', port: 0, deleteEnabled: false, publicUrl: 'https://r.example.com' })
+    expect(config.origin).toEqual({ ...DEFAULT_ORIGIN, host: '0.0.0.0', port: 0, deleteEnabled: false, publicUrl: 'https://r.example.com' })
     expect(config.databaseUrl).toBe('postgres://u:p@db/meridian')
+  })
+
+  it('takes the HTTP limits from the environment over the file, and refuses nonsense', () => {
+    const file = 'locations: { a: { driver: memory, lat: 0, lon: 0 } }\norigin: { headersTimeoutMs: 5000, maxConnections: 50 }'
+    const { config } = load(file, { MERIDIAN_HEADERS_TIMEOUT_MS: '2000', MERIDIAN_IDLE_TIMEOUT_MS: '9000', MERIDIAN_MANIFEST_CONCURRENCY: '2' })
+    expect(config.origin).toMatchObject({ headersTimeoutMs: 2000, idleTimeoutMs: 9000, maxConnections: 50, manifestConcurrency: 2 })
+    expect(problemsOf(() => load(null, { MERIDIAN_MAX_CONNECTIONS: '0', MERIDIAN_HEADERS_TIMEOUT_MS: '1.5' }))).toEqual([
+      'MERIDIAN_HEADERS_TIMEOUT_MS: expected an integer, got 1.5',
+      'MERIDIAN_MAX_CONNECTIONS: must be >= 1, got 0',
+    ])
   })
 
   it('resolves a relative sqlite path against the data directory and keeps :memory:', () => {
@@ -131,7 +142,7 @@ describe('loadConfig without a file', () => {
 describe('loadConfig with a Meridian file', () => {
   it('reads every block, fills defaults and substitutes ${VAR}', () => {
     const { config, warnings } = load(MERIDIAN_SAMPLE, SECRETS)
-    expect(config.origin).toEqual({ host: '0.0.0.0', port: 8080, deleteEnabled: false, publicUrl: 'https://registry.example.com' })
+    expect(config.origin).toEqual({ ...DEFAULT_ORIGIN, host: '0.0.0.0', port: 8080, deleteEnabled: false, publicUrl: 'https://registry.example.com' })
     expect(config.databaseUrl).toBe('postgres://meridian:pw@db.internal/meridian')
     expect(config.preference).toEqual(['us-east-s3', 'eu-gcs'])
     const [us, eu, az, ap, archive] = config.locations

@@ -5,9 +5,20 @@ import type { OriginSettings } from './types.ts'
 import { at, problem, type Report } from './report.ts'
 import { checkHttpUrl, checkKeys, readBoolean, readMap, readNumber, readString } from './read-values.ts'
 
-const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl'] as const
+const LIMIT_KEYS = ['headersTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'manifestConcurrency'] as const
+const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', ...LIMIT_KEYS] as const
+
+export type LimitKey = typeof LIMIT_KEYS[number]
 
 export const PORT_RULE = { integer: true, min: 0, max: 65535 }
+
+/** Timeouts of at least 100 ms (Node checks them at a tenth of their length); counts from 1. */
+export const LIMIT_RULES: Record<LimitKey, { integer: true; min: number }> = {
+  headersTimeoutMs: { integer: true, min: 100 },
+  idleTimeoutMs: { integer: true, min: 100 },
+  maxConnections: { integer: true, min: 1 },
+  manifestConcurrency: { integer: true, min: 1 },
+}
 
 export function readOriginBlock(report: Report, value: unknown): Partial<OriginSettings> {
   const map = readMap(report, value, 'origin')
@@ -22,6 +33,10 @@ export function readOriginBlock(report: Report, value: unknown): Partial<OriginS
   if (deleteEnabled !== undefined) out.deleteEnabled = deleteEnabled
   const publicUrl = checkPublicUrl(report, readString(report, map.publicUrl, at('origin', 'publicUrl')), 'origin.publicUrl')
   if (publicUrl !== undefined) out.publicUrl = publicUrl
+  for (const key of LIMIT_KEYS) {
+    const value = readNumber(report, map[key], at('origin', key), LIMIT_RULES[key])
+    if (value !== undefined) out[key] = value
+  }
   return out
 }
 

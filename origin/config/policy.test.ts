@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { matchesResidency, targetLocations, writableLocations } from './policy.ts'
 import type { LocationConfig, MeridianConfig, NamespacePolicy } from './types.ts'
-import { DEFAULT_REPLICATION } from './defaults.ts'
+import { DEFAULT_ORIGIN, DEFAULT_REPLICATION } from './defaults.ts'
 
 function location(id: string, extra: Partial<LocationConfig> = {}): LocationConfig {
   return { id, driver: 'memory', params: {}, lat: 0, lon: 0, replicateByDefault: false, serve: 'proxy', readOnly: false, ...extra }
@@ -10,7 +10,7 @@ function location(id: string, extra: Partial<LocationConfig> = {}): LocationConf
 function config(namespaces: NamespacePolicy[], preference = ['us-east', 'eu-west', 'eu-central']): MeridianConfig {
   return {
     dataDir: '/data',
-    origin: { host: '127.0.0.1', port: 5000, deleteEnabled: true, publicUrl: null },
+    origin: DEFAULT_ORIGIN,
     databaseUrl: 'sqlite::memory:',
     locations: [
       location('us-east', { replicateByDefault: true }),

@@ -54,6 +54,14 @@ export interface OriginSettings {
   deleteEnabled: boolean
   /** The externally visible base URL (no trailing slash), or null to derive it from requests. */
   publicUrl: string | null
+  /** Time a client has to send a request's headers (origin/http-limits.ts). */
+  headersTimeoutMs: number
+  /** A connection silent this long is closed; a slow but moving upload never is. */
+  idleTimeoutMs: number
+  /** Connections held at once; more are closed on accept, with a warning in the log. */
+  maxConnections: number
+  /** Manifest PUTs read, parsed and stored at once; more wait their turn (origin/manifest-slots.ts). */
+  manifestConcurrency: number
 }
 
 export interface MeridianConfig {

@@ -25,8 +25,9 @@ export interface AdminDeps {
   /**
    * Whether the API may answer without a token: only when the origin listens on loopback. On any
    * other address a missing MERIDIAN_ADMIN_TOKEN closes the API (a policy PUT moves residency).
+   * A function when it is known only once the server listens.
    */
-  openWithoutToken: boolean
+  openWithoutToken: boolean | (() => boolean)
   /** Called after a policy change or a retry so the worker looks for work now. */
   wake?: () => void
 }
@@ -41,7 +42,7 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
       // Hashes compared in constant time: the token's length and prefix do not leak through timing.
       const given = createHash('sha256').update(c.req.header('authorization') ?? '').digest()
       if (!timingSafeEqual(given, expected)) throw ociError('UNAUTHORIZED', { message: 'admin token required', headers: { 'WWW-Authenticate': 'Bearer realm="meridian-admin"' } })
-    } else if (!deps.openWithoutToken) {
+    } else if (!(typeof deps.openWithoutToken === 'function' ? deps.openWithoutToken() : deps.openWithoutToken)) {
       throw ociError('DENIED', { message: 'the admin API is closed: set MERIDIAN_ADMIN_TOKEN to use it on a non-loopback address' })
     }
     await next()

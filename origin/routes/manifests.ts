@@ -1,9 +1,10 @@
 import { Hono } from 'hono'
 import type { OriginEnv } from '../app.ts'
 import { ociError } from '../../oci/errors.ts'
-import { parseReference } from '../../oci/names.ts'
+import { parseReference, type Reference } from '../../oci/names.ts'
 import { readBounded } from '../../oci/body.ts'
-import { parseManifest, MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
+import { checkManifestShape, parseManifest, MANIFEST_SHAPE_LIMITS, MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
+import { createJsonShapeScanner } from '../../oci/json-shape.ts'
 import { deleteManifest, deleteTag, findManifest, missingBlobs, missingManifests, putManifest, resolveTag } from '../../db/queries/manifests.ts'
 import { writeVerifiedBlob } from '../uploads/write.ts'
 import { apiHeaders, depsOf, nameOf, requireRepository, type OriginContext } from './context.ts'
@@ -11,6 +12,9 @@ import { findRepository } from '../../db/queries/repositories.ts'
 import type { Tx } from '../../db/queries/changes.ts'
 
 export const manifestRoutes = new Hono<OriginEnv>()
+
+/** A manifest body holds a slot while it arrives: a client trickling it must not hold one long. */
+const MANIFEST_BODY_TIMEOUT_MS = 30_000
 
 function storedManifest(c: OriginContext) {
   const deps = depsOf(c)
@@ -36,11 +40,29 @@ manifestRoutes.get('/:name{.+}/manifests/:reference', (c) => {
 
 // distribution-spec end-7: PUT by tag or digest. References must exist in the repository, except
 // the subject (a referrer may be pushed before its subject).
+// Bodies are read, parsed and stored a few at a time (deps.manifestSlots): memory stays bounded
+// however many arrive at once, and the rest wait with their bodies unread (TCP backpressure).
 manifestRoutes.put('/:name{.+}/manifests/:reference', async (c) => {
   const deps = depsOf(c)
   const name = nameOf(c)
   const ref = parseReference(c.req.param('reference') ?? '')
-  const payload = await readBounded(c.req.raw.body, MAX_MANIFEST_BYTES)
+  const release = await deps.manifestSlots.acquire()
+  try {
+    return await putManifestBody(c, name, ref)
+  } finally {
+    release()
+  }
+})
+
+async function putManifestBody(c: OriginContext, name: string, ref: Reference) {
+  const deps = depsOf(c)
+  // Nesting and value counts are checked as the bytes arrive: 4 MiB of `[[[[…` is refused after
+  // its first chunk, before the rest is read and joined.
+  const shape = createJsonShapeScanner(MANIFEST_SHAPE_LIMITS)
+  const payload = await readBounded(c.req.raw.body, MAX_MANIFEST_BYTES, {
+    timeoutMs: MANIFEST_BODY_TIMEOUT_MS,
+    inspect: (chunk) => checkManifestShape(shape.push(chunk)),
+  })
   const parsed = parseManifest(payload, c.req.header('content-type') ?? null)
   const hasher = deps.createHasher(ref.kind === 'digest' && ref.digest.startsWith('sha512:') ? 'sha512' : 'sha256')
   hasher.update(payload)
@@ -72,7 +94,7 @@ manifestRoutes.put('/:name{.+}/manifests/:reference', async (c) => {
   c.header('Content-Length', '0')
   if (parsed.subject) c.header('OCI-Subject', parsed.subject.digest)
   return c.body(null, 201)
-})
+}
 
 // distribution-spec end-9 (by digest: the manifest and its tags) and end-9 by tag (untag).
 manifestRoutes.delete('/:name{.+}/manifests/:reference', (c) => {
