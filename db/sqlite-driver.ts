@@ -43,10 +43,12 @@ export function loadSqliteDriver(): SqliteDriver {
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err
     throw new Error(missingDriverMessage(choice), { cause: err })
   }
+  // Operators see it at every start; test runs on Node 20 would print it once per test file.
   if (choice.module === LEGACY && !process.env.VITEST) {
+    const eol = process.versions.node.startsWith('20.') ? 'is past end of life (April 2026)' : 'lacks Node-API 10'
     process.emitWarning(
-      `Node ${process.versions.node} is past end of life; Meridian still runs on Node 20 through ` +
-        'better-sqlite3 12, but that support is deprecated: run Node 22 or 24.',
+      `Node ${process.versions.node} ${eol}: Meridian runs it through better-sqlite3 12, a ` +
+        'deprecated path that will be dropped. Run Node 24 (or 22.14+).',
       { type: 'DeprecationWarning', code: 'MERIDIAN_NODE20' },
     )
   }
