@@ -1,12 +1,14 @@
 // Opens the origin database: better-sqlite3 (the embedded default) with WAL, migrations applied.
+// Which better-sqlite3 build depends on the running Node: db/sqlite-driver.ts.
 
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as schema from './schema.ts'
+import { loadSqliteDriver } from './sqlite-driver.ts'
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database }
 
@@ -19,7 +21,8 @@ export function openDatabase(url: string): Db {
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const sqlite = new Database(path)
+  const Sqlite = loadSqliteDriver()
+  const sqlite = new Sqlite(path)
   sqlite.pragma('journal_mode = WAL')
   // FULL: a commit that returned survives power loss, not only a process crash (§4.3).
   sqlite.pragma('synchronous = FULL')
