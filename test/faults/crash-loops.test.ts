@@ -21,7 +21,8 @@ import { collectAbandonedUploads } from '../../origin/uploads/cleanup.ts'
 import { TEMP_GRACE_MS } from '../../origin/uploads/sweep-temporary.ts'
 import { freePort } from '../../scripts/bench/origin-process.ts'
 import { presentMap, waitForReplication } from '../helpers/replication.ts'
-import { PUSH_STYLES, pullDifferences, pushSeededImage, seededRandom, type AckedImage } from './image-pusher.ts'
+import { PUSH_STYLES, pullDifferences, pushSeededImage, type AckedImage } from './image-pusher.ts'
+import { seededRandom } from '../helpers/seeded-random.ts'
 import {
   buildBundles, originProcess, registryEnv, removeBundles, ROOT, workerProcess, writeRegistryConfig, type RegistryProcess,
 } from './registry-processes.ts'

@@ -5,6 +5,7 @@
 // socket can send (malformed HTTP, literal `..` segments).
 
 import { MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
+import { seededRandom } from '../helpers/seeded-random.ts'
 
 export interface HostileRequest {
   kind: string
@@ -21,18 +22,6 @@ export interface CorpusTargets {
   blob: string
   /** Paths of open upload sessions (for PATCH / PUT / GET / DELETE on them). */
   sessions: string[]
-}
-
-/** mulberry32: small, fast, and the same sequence everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const enc = (text: string) => new TextEncoder().encode(text)

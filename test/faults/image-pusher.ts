@@ -8,18 +8,7 @@ import { OCI_IMAGE_CONFIG } from '../../oci/media-types.ts'
 import {
   at, closeUpload, imageManifest, manifestBytes, OCI_LAYER, patchChunk, putManifest, sha256, utf8, type Bytes, type Descriptor,
 } from '../helpers/registry-client.ts'
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom } from '../helpers/seeded-random.ts'
 
 /** `size` bytes determined by `seed` (AES-128-CTR over zeros: fast and incompressible). */
 export function seededBytes(seed: string, size: number): Bytes {
