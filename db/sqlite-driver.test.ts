@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { chooseSqliteDriver, loadSqliteDriver } from './sqlite-driver.ts'
 
@@ -20,5 +23,28 @@ describe('SQLite driver choice', () => {
     } finally {
       db.close()
     }
+  })
+
+  it('is the only code that loads better-sqlite3: a direct import would load 13 on Node 20 and crash', () => {
+    const root = fileURLToPath(new URL('..', import.meta.url))
+    const skip = new Set(['node_modules', 'dist', 'data', '.git', '.ci'])
+    // Holds `require('better-sqlite3')` as a fixture string for the portability fence.
+    const fixtures = new Set(['test/portable-imports.test.ts'])
+    const offenders: string[] = []
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (skip.has(entry.name)) continue
+        const path = join(dir, entry.name)
+        if (entry.isDirectory()) walk(path)
+        else if (/\.[cm]?[jt]s$/.test(entry.name) && path !== fileURLToPath(import.meta.url)) {
+          // Value imports and requires of the package itself; `import type` is erased.
+          if (/(?:^|\n)\s*import\s+(?!type\b)[^'"]*from\s*['"]better-sqlite3['"]|require\(\s*['"]better-sqlite3['"]\s*\)/.test(readFileSync(path, 'utf8'))) {
+            if (!fixtures.has(relative(root, path))) offenders.push(relative(root, path))
+          }
+        }
+      }
+    }
+    walk(root)
+    expect(offenders).toEqual([])
   })
 })

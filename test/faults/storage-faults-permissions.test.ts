@@ -9,8 +9,9 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadSqliteDriver } from '../../db/sqlite-driver.ts'
 import { loadConfig } from '../../origin/config/load.ts'
 import { fastRetries, fsLocation } from '../helpers/replication.ts'
 import { expectPull, metric, pushMixedImage, type PushedImage } from './storage-fault-kit.ts'
@@ -47,7 +48,9 @@ describe.skipIf(!canSetuid)('lost write permission (EACCES) under an unprivilege
       createInterface({ input: child.stdout! }).once('line', resolve)
       child.once('exit', (code) => reject(new Error(`origin exited (${code}): ${stderr}`)))
     })
-    db = new Database(join(base, 'data', 'meridian.db'), { readonly: true, fileMustExist: true })
+    // The driver the running Node can load (db/sqlite-driver.ts: 13 segfaults on Node 20).
+    const Sqlite = loadSqliteDriver()
+    db = new Sqlite(join(base, 'data', 'meridian.db'), { readonly: true, fileMustExist: true })
   }, 30_000)
 
   afterAll(async () => {
