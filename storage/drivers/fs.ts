@@ -103,6 +103,14 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
       return []
     }
     await rootCheck.assert()
+    // Usually the parent exists, or only its last level is missing: one mkdir.
+    try {
+      await mkdir(dir)
+      return [dir]
+    } catch (err) {
+      if (errno(err) === 'EEXIST') return []
+      if (errno(err) !== 'ENOENT') throw err
+    }
     const created: string[] = []
     let path = rootDir
     for (const level of dir.slice(rootDir.length).split(sep).filter(Boolean)) {
