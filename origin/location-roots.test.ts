@@ -1,12 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openDatabase, closeDatabase, type Db } from '../db/client.ts'
+import { enqueueReplication, recordPlacement } from '../db/queries/placements.ts'
+import { ensureRepository } from '../db/queries/repositories.ts'
 import { deploymentId } from '../db/queries/settings.ts'
+import { createUpload } from '../db/queries/uploads.ts'
+import { replicationJobs } from '../db/schema.ts'
 import { createFsEngine } from '../storage/drivers/fs.ts'
 import { StorageError } from '../storage/engine.ts'
-import { parseMarker, ROOT_MARKER } from '../storage/drivers/fs-root.ts'
+import { formatMarker, parseMarker, ROOT_MARKER } from '../storage/drivers/fs-root.ts'
 import { setUpLocationRoot } from './location-roots.ts'
 import type { LocationConfig } from './config/types.ts'
 
@@ -72,6 +76,42 @@ describe('setting up a local-disk location root', () => {
   })
 })
 
+describe('a database upgraded from before set-ups were recorded', () => {
+  // Migration 0002 added the `settings` table: an upgraded database records no set-up, but its rows
+  // say which locations held bytes.
+  const referencesTo: Record<string, (id: string) => void> = {
+    placement: (id) => recordPlacement(db, { digest: `sha256:${'a'.repeat(64)}`, location: id, size: 1 }),
+    'upload session': (id) => createUpload(db, { id: crypto.randomUUID(), repositoryId: ensureRepository(db, 'acme/app').id, location: id }),
+    'replication job into it': (id) => enqueueReplication(db, `sha256:${'b'.repeat(64)}`, [id]),
+    'replication job out of it': (id) => db.insert(replicationJobs).values({ digest: `sha256:${'c'.repeat(64)}`, location: 'elsewhere', sourceLocation: id, state: 'pending', dueAt: 0, createdAt: 0, updatedAt: 0 }).run(),
+  }
+
+  for (const [what, refer] of Object.entries(referencesTo)) {
+    it(`refuses a missing root, and an empty one (a mount point), of a location a ${what} names`, async () => {
+      refer('disk')
+      const root = join(dir, 'root')
+      expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('missing')
+      expect(existsSync(root)).toBe(false)
+      mkdirSync(root)
+      expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('unmarked')
+      expect(readdirSync(root)).toEqual([])
+    })
+  }
+
+  it('adopts the root of a location it names when the root holds Meridian\'s layout (an upgrade from before markers)', async () => {
+    referencesTo.placement!('disk')
+    const root = join(dir, 'root')
+    mkdirSync(join(root, 'blobs', 'sha256', 'aa'), { recursive: true })
+    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('adopted')
+    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('ok')
+  })
+
+  it('still creates the root of a location nothing names (another location\'s rows do not count)', async () => {
+    referencesTo.placement!('other')
+    expect(await setUpLocationRoot(db, location(join(dir, 'root')), deploymentId(db))).toBe('created')
+  })
+})
+
 describe('the fs driver bound to a marker', () => {
   it('reads a vanished root as the location down, never as absent keys, and never recreates it', async () => {
     const root = join(dir, 'root')
@@ -91,12 +131,62 @@ describe('the fs driver bound to a marker', () => {
     expect(await engine.stat('blobs/x')).toMatchObject({ size: 5 })
   })
 
-  it('refuses to write into a root with another marker', async () => {
+  it('refuses to write into, list, delete from or copy out of a root with another marker', async () => {
     const root = join(dir, 'root')
     await setUpLocationRoot(db, location(root), 'other-deployment')
+    mkdirSync(join(root, 'uploads', 'theirs'), { recursive: true })
+    writeFileSync(join(root, 'uploads', 'theirs', '00000000'), 'a part of another deployment')
     const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: deploymentId(db) } })
-    await expect(engine.put('blobs/x', body('x'))).rejects.toThrow(/belongs to another location or deployment/)
-    await expect(engine.list('')).resolves.toMatchObject({ keys: [] })
+    const foreign = { name: 'StorageError', kind: 'unavailable', message: expect.stringMatching(/belongs to another location or deployment/) }
+    await expect(engine.put('blobs/x', body('x'))).rejects.toMatchObject(foreign)
+    await expect(engine.list('')).rejects.toMatchObject(foreign)
+    await expect(engine.list('uploads/')).rejects.toMatchObject(foreign)
+    await expect(engine.delete('uploads/theirs/00000000')).rejects.toMatchObject(foreign)
+    await expect(engine.copySource!('uploads/theirs/00000000')).rejects.toMatchObject(foreign)
+    await expect(engine.copy!('uploads/absent', 'uploads/elsewhere')).rejects.toMatchObject(foreign)
+    expect(readFileSync(join(root, 'uploads', 'theirs', '00000000'), 'utf8')).toBe('a part of another deployment')
+  })
+
+  it('never recreates the layout of a root that vanishes while a put is writing, and the next start refuses it', async () => {
+    const root = join(dir, 'root')
+    await setUpLocationRoot(db, location(root), deploymentId(db))
+    const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: deploymentId(db) } })
+    // Once renamed away (a directory moved), once unmounted lazily (umount -l: an empty mount point
+    // stays where the root was).
+    for (const leaveMountPoint of [false, true]) {
+      let feed!: ReadableStreamDefaultController<Uint8Array>
+      const put = engine.put(`blobs/sha256/ab/${'ab'.repeat(32)}`, new ReadableStream<Uint8Array>({ start: (c) => { feed = c } }))
+      feed.enqueue(new Uint8Array(100))
+      await expect.poll(() => readdirSync(join(root, '.tmp')).length).toBe(1)
+      renameSync(root, `${root}.moved`)
+      if (leaveMountPoint) mkdirSync(root)
+      feed.close()
+      await expect(put).rejects.toMatchObject({ name: 'StorageError', kind: 'unavailable' })
+      expect(leaveMountPoint ? readdirSync(root) : existsSync(root)).toEqual(leaveMountPoint ? [] : false)
+      // What the next start finds: an empty mount point of a location set up before.
+      expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe(leaveMountPoint ? 'unmarked' : 'missing')
+      if (leaveMountPoint) rmSync(root, { recursive: true })
+      renameSync(`${root}.moved`, root)
+      // Its temp file is left on the volume for the temporary sweep; no blob was stored.
+      expect(readdirSync(join(root, '.tmp'))).toHaveLength(1)
+      expect(existsSync(join(root, 'blobs'))).toBe(false)
+      rmSync(join(root, '.tmp'), { recursive: true })
+    }
+  })
+
+  it('refuses, and never adopts, a root set up before whose marker is gone, even when it holds Meridian\'s layout', async () => {
+    const root = join(dir, 'root')
+    await setUpLocationRoot(db, location(root), deploymentId(db))
+    // What an old driver left after the volume vanished mid-write: a layout on the parent filesystem.
+    renameSync(root, `${root}.moved`)
+    mkdirSync(join(root, 'blobs', 'sha256', 'ab'), { recursive: true })
+    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('unmarked')
+    expect(existsSync(join(root, ROOT_MARKER))).toBe(false)
+    // Not even a marker some other tool left that is not Meridian's own.
+    writeFileSync(join(root, ROOT_MARKER), 'not json')
+    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('foreign')
+    writeFileSync(join(root, ROOT_MARKER), formatMarker({ location: 'disk', deployment: deploymentId(db) }))
+    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('ok')
   })
 
   it('never sweeps the temporary files of a root with another marker', async () => {

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import { StorageError } from '../storage/engine.ts'
 import { describeRootState, formatMarker, ROOT_MARKER, rootState, type RootState } from '../storage/drivers/fs-root.ts'
 import type { Db } from '../db/client.ts'
+import { isLocationReferenced } from '../db/queries/location-use.ts'
 import { deploymentId, locationRootSetUpAt, recordLocationRootSetUp } from '../db/queries/settings.ts'
 import type { LocationConfig } from './config/types.ts'
 import { createLocationSet, type EngineFactory, type LocationSet } from './locations.ts'
@@ -41,20 +42,26 @@ async function writeMarker(root: string, location: string, deployment: string): 
 }
 
 /**
- * Sets up or checks the root of one fs location:
+ * Sets up or checks the root of one fs location. The location is *known* when its root was set up
+ * before (recorded in the database) or when any placement, upload session or replication job names
+ * it: a database upgraded from before markers has no record yet, but its rows say the location
+ * held bytes, so an absent or empty root is an unmounted volume there too.
  * - marker present: `ok` if it names this location and deployment, else `foreign`;
- * - no root: `created` when the location was never set up (recorded in the database), else
- *   `missing` (never recreated: that would fill the parent filesystem with a new copy of it all);
- * - a root without marker: `adopted` (marker written) when it holds Meridian's layout (an upgrade
- *   from before markers) or is empty on a location never set up; `unmarked` when it is empty but
- *   the location was set up (an empty mount point), `stranger` when it holds only other files.
+ * - no root: `created` when the location is not known, else `missing` (never recreated: that
+ *   would fill the parent filesystem with a new copy of it all);
+ * - a root without marker: `unmarked` when its set-up was recorded (it had a marker: a `blobs/`
+ *   there now may be one a write recreated after the volume vanished); `adopted` (marker written)
+ *   when it holds Meridian's layout (an upgrade from before markers), or is empty on a location
+ *   not known; `unmarked` when it is empty on a known one (an empty mount point); `stranger` when
+ *   it holds only other files.
  */
 export async function setUpLocationRoot(db: Db, location: LocationConfig, deployment: string): Promise<RootOutcome> {
   const root = resolve(String((location.params as { root?: unknown }).root))
   const info = await stat(root).catch((err) => { if (errno(err) === 'ENOENT') return null; throw err })
-  const setUp = locationRootSetUpAt(db, location.id) !== null
+  const recorded = locationRootSetUpAt(db, location.id) !== null
+  const known = () => recorded || isLocationReferenced(db, location.id)
   if (!info) {
-    if (setUp) return 'missing'
+    if (known()) return 'missing'
     await mkdir(root, { recursive: true })
     await writeMarker(root, location.id, deployment)
     recordLocationRootSetUp(db, location.id)
@@ -64,7 +71,7 @@ export async function setUpLocationRoot(db: Db, location: LocationConfig, deploy
   const text = await readMarkerText(join(root, ROOT_MARKER))
   const state = rootState(true, text, { location: location.id, deployment })
   if (state === 'ok') {
-    if (!setUp) recordLocationRootSetUp(db, location.id)
+    if (!recorded) recordLocationRootSetUp(db, location.id)
     return 'ok'
   }
   if (state === 'foreign') return 'foreign'
@@ -72,7 +79,7 @@ export async function setUpLocationRoot(db: Db, location: LocationConfig, deploy
   // Whatever else lies beside it, a `blobs/` or `uploads/` directory is Meridian's layout.
   const meridianLayout = entries.some((name) => LAYOUT.has(name))
   if (!meridianLayout && entries.length > 0) return 'stranger'
-  if (!meridianLayout && setUp) return 'unmarked'
+  if (recorded || (!meridianLayout && known())) return 'unmarked'
   await writeMarker(root, location.id, deployment)
   recordLocationRootSetUp(db, location.id)
   return 'adopted'

@@ -16,7 +16,7 @@
 // next run retries it), 2 configuration or flag error.
 
 import { openDatabase, closeDatabase } from '../db/client.ts'
-import { createLocationSet } from '../origin/locations.ts'
+import { openLocationSet } from '../origin/location-roots.ts'
 import { createLogger } from '../origin/log.ts'
 import { collectAbandonedUploads } from '../origin/uploads/cleanup.ts'
 import { MIN_TEMP_GRACE_MS, TEMP_GRACE_MS } from '../origin/uploads/sweep-temporary.ts'
@@ -38,10 +38,13 @@ if (!Number.isFinite(tempGraceMs) || tempGraceMs < MIN_TEMP_GRACE_MS) {
 const dryRun = flags.has('dry-run')
 const config = configOrExit()
 const db = openDatabase(config.databaseUrl)
-const locations = createLocationSet(config.locations, config.preference)
+const log = createLogger({ level: 'warn' })
+// Roots checked against their markers, as the origin does: a foreign volume mounted at a root is
+// refused (its `.tmp/` never swept, its `uploads/` never taken for orphans), a vanished one too.
+const locations = await openLocationSet(db, config.locations, config.preference, log)
 const verb = dryRun ? 'would remove' : 'removed'
 
-const result = await collectAbandonedUploads({ db, locations, log: createLogger({ level: 'warn' }) }, {
+const result = await collectAbandonedUploads({ db, locations, log }, {
   olderThanMs: olderThanHours * HOUR_MS,
   dryRun,
   force: flags.has('force'),

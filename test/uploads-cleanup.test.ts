@@ -3,6 +3,7 @@
 // nothing under blobs/ is ever touched.
 
 import { execFile } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { eq } from 'drizzle-orm'
@@ -12,6 +13,7 @@ import { uploads } from '../db/schema.ts'
 import type { Location } from '../origin/locations.ts'
 import { silentLogger } from '../origin/log.ts'
 import { collectAbandonedUploads, startUploadCleanup, type CleanupDeps, type CleanupOptions } from '../origin/uploads/cleanup.ts'
+import { formatMarker, ROOT_MARKER } from '../storage/drivers/fs-root.ts'
 import type { StorageEngine } from '../storage/engine.ts'
 import { uploadPartKey } from '../storage/keys.ts'
 import { startTestOrigin, type TestOrigin } from './helpers/origin.ts'
@@ -205,5 +207,21 @@ describe('abandoned upload cleanup', () => {
     expect(stdout).toMatch(/^would remove 1 stale upload sessions \(1 parts, 2\.0 KiB\), 1 orphaned parts \(10 B\) and 0 temporary files \(0 B\), 2\.0 KiB in all; 0 skipped, 0 errors$/m)
     expect(findUpload(origin.db, session.id)).not.toBeNull()
     expect(await engineOf('ap-south').stat(orphan)).not.toBeNull()
+  })
+
+  it('npm run gc leaves a foreign volume mounted at a root alone: its upload parts stay, the location counts as an error', async () => {
+    const orphan = await putOrphan('ap-south', randomBytes(10))
+    // Another deployment's volume now sits where ap-south's root was: it holds "orphans" too.
+    const root = join(origin.dataDir, 'locations', 'ap-south')
+    writeFileSync(join(root, ROOT_MARKER), formatMarker({ location: 'ap-south', deployment: 'another-deployment' }))
+
+    const failed = await run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', '--older-than=0'], {
+      cwd: ROOT, env: { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir }, timeout: 60_000,
+    }).then(() => null, (err: { code: number; stdout: string; stderr: string }) => err)
+
+    expect(failed).toMatchObject({ code: 1 })
+    expect(failed!.stderr).toMatch(/location refused: its root is not usable/)
+    expect(failed!.stdout).toMatch(/0 orphaned parts \(0 B\).*; 0 skipped, [1-9]\d* errors$/m)
+    expect(existsSync(join(root, orphan))).toBe(true)
   })
 })

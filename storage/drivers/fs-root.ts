@@ -47,7 +47,7 @@ export function describeRootState(state: RootState, root: string, markerText: st
   switch (state) {
     case 'ok': return `root ${root} is this location's`
     case 'missing': return `root ${root} is missing (volume not mounted, directory moved?): location down, not recreated`
-    case 'unmarked': return `root ${root} has no ${ROOT_MARKER} marker (empty mount point?): location down`
+    case 'unmarked': return `root ${root} has no ${ROOT_MARKER} marker (volume not mounted? marker removed?): location down`
     case 'foreign': return `root ${root} belongs to another location or deployment (${(markerText ?? '').trim().slice(0, 200)}): location down`
   }
 }

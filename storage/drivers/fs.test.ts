@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,7 +8,17 @@ import { createFsEngine } from './fs.ts'
 
 testEngine('fs', async () => {
   const root = await mkdtemp(join(tmpdir(), 'meridian-fs-'))
-  return { engine: createFsEngine({ location: 'test-fs', root }), teardown: () => rm(root, { recursive: true, force: true }) }
+  return {
+    engine: createFsEngine({ location: 'test-fs', root }),
+    teardown: () => rm(root, { recursive: true, force: true }),
+    // What two puts killed mid-body leave in `.tmp`.
+    async plantTemporary() {
+      await mkdir(join(root, '.tmp'), { recursive: true })
+      await writeFile(join(root, '.tmp', crypto.randomUUID()), new Uint8Array(1000))
+      await writeFile(join(root, '.tmp', crypto.randomUUID()), new Uint8Array(24))
+      return { items: 2, bytes: 1024 }
+    },
+  }
 })
 
 /** Every file under `dir`, as paths relative to it. */
@@ -78,6 +88,26 @@ describe('fs engine', () => {
     expect((await engine.list('order/')).keys.map((o) => o.key)).toEqual(['order/a-c', 'order/a/b', 'order/a0'])
     const first = await engine.list('order/', { limit: 1 })
     expect((await engine.list('order/', { limit: 5, cursor: first.cursor! })).keys.map((o) => o.key)).toEqual(['order/a/b', 'order/a0'])
+  })
+
+  it('sweeps a temp file only when both its ctime and mtime are before the cut-off', async () => {
+    const tmp = join(root, '.tmp')
+    await mkdir(tmp, { recursive: true })
+    const now = Date.now()
+    // ctime cannot be set back, so the cut-offs sit around now: one a minute ago, one in a day.
+    const plant = async (name: string, size: number, mtime: number) => {
+      await writeFile(join(tmp, name), new Uint8Array(size))
+      await utimes(join(tmp, name), mtime / 1000, mtime / 1000)
+    }
+    await plant('fresh', 100, now)
+    await plant('old-mtime', 30, 0) // a copy's link keeps the source's mtime; its ctime is now
+    await plant('future-mtime', 7, now + 2 * 86_400_000)
+    expect(await engine.sweepTemporary!(new Date(now - 60_000))).toEqual({ items: 0, bytes: 0 })
+    expect(await engine.sweepTemporary!(new Date(now + 86_400_000), { dryRun: true })).toEqual({ items: 2, bytes: 130 })
+    expect((await readdir(tmp)).sort()).toEqual(['fresh', 'future-mtime', 'old-mtime'])
+    expect(await engine.sweepTemporary!(new Date(now + 86_400_000))).toEqual({ items: 2, bytes: 130 })
+    expect(await readdir(tmp)).toEqual(['future-mtime'])
+    await rm(join(tmp, 'future-mtime'))
   })
 
   it('answers null for a key that names a directory', async () => {

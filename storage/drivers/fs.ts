@@ -90,15 +90,67 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
     return null
   }
 
+  /**
+   * Creates the directories between the root and `dir`. A marked root is never created here, nor
+   * recreated: its levels are made one by one below a root that must exist, so a volume that
+   * vanished mid-write (umount -l, a renamed directory) fails the write instead of growing a
+   * fresh `blobs/` tree on the parent filesystem, which a later start would mistake for this
+   * location's layout. Returns the directories it created, outermost first.
+   */
+  async function makeParents(dir: string): Promise<string[]> {
+    if (!rootCheck) {
+      await mkdir(dir, { recursive: true })
+      return []
+    }
+    await rootCheck.assert()
+    // Usually the parent exists, or only its last level is missing: one mkdir.
+    try {
+      await mkdir(dir)
+      return [dir]
+    } catch (err) {
+      if (errno(err) === 'EEXIST') return []
+      if (errno(err) !== 'ENOENT') throw err
+    }
+    const created: string[] = []
+    let path = rootDir
+    for (const level of dir.slice(rootDir.length).split(sep).filter(Boolean)) {
+      path = join(path, level)
+      try {
+        await mkdir(path)
+        created.push(path)
+      } catch (err) {
+        if (errno(err) === 'EEXIST') continue
+        await assertRootOrUndo(created)
+        throw err
+      }
+    }
+    return created
+  }
+
+  /**
+   * The root went while a write made its directories (between the check and the rename): takes
+   * back what the write made (rmdir removes only empty directories: nothing of anyone else's
+   * goes) and throws the location down.
+   */
+  async function assertRootOrUndo(created: string[]): Promise<void> {
+    try {
+      await rootCheck?.assert()
+    } catch (failure) {
+      for (const path of created.reverse()) await rmdir(path).catch(() => {})
+      throw failure
+    }
+  }
+
   /** Renames a finished temp file onto `target`, creating parents; fsyncs the directory. */
   async function moveIntoPlace(tmp: string, target: string): Promise<void> {
     // A concurrent delete may prune the parent directory between mkdir and rename: try again.
     for (let attempt = 1; ; attempt++) {
-      await mkdir(dirname(target), { recursive: true })
+      const created = await makeParents(dirname(target))
       try {
         await rename(tmp, target)
         break
       } catch (err) {
+        await assertRootOrUndo(created)
         if (errno(err) !== 'ENOENT' || attempt >= 5) throw err
       }
     }
@@ -172,6 +224,9 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
     async delete(key) {
       const path = pathOf(key)
       try {
+        // Never a key of another deployment's volume mounted at the root: gc would take it for an
+        // orphaned part, and a replica we wrongly believe is ours for one to repair.
+        await rootCheck?.assert()
         await unlink(path)
       } catch (err) {
         // Missing, or a directory (not an object): either way there is no object to delete.
@@ -196,6 +251,8 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
       const base = prefix.slice(0, prefix.lastIndexOf('/') + 1)
       const found: string[] = []
       try {
+        // A foreign or vanished root lists as the location down, not as an empty location.
+        await rootCheck?.assert()
         for await (const key of walk(join(rootDir, base), base, prefix, cursor)) {
           found.push(key)
           if (found.length > limit) break
@@ -216,6 +273,12 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
 
     async copySource(key) {
       const path = pathOf(key)
+      // A foreign volume's file must never become this location's bytes in another location.
+      try {
+        await rootCheck?.assert()
+      } catch (err) {
+        throw fail(err, `describe ${key} for a copy`)
+      }
       const info = await stat(path).catch(() => null)
       return info?.isFile() ? { kind: 'fs', path } : null
     },
@@ -293,7 +356,10 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
           if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return null
           throw err
         })
-        if (!source?.isFile()) return null
+        if (!source?.isFile()) {
+          await rootCheck?.assert()
+          return null
+        }
         if (from === to) return { key: toKey, size: source.size, modified: source.mtime }
         tmp = await newTempPath()
         try {
