@@ -12,6 +12,7 @@ import { uploads } from '../db/schema.ts'
 import type { Location } from '../origin/locations.ts'
 import { silentLogger } from '../origin/log.ts'
 import { collectAbandonedUploads, startUploadCleanup, type CleanupDeps, type CleanupOptions } from '../origin/uploads/cleanup.ts'
+import { TEMP_GRACE_MS } from '../origin/uploads/sweep-temporary.ts'
 import type { StorageEngine } from '../storage/engine.ts'
 import { uploadPartKey } from '../storage/keys.ts'
 import { startTestOrigin, type TestOrigin } from './helpers/origin.ts'
@@ -30,7 +31,7 @@ beforeEach(async () => { origin = await startTestOrigin() })
 afterEach(() => origin?.close())
 
 function collect(options: Partial<CleanupOptions> = {}, locations: CleanupDeps['locations'] = origin.locations) {
-  return collectAbandonedUploads({ db: origin.db, locations, log: silentLogger }, { olderThanMs: DAY, ...options })
+  return collectAbandonedUploads({ db: origin.db, locations, log: silentLogger }, { olderThanMs: DAY, tempGraceMs: TEMP_GRACE_MS, ...options })
 }
 
 function engineOf(id: string): StorageEngine {
@@ -181,7 +182,7 @@ describe('abandoned upload cleanup', () => {
     origin.db.update(uploads).set({ updatedAt: Date.now() - 2 * DAY }).where(eq(uploads.id, session.id)).run()
     const results: number[] = []
     const cleanup = startUploadCleanup({ db: origin.db, locations: origin.locations, log: silentLogger }, {
-      intervalMs: 20, olderThanMs: DAY, onResult: (r) => results.push(r.sessions),
+      intervalMs: 20, olderThanMs: DAY, tempGraceMs: TEMP_GRACE_MS, onResult: (r) => results.push(r.sessions),
     })
     try {
       await expect.poll(() => results.length, { timeout: 5000 }).toBeGreaterThan(0)

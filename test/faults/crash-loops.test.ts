@@ -157,7 +157,7 @@ describe('crash loops', () => {
       expect(script.stdout).toMatch(/ 0 errors$/m)
       expect(await leftovers(db, locations)).toEqual({ tempFiles: before.tempFiles, parts: 0, sessions: 0 })
       // ...and the same pass with the clock past the grace period takes them too.
-      const gc = await collectAbandonedUploads({ db, locations, log: silentLogger }, { olderThanMs: 0, now: Date.now() + TEMP_GRACE_MS + 60_000 })
+      const gc = await collectAbandonedUploads({ db, locations, log: silentLogger }, { olderThanMs: 0, tempGraceMs: TEMP_GRACE_MS, now: Date.now() + TEMP_GRACE_MS + 60_000 })
       const after = await leftovers(db, locations)
       expect(gc).toMatchObject({ tempItems: before.tempFiles, errors: 0 })
       expect(after).toEqual({ tempFiles: 0, parts: 0, sessions: 0 })
