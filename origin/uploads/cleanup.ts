@@ -10,7 +10,7 @@
 import type { Db } from '../../db/client.ts'
 import { deleteUpload, findUpload, staleUploads } from '../../db/queries/uploads.ts'
 import type { ObjectInfo, StorageEngine } from '../../storage/engine.ts'
-import { uploadPrefix } from '../../storage/keys.ts'
+import { PROBE_KEY, uploadPrefix } from '../../storage/keys.ts'
 import type { LocationSet } from '../locations.ts'
 import { describeError, type Logger } from '../log.ts'
 import { sweepTemporaryFiles, type TempSweepItem } from './sweep-temporary.ts'
@@ -67,7 +67,8 @@ export interface CleanupResult {
   errors: number
 }
 
-const PART_KEY = /^uploads\/([0-9a-f-]{36})\/\d{8}(?:\.[0-9a-f]+)?$/
+/** An upload part (storage/keys.ts uploadPartKey); never the probe key, uploads/probe/write. */
+export const PART_KEY = /^uploads\/([0-9a-f-]{36})\/\d{8}(?:\.[0-9a-f]+)?$/
 const DELETE_CONCURRENCY = 8
 
 export async function collectAbandonedUploads(deps: CleanupDeps, options: CleanupOptions): Promise<CleanupResult> {
@@ -139,6 +140,8 @@ async function collectOrphans(deps: CleanupDeps, engine: StorageEngine, options:
     cursor = page.cursor
     const bySession = new Map<string, ObjectInfo[]>()
     for (const info of page.keys) {
+      // The write probe's byte (a probe killed midway): not a part, the next probe removes it.
+      if (info.key === PROBE_KEY) continue
       const id = PART_KEY.exec(info.key)?.[1]
       // Meridian writes nothing else under uploads/ (storage/keys.ts): leave what we did not write.
       if (id === undefined) { result.skipped++; continue }
