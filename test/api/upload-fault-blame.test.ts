@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadSqliteDriver } from '../../db/sqlite-driver.ts'
 import type { Logger } from '../../origin/log.ts'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
-import { closeUpload, expectOciError, openUpload, patchChunk, randomBytes, sha256, uniqueName } from '../helpers/registry-client.ts'
+import { closeUpload, expectOciError, openUpload, patchChunk, randomBytes, rangeOf, sha256, uniqueName } from '../helpers/registry-client.ts'
 
 const errors: { msg: string; fields: unknown }[] = []
 const log: Logger = { debug() {}, info() {}, warn() {}, error: (msg, fields) => { errors.push({ msg, fields }) } }
@@ -15,12 +15,6 @@ const log: Logger = { debug() {}, info() {}, warn() {}, error: (msg, fields) => 
 let origin: TestOrigin
 beforeAll(async () => { origin = await startTestOrigin({ log }) })
 afterAll(() => origin?.close())
-
-async function offsetOf(uploadUrl: string): Promise<string | null> {
-  const res = await fetch(uploadUrl)
-  expect(res.status).toBe(204)
-  return res.headers.get('range')
-}
 
 describe('a PATCH that fails', () => {
   it('answers 500, not 400, when the database stays locked past busy_timeout, and the retry succeeds', async () => {
@@ -45,7 +39,7 @@ describe('a PATCH that fails', () => {
     expect(errors.some((e) => /SQLITE_BUSY|locked/.test(JSON.stringify(e.fields)))).toBe(true)
     // Not the location's fault, and the session did not move: the same chunk goes in on retry.
     expect(origin.locations.isHealthy(preferred)).toBe(true)
-    expect(await offsetOf(upload)).toBe('0-0')
+    expect(await rangeOf(upload)).toBe('0-0')
     // The part stored before the database refused its row is gone, not left for gc.
     const id = new URL(upload).pathname.split('/').pop()!
     expect((await origin.locations.get(preferred)!.engine.list(`uploads/${id}/`)).keys).toEqual([])
@@ -62,7 +56,7 @@ describe('a PATCH that fails', () => {
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(errors.slice(logged)).toEqual([])
     expect(origin.locations.isHealthy(preferred)).toBe(true)
-    expect(await offsetOf(upload)).toBe('0-0')
+    expect(await rangeOf(upload)).toBe('0-0')
   })
 })
 
