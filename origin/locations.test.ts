@@ -18,6 +18,18 @@ function refusingWrites(location: string, refuse: { on: boolean }): StorageEngin
   }
 }
 
+/** A memory engine behind a credential that may write only under `prefixes` (an S3 IAM policy). */
+function scopedWrites(location: string, prefixes: string[]): StorageEngine {
+  const engine = createMemoryEngine({ location })
+  return {
+    ...engine,
+    put: (key, body, options) => {
+      if (prefixes.some((p) => key.startsWith(p))) return engine.put(key, body, options)
+      return Promise.reject(Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }))
+    },
+  }
+}
+
 function setup() {
   let clock = 1_000_000
   const refuse = { on: false }
@@ -35,6 +47,12 @@ describe('location health', () => {
     const { locations, engines } = setup()
     expect(await locations.probe('a')).toBe(true)
     expect((await engines.get('a')!.list('')).keys).toEqual([])
+  })
+
+  it('passes the write probe with a credential scoped to blobs/ and uploads/', async () => {
+    const locations = createLocationSet([config('a')], ['a'], { createEngine: (c) => scopedWrites(c.id, ['blobs/', 'uploads/']) })
+    expect(await locations.probe('a')).toBe(true)
+    expect(locations.isWritable('a')).toBe(true)
   })
 
   it('marks a location that refuses writes (403) down for writes only, and tries it again later', async () => {

@@ -18,6 +18,7 @@ import { createReplicationWorker, type ReplicationWorker } from './replication/w
 import { startReconciler } from './replication/reconcile.ts'
 import { createAdminRoutes } from './routes/admin.ts'
 import { startUploadCleanup } from './uploads/cleanup.ts'
+import { tempGraceFor } from './uploads/sweep-temporary.ts'
 import { withIncomingBody } from './uploads/request-body.ts'
 import { sendLocalFile } from './send-file.ts'
 import { applyHttpLimits, httpServerOptions, listensOnLoopbackOnly } from './http-limits.ts'
@@ -108,7 +109,9 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   loopback = listensOnLoopbackOnly([server.address()])
   worker?.start()
   // Abandoned upload sessions (a day untouched) and orphaned parts go, once an hour (npm run gc).
-  const uploadCleanup = startUploadCleanup({ db, locations, log }, { intervalMs: 3_600_000, olderThanMs: 24 * 3_600_000 })
+  const uploadCleanup = startUploadCleanup({ db, locations, log }, {
+    intervalMs: 3_600_000, olderThanMs: 24 * 3_600_000, tempGraceMs: tempGraceFor(config.origin.idleTimeoutMs),
+  })
   // One reconciler per deployment: it runs beside the worker (here, or in npm run worker).
   const reconciler = runWorker
     ? startReconciler(db, policy.targetsFor, {

@@ -4,7 +4,8 @@
 //   --dry-run            report what would go, remove nothing
 //   --force              also remove orphaned parts whose engine reports no modification time
 //   --temp-grace=MINUTES temporary files (fs `.tmp/`, open S3 multipart uploads) untouched for
-//                        longer go (default 15, at least 3: a live write may still use younger ones)
+//                        longer go (default 15, or the configured idle timeout + 1 if longer; at
+//                        least idle timeout + 1: a paused live write may still use younger ones)
 //
 // (a) upload sessions untouched for longer than that: the row, then their parts; (b) parts under
 // uploads/ in every configured location that no session owns; (c) temporary files crashed writes
@@ -19,7 +20,7 @@ import { openDatabase, closeDatabase } from '../db/client.ts'
 import { openLocationSet } from '../origin/location-roots.ts'
 import { createLogger } from '../origin/log.ts'
 import { collectAbandonedUploads } from '../origin/uploads/cleanup.ts'
-import { MIN_TEMP_GRACE_MS, TEMP_GRACE_MS } from '../origin/uploads/sweep-temporary.ts'
+import { minTempGraceMs, tempGraceFor } from '../origin/uploads/sweep-temporary.ts'
 import { configOrExit, formatBytes, parseFlags } from './cli.ts'
 
 const HOUR_MS = 3_600_000
@@ -30,13 +31,18 @@ if (!Number.isFinite(olderThanHours) || olderThanHours < 0) {
   process.stderr.write(`--older-than wants a number of hours (got ${String(flags.get('older-than'))})\n`)
   process.exit(2)
 }
-const tempGraceMs = flags.has('temp-grace') ? Number(flags.get('temp-grace')) * 60_000 : TEMP_GRACE_MS
-if (!Number.isFinite(tempGraceMs) || tempGraceMs < MIN_TEMP_GRACE_MS) {
-  process.stderr.write(`--temp-grace wants minutes, at least ${MIN_TEMP_GRACE_MS / 60_000} (got ${String(flags.get('temp-grace'))})\n`)
-  process.exit(2)
-}
 const dryRun = flags.has('dry-run')
 const config = configOrExit()
+// A live upload paused for up to the origin's idle timeout still owns its temp file.
+const idleTimeoutMs = config.origin.idleTimeoutMs
+const tempGraceMs = flags.has('temp-grace') ? Number(flags.get('temp-grace')) * 60_000 : tempGraceFor(idleTimeoutMs)
+if (!Number.isFinite(tempGraceMs) || tempGraceMs < minTempGraceMs(idleTimeoutMs)) {
+  process.stderr.write(
+    `--temp-grace wants minutes, at least ${Math.ceil(minTempGraceMs(idleTimeoutMs) / 60_000)} ` +
+    `(the origin's idle timeout, ${idleTimeoutMs / 1000} s, plus a minute; got ${String(flags.get('temp-grace'))})\n`,
+  )
+  process.exit(2)
+}
 const db = openDatabase(config.databaseUrl)
 const log = createLogger({ level: 'warn' })
 // Roots checked against their markers, as the origin does: a foreign volume mounted at a root is

@@ -4,10 +4,12 @@
 //   blobs/<algorithm>/<first two hex>/<hex>        content-addressed blob and manifest bytes
 //   uploads/<session uuid>/<part index, 8 digits>.<nonce>   parts of an upload session, in order
 //                                                (the nonce makes racing writers' parts distinct)
-//   probes/write                                   one byte an origin writes and deletes at once to
+//   uploads/probe/write                            one byte an origin writes and deletes at once to
 //                                                learn whether the location takes writes
 //
-// Nothing else is written by Meridian. Keys never start with '/', never contain '..', '\\' or
+// Nothing else is written by Meridian (the fs driver's own `.tmp/` and `.meridian-location` sit
+// beside the keys, never among them). Everything lives under blobs/ and uploads/, so a bucket
+// policy granting those two prefixes is enough. Keys never start with '/', never contain '..', '\\' or
 // empty segments (storage/guard.ts enforces it).
 
 import { parseDigest } from '../oci/digest.ts'
@@ -29,9 +31,12 @@ export function uploadPartKey(sessionId: string, index: number, nonce: string): 
 }
 
 /**
- * The object a write probe stores and deletes at once (origin/locations.ts). One fixed key, outside
- * blobs/ and uploads/: origins probing together overwrite and delete each other's copy harmlessly
- * (a put is atomic, a delete idempotent), and a process killed mid-probe leaves at most this one
- * byte, never a pile of them nor anything upload cleanup would take for a part.
+ * The object a write probe stores and deletes at once (origin/locations.ts). Under uploads/, because
+ * a credential scoped to blobs/* and uploads/* (an S3 IAM policy) must be able to write it, or the
+ * location would look down for writes forever. `probe` is no session id (uploadPrefix takes only
+ * UUIDs; the cleanup's part pattern wants 36 hex characters), so nothing takes it for a part and
+ * cleanup leaves it alone. One fixed key: origins probing together overwrite and delete each
+ * other's copy harmlessly (a put is atomic, a delete idempotent), and a process killed mid-probe
+ * leaves at most this one byte, which the next probe removes.
  */
-export const PROBE_KEY = 'probes/write'
+export const PROBE_KEY = 'uploads/probe/write'

@@ -9,7 +9,10 @@ import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../origin/log.ts'
 import { collectAbandonedUploads, startUploadCleanup } from '../origin/uploads/cleanup.ts'
-import { TEMP_GRACE_MS } from '../origin/uploads/sweep-temporary.ts'
+import { TEMP_GRACE_MS, minTempGraceMs, tempGraceFor } from '../origin/uploads/sweep-temporary.ts'
+import { loadConfig } from '../origin/config/load.ts'
+import { createEngine } from '../origin/engines.ts'
+import { startOriginServer } from '../origin/server.ts'
 import { createFsEngine } from '../storage/drivers/fs.ts'
 import { startTestOrigin, type TestOrigin } from './helpers/origin.ts'
 import { pushBlob, randomBytes, uniqueName } from './helpers/registry-client.ts'
@@ -31,7 +34,7 @@ function leaveCrashedWrite(id: string, bytes: number): void {
 }
 
 function collect(now: number, dryRun = false) {
-  return collectAbandonedUploads({ db: origin.db, locations: origin.locations, log: silentLogger }, { olderThanMs: 0, now, dryRun })
+  return collectAbandonedUploads({ db: origin.db, locations: origin.locations, log: silentLogger }, { olderThanMs: 0, tempGraceMs: TEMP_GRACE_MS, now, dryRun })
 }
 
 describe('temporary file sweep', () => {
@@ -56,7 +59,7 @@ describe('temporary file sweep', () => {
   it('the origin sweeps at start, in the background, without waiting for its first hourly pass', async () => {
     leaveCrashedWrite('ap-south', 512)
     const cleanup = startUploadCleanup({ db: origin.db, locations: origin.locations, log: silentLogger }, {
-      intervalMs: 3_600_000, olderThanMs: 24 * 3_600_000, now: () => Date.now() + TEMP_GRACE_MS + 60_000,
+      intervalMs: 3_600_000, olderThanMs: 24 * 3_600_000, tempGraceMs: TEMP_GRACE_MS, now: () => Date.now() + TEMP_GRACE_MS + 60_000,
     })
     try {
       await expect.poll(() => readdirSync(tmpDirOf('ap-south')), { timeout: 5000 }).toEqual([])
@@ -80,12 +83,67 @@ describe('temporary file sweep', () => {
     expect(readdirSync(join(origin.dataDir, 'scratch', '.tmp'))).toEqual([])
   })
 
-  it('npm run gc reports the temporary files it removed per location, and refuses a grace under 3 minutes', async () => {
+  it('the grace period outlasts the idle timeout: 15 minutes by default, idle + 1 minute past that', () => {
+    expect(tempGraceFor(120_000)).toBe(TEMP_GRACE_MS)
+    expect(minTempGraceMs(120_000)).toBe(3 * 60_000)
+    expect(tempGraceFor(30 * 60_000)).toBe(31 * 60_000)
+    expect(minTempGraceMs(30 * 60_000)).toBe(31 * 60_000)
+  })
+
+  it('with a 30-minute idle timeout the hourly pass keeps a paused upload\'s 20-minute-old temp file', async () => {
+    leaveCrashedWrite('eu-west', 256)
+    let ahead = 20 * 60_000
+    const passes: number[] = []
+    const cleanup = startUploadCleanup({ db: origin.db, locations: origin.locations, log: silentLogger }, {
+      intervalMs: 20, olderThanMs: 24 * 3_600_000, tempGraceMs: tempGraceFor(30 * 60_000), now: () => Date.now() + ahead,
+      onResult: (r) => passes.push(r.tempItems),
+    })
+    try {
+      await expect.poll(() => passes.length, { timeout: 5000 }).toBeGreaterThan(1)
+      expect(passes.every((n) => n === 0)).toBe(true)
+      expect(readdirSync(tmpDirOf('eu-west'))).toHaveLength(1)
+      ahead = 32 * 60_000
+      await expect.poll(() => readdirSync(tmpDirOf('eu-west')), { timeout: 5000 }).toEqual([])
+    } finally {
+      await cleanup.stop()
+    }
+  })
+
+  it('an origin sweeps at start-up with the grace its configured idle timeout needs', async () => {
+    const swept: { location: string; ageMs: number }[] = []
+    const { config } = loadConfig({ MERIDIAN_DATA_DIR: origin.dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_IDLE_TIMEOUT_MS: String(30 * 60_000) })
+    const server = await startOriginServer({ ...config, databaseUrl: `sqlite:${join(origin.dataDir, 'second.db')}` }, {
+      log: silentLogger,
+      worker: false,
+      createEngine: (location, context) => {
+        const engine = createEngine(location, context)
+        const sweep = engine.sweepTemporary?.bind(engine)
+        if (sweep) {
+          engine.sweepTemporary = (olderThan, options) => {
+            swept.push({ location: location.id, ageMs: Date.now() - olderThan.getTime() })
+            return sweep(olderThan, options)
+          }
+        }
+        return engine
+      },
+    })
+    try {
+      await expect.poll(() => swept.length, { timeout: 5000 }).toBe(config.locations.length)
+      for (const { ageMs } of swept) expect(ageMs).toBeGreaterThanOrEqual(31 * 60_000 - 1000)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('npm run gc reports the temporary files it removed per location, and refuses a grace under the idle timeout + 1 minute (3 by default)', async () => {
     leaveCrashedWrite('eu-west', 2048)
     const env = { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir }
     const gc = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', ...args], { cwd: ROOT, env, timeout: 60_000 })
 
     await expect(gc('--temp-grace=1')).rejects.toMatchObject({ code: 2 })
+    // An origin whose idle timeout is 30 minutes may have a paused upload's file 20 minutes old.
+    const longIdle = run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', '--temp-grace=20'], { cwd: ROOT, env: { ...env, MERIDIAN_IDLE_TIMEOUT_MS: String(30 * 60_000) }, timeout: 60_000 })
+    await expect(longIdle).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/at least 31/) })
     // A file just written is inside any allowed grace period: gc keeps it.
     const { stdout } = await gc('--older-than=0')
     expect(stdout).toMatch(/ and 0 temporary files \(0 B\)/)

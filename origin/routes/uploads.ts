@@ -11,11 +11,15 @@ import { appendChunk, cancelSession, openSession, requireSession } from '../uplo
 import { finishUpload } from '../uploads/finalize.ts'
 import { writeVerifiedBlob } from '../uploads/write.ts'
 import { replayableBody } from '../uploads/replayable-body.ts'
+import { clientBody } from '../uploads/client-body.ts'
 import { apiHeaders, depsOf, nameOf, type OriginContext } from './context.ts'
 
 export const uploadRoutes = new Hono<OriginEnv>()
 
 const EMPTY = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+
+/** The request body, whose read failures are told apart as the client's (uploads/client-body.ts). */
+const requestBody = (c: OriginContext) => clientBody(c.req.raw.body ?? EMPTY())
 
 function sessionHeaders(c: OriginContext, name: string, upload: Upload) {
   apiHeaders(c)
@@ -75,7 +79,7 @@ async function startUpload(c: OriginContext) {
     const length = c.req.header('content-length')
     const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
     // A location that refuses the write early leaves the body to the next one (replayable-body.ts).
-    const body = replayableBody(c.req.raw.body ?? EMPTY())
+    const body = replayableBody(requestBody(c))
     const stored = await writeVerifiedBlob(deps, name, { digest, size }, () => body.attempt(), { fromClient: true }).catch(async (err) => {
       await body.abandon(err)
       throw err
@@ -103,7 +107,7 @@ function sessionOf(c: OriginContext) {
 uploadRoutes.patch('/:name{.+}/blobs/uploads/:uuid', async (c) => {
   const { deps, name, upload } = sessionOf(c)
   const declared = declaredChunk(c)
-  const next = await appendChunk(deps, name, upload, c.req.raw.body ?? EMPTY(), declared)
+  const next = await appendChunk(deps, name, upload, requestBody(c), declared)
   sessionHeaders(c, name, next)
   return c.body(null, 202)
 })
@@ -115,7 +119,7 @@ uploadRoutes.put('/:name{.+}/blobs/uploads/:uuid', async (c) => {
   if (!digest) throw ociError('DIGEST_INVALID', { message: 'digest query parameter is required', detail: { uuid: upload.id } })
   parseDigest(digest)
   let current = upload
-  if (hasBody(c)) current = await appendChunk(deps, name, upload, c.req.raw.body ?? EMPTY(), declaredChunk(c))
+  if (hasBody(c)) current = await appendChunk(deps, name, upload, requestBody(c), declaredChunk(c))
   await finishUpload(deps, name, current, digest)
   return blobCreated(c, name, digest)
 })

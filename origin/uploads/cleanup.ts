@@ -10,10 +10,10 @@
 import type { Db } from '../../db/client.ts'
 import { deleteUpload, findUpload, staleUploads } from '../../db/queries/uploads.ts'
 import type { ObjectInfo, StorageEngine } from '../../storage/engine.ts'
-import { uploadPrefix } from '../../storage/keys.ts'
+import { PROBE_KEY, uploadPrefix } from '../../storage/keys.ts'
 import type { LocationSet } from '../locations.ts'
 import { describeError, type Logger } from '../log.ts'
-import { sweepTemporaryFiles, TEMP_GRACE_MS, type TempSweepItem } from './sweep-temporary.ts'
+import { sweepTemporaryFiles, type TempSweepItem } from './sweep-temporary.ts'
 
 export interface CleanupDeps {
   db: Db
@@ -32,8 +32,11 @@ export interface CleanupOptions {
   force?: boolean
   /** Called once per removed (or, in a dry run, removable) session or orphan group. */
   onItem?: (item: CleanupItem) => void
-  /** Temporary files untouched for longer than this go (TEMP_GRACE_MS; independent of olderThanMs). */
-  tempGraceMs?: number
+  /**
+   * Temporary files untouched for longer than this go (independent of olderThanMs). Must cover the
+   * origin's idle timeout: tempGraceFor(config.origin.idleTimeoutMs), as the callers pass it.
+   */
+  tempGraceMs: number
   /** Called once per location whose temporary files were (or would be) removed. */
   onTemp?: (item: TempSweepItem) => void
 }
@@ -64,11 +67,12 @@ export interface CleanupResult {
   errors: number
 }
 
-const PART_KEY = /^uploads\/([0-9a-f-]{36})\/\d{8}(?:\.[0-9a-f]+)?$/
+/** An upload part (storage/keys.ts uploadPartKey); never the probe key, uploads/probe/write. */
+export const PART_KEY = /^uploads\/([0-9a-f-]{36})\/\d{8}(?:\.[0-9a-f]+)?$/
 const DELETE_CONCURRENCY = 8
 
 export async function collectAbandonedUploads(deps: CleanupDeps, options: CleanupOptions): Promise<CleanupResult> {
-  const { olderThanMs, dryRun = false, now = Date.now(), force = false, onItem, tempGraceMs = TEMP_GRACE_MS } = options
+  const { olderThanMs, dryRun = false, now = Date.now(), force = false, onItem, tempGraceMs } = options
   const cutoff = now - olderThanMs
   const result: CleanupResult = { sessions: 0, sessionParts: 0, sessionBytes: 0, orphanParts: 0, orphanBytes: 0, tempItems: 0, tempBytes: 0, skipped: 0, errors: 0 }
   await collectStaleSessions(deps, cutoff, dryRun, result, onItem)
@@ -136,6 +140,8 @@ async function collectOrphans(deps: CleanupDeps, engine: StorageEngine, options:
     cursor = page.cursor
     const bySession = new Map<string, ObjectInfo[]>()
     for (const info of page.keys) {
+      // The write probe's byte (a probe killed midway): not a part, the next probe removes it.
+      if (info.key === PROBE_KEY) continue
       const id = PART_KEY.exec(info.key)?.[1]
       // Meridian writes nothing else under uploads/ (storage/keys.ts): leave what we did not write.
       if (id === undefined) { result.skipped++; continue }
@@ -171,14 +177,14 @@ async function collectOrphans(deps: CleanupDeps, engine: StorageEngine, options:
  * one. At start it sweeps temporary files once, in the background (readiness does not wait): a
  * crash leaves them, and a restart is the moment one is likely to have happened.
  */
-export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; onResult?: (r: CleanupResult) => void; now?: () => number }): { stop(): Promise<void> } {
-  const { now = Date.now } = options
-  let running: Promise<unknown> | null = sweepTemporaryFiles(deps, { olderThan: new Date(now() - TEMP_GRACE_MS) })
+export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; tempGraceMs: number; onResult?: (r: CleanupResult) => void; now?: () => number }): { stop(): Promise<void> } {
+  const { now = Date.now, tempGraceMs } = options
+  let running: Promise<unknown> | null = sweepTemporaryFiles(deps, { olderThan: new Date(now() - tempGraceMs) })
     .catch((err: unknown) => deps.log.error('temporary file sweep failed', { error: describeError(err) }))
     .finally(() => { running = null })
   const tick = () => {
     if (running) return
-    running = collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs, now: now() })
+    running = collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs, tempGraceMs, now: now() })
       .then((r) => {
         if (r.sessions + r.orphanParts + r.tempItems + r.errors > 0) deps.log.info('upload cleanup', { ...r })
         options.onResult?.(r)

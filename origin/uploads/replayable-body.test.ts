@@ -38,6 +38,38 @@ describe('a request body a failed write can hand on', () => {
     expect(await readSome(body.attempt()!, 10)).toEqual([60, 60, 60])
   })
 
+  it('an attempt superseded while its read was pending takes nothing from the newest one', async () => {
+    // The first attempt's put failed with a read still pending (its pipe had not seen the error).
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    let sent = 0
+    const slow = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (sent === 1) await gate
+        if (sent < 4) c.enqueue(new Uint8Array(60).fill(sent++))
+        else c.close()
+      },
+    }, { highWaterMark: 0 })
+    const body = replayableBody(slow, 100)
+    const stale = body.attempt()!.getReader()
+    expect((await stale.read()).value?.byteLength).toBe(60)
+    const pending = stale.read().then(() => null, (err: unknown) => err)
+    const whole = new Response(body.attempt()).arrayBuffer()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    release()
+    // The landing chunk passes the limit; every byte still reaches the newest attempt.
+    expect(new Uint8Array(await whole)).toEqual(Uint8Array.from({ length: 240 }, (_, i) => Math.floor(i / 60)))
+    expect(await pending).toMatchObject({ message: expect.stringMatching(/newer write attempt/) })
+  })
+
+  it('an older attempt that reads on after a newer one started fails rather than ending early', async () => {
+    const body = replayableBody(source([10, 20, 30]), 100)
+    const older = body.attempt()!.getReader()
+    await older.read()
+    body.attempt()
+    await expect(older.read()).rejects.toThrow(/newer write attempt/)
+  })
+
   it('abandon cancels the source', async () => {
     let cancelled = false
     const body = replayableBody(source([10], () => { cancelled = true }))

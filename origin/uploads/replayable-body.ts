@@ -3,7 +3,8 @@
 // at the temp file's open, before a byte is read; a full one at the first write, after the fs
 // driver's first batch (storage/drivers/fs-write.ts, 1 MiB, one more batch read while it writes).
 // Keeping the first few MiB read lets that push go to the next location instead of failing.
-// Memory stays bounded: past `limit` bytes nothing is kept and no further attempt is offered.
+// Memory stays bounded: past `limit` bytes no further attempt is offered, and what was kept goes
+// once the last attempt has replayed it.
 
 /** Enough for the fs driver's two write batches plus the chunks in flight. */
 export const REPLAY_LIMIT = 4 * 1024 * 1024
@@ -21,14 +22,19 @@ export interface ReplayableBody {
 
 export function replayableBody(source: ReadableStream<Uint8Array>, limit = REPLAY_LIMIT): ReplayableBody {
   let reader: ReadableStreamDefaultReader<Uint8Array> | null = null
-  // Chunks read so far, while they fit the limit; `count` chunks read in all.
+  // Chunks read so far, while they fit the limit; `count` chunks read in all. The first chunk past
+  // the limit is `latest`; `kept` stays until the newest attempt has replayed it (one chunk more
+  // than the limit at most), so a read of a failed attempt that lands late takes nothing from it.
   let kept: Uint8Array[] = []
   let keptBytes = 0
   let overflow = false
   let latest: Uint8Array | null = null
   let count = 0
   let ended = false
-  // One read of the source at a time, shared: a cancelled attempt's pending read lands in `kept`.
+  // Only the newest attempt may read on: a failed attempt whose pipe still pulls would take
+  // chunks the newest one needs (it got 60 of 240 bytes and closed as if complete).
+  let generation = 0
+  // One read of the source at a time, shared: a failed attempt's pending read lands in `kept`.
   let fetching: Promise<void> | null = null
   const fetchNext = () => fetching ??= (async () => {
     try {
@@ -41,7 +47,6 @@ export function replayableBody(source: ReadableStream<Uint8Array>, limit = REPLA
         keptBytes += value.byteLength
       } else {
         overflow = true
-        kept = []
         latest = value
       }
     } finally {
@@ -52,16 +57,21 @@ export function replayableBody(source: ReadableStream<Uint8Array>, limit = REPLA
   return {
     attempt() {
       if (overflow) return null
+      const mine = ++generation
       let next = 0
       let cancelled = false
       return new ReadableStream<Uint8Array>({
         async pull(controller) {
           for (;;) {
             if (cancelled) return
-            if (!overflow && next < kept.length) return controller.enqueue(kept[next++])
-            if (overflow && next === count - 1 && latest) {
+            // Never close a stream short: a write would store a truncated part as complete.
+            if (mine !== generation) return controller.error(new Error('a newer write attempt took over this request body'))
+            if (next < kept.length) return controller.enqueue(kept[next++])
+            if (next < count) {
+              if (!overflow || next !== count - 1 || !latest) return controller.error(new Error(`request body chunk ${next} is no longer kept`))
               const chunk = latest
               latest = null
+              kept = []
               next++
               return controller.enqueue(chunk)
             }

@@ -114,7 +114,15 @@ async function storeChunk(deps: ResolvedDeps, upload: Upload, location: Location
     await location.engine.delete(key)
     return upload
   }
-  if (!advanceUpload(deps.db, upload.id, upload.offset, upload.parts, added, nonce)) {
+  let advanced: boolean
+  try {
+    advanced = advanceUpload(deps.db, upload.id, upload.offset, upload.parts, added, nonce)
+  } catch (err) {
+    // The database failed (SQLITE_BUSY, SQLITE_FULL): no row names this part, so it goes now.
+    await location.engine.delete(key).catch(() => undefined)
+    throw err
+  }
+  if (!advanced) {
     // Another PATCH took this offset first: its part has its own key; drop only ours.
     await location.engine.delete(key)
     throw outOfOrder(upload)

@@ -8,12 +8,26 @@ import { describeError, type Logger } from '../log.ts'
 /**
  * Scratch space untouched for this long belongs to no live write. A live write touches it at
  * least every WRITE_EVERY_MS (10 s, storage/drivers/fs-write.ts) while its body moves, and a body
- * that stops moving for 120 s is cut by the server's idle timeout (origin/server.ts), which fails
- * the put and removes its file: 15 minutes leaves a wide margin over both.
+ * that stops moving for the idle timeout (origin.idleTimeoutMs, 120 s by default) is cut by the
+ * server (origin/server.ts), which fails the put and removes its file: 15 minutes leaves a wide
+ * margin over both at the default. A longer idle timeout lengthens it (tempGraceFor).
  */
 export const TEMP_GRACE_MS = 15 * 60_000
-/** The shortest grace an operator may ask for: the idle timeout plus a margin. */
-export const MIN_TEMP_GRACE_MS = 3 * 60_000
+/** What a grace period must exceed the idle timeout by: the 10 s touch interval, clocks, slack. */
+export const TEMP_GRACE_MARGIN_MS = 60_000
+
+/**
+ * The shortest grace an operator may ask for with this idle timeout: a paused live upload's temp
+ * file goes untouched for up to the idle timeout before the server cuts it.
+ */
+export function minTempGraceMs(idleTimeoutMs: number): number {
+  return idleTimeoutMs + TEMP_GRACE_MARGIN_MS
+}
+
+/** The grace period wherever the sweep runs (origin start-up, hourly pass, npm run gc). */
+export function tempGraceFor(idleTimeoutMs: number): number {
+  return Math.max(TEMP_GRACE_MS, minTempGraceMs(idleTimeoutMs))
+}
 
 export interface TempSweepItem {
   location: string

@@ -9,6 +9,7 @@ import { namespaceOf } from '../../oci/names.ts'
 import type { ResolvedDeps } from '../app.ts'
 import type { Location } from '../locations.ts'
 import { describeError } from '../log.ts'
+import { isClientBodyError } from './client-body.ts'
 
 /** Where a push to `repository` goes now, best first. Empty → 503. */
 export function writeCandidates(deps: ResolvedDeps, repository: string): Location[] {
@@ -43,17 +44,19 @@ export function noteFallback(deps: ResolvedDeps, repository: string, used: Locat
 
 /**
  * Turns a storage failure during a push into a 503 and remembers the location as down for
- * writes. With `fromClient` the bytes were the request's own body: the guard (storage/guard.ts)
- * wraps every engine failure in a StorageError and hands the body's own errors back unchanged, so
- * anything else is the client going away mid-upload, which says nothing about the location.
+ * writes. A failed read of the request's own body (ClientBodyError: origin/uploads/client-body.ts)
+ * is the client's: 400, the location stays healthy. With `fromClient` the bytes were the request's
+ * own body: the guard (storage/guard.ts) wraps every engine failure in a StorageError and hands the
+ * body's own errors back unchanged, so anything else (SQLITE_BUSY from the session row, a bug) is
+ * the server's fault, left to the app's onError: logged, answered 500. Without it the body is
+ * read from storage, whose mid-stream failures are not wrapped: the location's state.
  * Whatever a location answers a write with (no permission, read-only or full filesystem, a path
  * that is not a directory, a 403 or 5xx) is the location's state, not the caller's fault.
  */
 export function storageFailure(deps: ResolvedDeps, location: Location, err: unknown, options: { fromClient?: boolean } = {}): never {
   if (isOciError(err)) throw err
-  if (options.fromClient && !(err instanceof StorageError)) {
-    throw ociError('BLOB_UPLOAD_INVALID', { message: 'the request body ended before it was complete', cause: err })
-  }
+  if (isClientBodyError(err)) throw ociError('BLOB_UPLOAD_INVALID', { message: err.message, cause: err })
+  if (options.fromClient && !(err instanceof StorageError)) throw err
   deps.locations.markDown(location.id, err, 'write')
   deps.log.warn('write to location failed', { location: location.id, error: describeError(err) })
   if (err instanceof StorageError && err.kind === 'invalid') throw ociError('UNKNOWN', { cause: err })
@@ -65,7 +68,8 @@ export function storageFailure(deps: ResolvedDeps, location: Location, err: unkn
  * that takes them. `body` is called once per attempt and answers null when no further attempt
  * can be made (a request body read past what it keeps: uploads/replayable-body.ts); a body that
  * can always be re-created (a manifest in memory, parts in storage) fails over to every location.
- * With `fromClient` the bytes are the request's own: a failure of theirs is the client's.
+ * With `fromClient` the bytes are the request's own (read through clientBody: a failure of theirs
+ * is the client's).
  * Returns where the blob is now, and its size.
  */
 export async function writeVerifiedBlob(

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import {
-  at, bytesOf, closeUpload, expectOciError, openUpload, patchChunk, randomBytes, sha256, sha512, streamOf, uniqueName,
+  at, bytesOf, closeUpload, expectOciError, openUpload, patchChunk, randomBytes, rangeOf, sha256, sha512, streamOf, uniqueName,
 } from '../helpers/registry-client.ts'
 
 let origin: TestOrigin
@@ -30,13 +30,6 @@ function patchStreamed(uploadUrl: string, ...chunks: Uint8Array[]): Promise<Resp
     body: streamOf(...chunks),
     duplex: 'half',
   } as RequestInit)
-}
-
-/** The session's progress as the spec reports it: GET → 204 + Range. */
-async function rangeOf(uploadUrl: string): Promise<string | null> {
-  const res = await fetch(uploadUrl)
-  expect(res.status).toBe(204)
-  return res.headers.get('range')
 }
 
 describe('PATCH with Content-Range', () => {

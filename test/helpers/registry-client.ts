@@ -85,6 +85,13 @@ export function closeUpload(uploadUrl: string, digest: string, last?: Bytes): Pr
   return fetch(target, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: last })
 }
 
+/** The session's progress as the spec reports it (end-13): GET → 204 + Range. */
+export async function rangeOf(uploadUrl: string): Promise<string | null> {
+  const res = await fetch(uploadUrl)
+  expect(res.status).toBe(204)
+  return res.headers.get('range')
+}
+
 /** A body the client streams with chunked transfer encoding (no Content-Length). */
 export function streamOf(...chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   return new ReadableStream({
