@@ -70,6 +70,31 @@ describe('createBudget', () => {
     expect(budget.inUse).toBe(0)
   })
 
+  it('refuses the youngest at once when every holder waits on the others, so the older ones finish', async () => {
+    const budget = createBudget(10, { maxWaitMs: 5_000 })
+    const [older, middle, younger] = [budget.open(), budget.open(), budget.open()]
+    await older.grow(4)
+    await middle.grow(3)
+    await younger.grow(3)
+    const started = Date.now()
+    const olderGrows = older.grow(6)
+    const middleGrows = middle.grow(5)
+    // `younger` is still receiving (not waiting): it may yet free its units, so nobody is refused.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(budget.waiting).toBe(2)
+    // Now it waits too: all three are stuck, and the youngest is refused without waiting 5 s.
+    const youngerRefused = refusal(younger.grow(4))
+    expect(await youngerRefused).toMatchObject({ code: 'UNAVAILABLE', status: 503 })
+    younger.release()
+    // Its units let the oldest go on; the middle one waits for the oldest to finish, not refused.
+    await olderGrows
+    expect({ older: older.held, waiting: budget.waiting }).toEqual({ older: 6, waiting: 1 })
+    older.release()
+    await middleGrows
+    expect({ middle: middle.held, inUse: budget.inUse, waiting: budget.waiting }).toEqual({ middle: 5, inUse: 5, waiting: 0 })
+    expect(Date.now() - started).toBeLessThan(1_000)
+  })
+
   it('refuses at once a reservation larger than the whole budget', async () => {
     const budget = createBudget(10, { maxWaitMs: 5_000 })
     const started = Date.now()

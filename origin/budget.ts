@@ -36,27 +36,54 @@ export interface BudgetOptions {
   refusalHeaders?: Record<string, string>
 }
 
-interface Waiter {
-  reservation: { held: number }
-  total: number
-  grant(): void
+/** One open reservation, as the budget sees it. */
+interface Holder {
+  /** Opening order: lower is older. */
+  id: number
+  held: number
+  /** Its grow, while it waits. */
+  waiting: { total: number; grant(): void; refuse(err: unknown): void } | null
 }
 
 export function createBudget(capacity: number, { maxWaitMs = 10_000, refusalHeaders = {} }: BudgetOptions = {}): Budget {
   let inUse = 0
-  const queue: Waiter[] = []
+  let opened = 0
+  const holders = new Set<Holder>()
+  const queue: Holder[] = []
   const busy = (detail: Record<string, unknown>) =>
     ociError('UNAVAILABLE', { message: 'the registry is busy; retry shortly', detail, headers: { 'Retry-After': '1', ...refusalHeaders } })
+  const dequeue = (holder: Holder) => {
+    queue.splice(queue.indexOf(holder), 1)
+    holder.waiting = null
+  }
+  const fits = (holder: Holder) => inUse + holder.waiting!.total - holder.held <= capacity
   // Strictly in order: the head waiter is granted first, and nobody overtakes it.
-  const drain = () => {
-    while (queue.length > 0) {
+  const grantInOrder = () => {
+    while (queue.length > 0 && fits(queue[0]!)) {
       const head = queue[0]!
-      const needed = head.total - head.reservation.held
-      if (inUse + needed > capacity) return
-      queue.shift()
-      inUse += needed
-      head.reservation.held = head.total
-      head.grant()
+      const { total, grant } = head.waiting!
+      dequeue(head)
+      inUse += total - head.held
+      head.held = total
+      grant()
+    }
+  }
+  /**
+   * When every unit is held by reservations that are themselves waiting to grow (bodies read part
+   * way when the budget ran out), none can finish and free anything: waiting out the timeout
+   * would stall everyone for nothing. The youngest of them is refused at once instead, until the
+   * head can go on: the older ones finish. A holder that is not waiting (a body still arriving,
+   * or being parsed) will free its units by itself, so then the queue simply waits.
+   */
+  const settle = () => {
+    for (;;) {
+      grantInOrder()
+      if (queue.length === 0) return
+      const waitingHolders = queue.filter((h) => h.held > 0)
+      const stuck = [...holders].every((h) => h.held === 0 || h.waiting !== null)
+      if (!stuck || waitingHolders.length === 0) return
+      const youngest = waitingHolders.reduce((a, b) => (b.id > a.id ? b : a))
+      youngest.waiting!.refuse(busy({ reason: 'the budget is held by requests waiting on each other' }))
     }
   }
   return {
@@ -64,51 +91,44 @@ export function createBudget(capacity: number, { maxWaitMs = 10_000, refusalHead
     get inUse() { return inUse },
     get waiting() { return queue.length },
     open() {
-      const state = { held: 0 }
+      const holder: Holder = { id: opened++, held: 0, waiting: null }
       let released = false
-      let pending: { waiter: Waiter; reject: (err: unknown) => void; timer: ReturnType<typeof setTimeout> } | null = null
-      const forget = () => {
-        if (!pending) return
-        clearTimeout(pending.timer)
-        queue.splice(queue.indexOf(pending.waiter), 1)
-        pending = null
-      }
+      holders.add(holder)
       return {
-        get held() { return state.held },
+        get held() { return holder.held },
         grow(total) {
           if (released) return Promise.reject(busy({ released: true }))
-          if (pending) return Promise.reject(new Error('a reservation grows one request at a time'))
-          if (total <= state.held) return Promise.resolve()
+          if (holder.waiting) return Promise.reject(new Error('a reservation grows one request at a time'))
+          if (total <= holder.held) return Promise.resolve()
           if (total > capacity) return Promise.reject(busy({ requested: total, capacity }))
-          const needed = total - state.held
-          if (queue.length === 0 && inUse + needed <= capacity) {
-            inUse += needed
-            state.held = total
+          if (queue.length === 0 && inUse + total - holder.held <= capacity) {
+            inUse += total - holder.held
+            holder.held = total
             return Promise.resolve()
           }
           return new Promise<void>((resolve, reject) => {
-            const waiter: Waiter = { reservation: state, total, grant: () => { clearTimeout(timer); pending = null; resolve() } }
             const timer = setTimeout(() => {
-              forget()
-              reject(busy({ waitedMs: maxWaitMs }))
-              // The head may have been what held the others back.
-              drain()
+              holder.waiting?.refuse(busy({ waitedMs: maxWaitMs }))
             }, maxWaitMs)
-            pending = { waiter, reject, timer }
-            queue.push(waiter)
+            holder.waiting = {
+              total,
+              grant: () => { clearTimeout(timer); resolve() },
+              // Leaves the queue; what it held stays held until release(). The head may have
+              // been what held the others back.
+              refuse: (err) => { clearTimeout(timer); dequeue(holder); reject(err); settle() },
+            }
+            queue.push(holder)
+            settle()
           })
         },
         release() {
           if (released) return
           released = true
-          if (pending) {
-            const { reject } = pending
-            forget()
-            reject(busy({ released: true }))
-          }
-          inUse -= state.held
-          state.held = 0
-          drain()
+          holders.delete(holder)
+          inUse -= holder.held
+          holder.held = 0
+          if (holder.waiting) holder.waiting.refuse(busy({ released: true }))
+          else settle()
         },
       }
     },
