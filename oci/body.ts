@@ -20,7 +20,9 @@ export interface ReadBoundedOptions {
    * Accounts the memory the body will hold before it is read (a byte budget): awaited before each
    * read with what is kept so far plus the most that read may bring (`readAheadBytes`, no more
    * than `expectedBytes` allow), and after a larger chunk with the true total. Not called for
-   * chunks that are dropped. A rejection cancels the stream and is thrown at once.
+   * chunks that are dropped. A rejection refuses the body like `inspect`: what was kept is
+   * dropped, the rest is read and dropped (so the client, still sending, reads the answer), and
+   * the rejection is thrown once the body has ended.
    */
   hold?: (bytes: number) => Promise<void>
   /** What one read may bring, for `hold`: one socket read is at most 64 KiB. */
@@ -48,7 +50,7 @@ export async function readBounded(body: ReadableStream<Uint8Array> | null, limit
   }, timeoutMs)
   try {
     for (;;) {
-      if (hold && refused === null) await holdOrCancel(reader, hold, Math.min(size + readAheadBytes, expectedBytes ?? Infinity, limit))
+      if (hold && refused === null) refused = await holdOrRefuse(hold, Math.min(size + readAheadBytes, expectedBytes ?? Infinity, limit))
       const { done, value } = await reader.read()
       if (timedOut) throw ociError('REQUEST_TIMEOUT', { message: `body not received within ${timeoutMs} ms`, detail: { timeoutMs }, headers: { Connection: 'close' } })
       if (done) break
@@ -58,7 +60,11 @@ export async function readBounded(body: ReadableStream<Uint8Array> | null, limit
         throw tooLarge()
       }
       if (refused !== null) continue
-      if (hold) await holdOrCancel(reader, hold, size)
+      if (hold) refused = await holdOrRefuse(hold, size)
+      if (refused !== null) {
+        chunks.length = 0
+        continue
+      }
       chunks.push(value)
       try {
         inspect?.(value)
@@ -74,11 +80,12 @@ export async function readBounded(body: ReadableStream<Uint8Array> | null, limit
   return concatBytes(chunks, size)
 }
 
-async function holdOrCancel(reader: ReadableStreamDefaultReader<Uint8Array>, hold: (bytes: number) => Promise<void>, bytes: number): Promise<void> {
+/** Null once `bytes` are held, or why they cannot be. */
+async function holdOrRefuse(hold: (bytes: number) => Promise<void>, bytes: number): Promise<unknown> {
   try {
     await hold(bytes)
+    return null
   } catch (err) {
-    await reader.cancel().catch(() => undefined)
-    throw err
+    return err
   }
 }

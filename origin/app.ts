@@ -8,7 +8,7 @@ import type { LocationSet } from './locations.ts'
 import { describeError, silentLogger, type Logger } from './log.ts'
 import { createHashCache, type HashCache } from './uploads/hash-cache.ts'
 import { createSlots, type Slots } from './slots.ts'
-import { createManifestBodyBudget, type Budget } from './budget.ts'
+import { createBudget, type Budget } from './budget.ts'
 import { baseRoutes } from './routes/base.ts'
 import { blobRoutes } from './routes/blobs.ts'
 import { uploadRoutes } from './routes/uploads.ts'
@@ -57,7 +57,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     onFallback: () => {},
     uploadsInProgress: new Set<string>(),
     manifestSlots: createSlots(4),
-    manifestBodyBudget: createManifestBodyBudget(64 * 1024 * 1024),
+    manifestBodyBudget: createBudget(64 * 1024 * 1024),
     ...deps,
   }
   const app = new Hono<OriginEnv>()

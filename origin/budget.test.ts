@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createBudget, createManifestBodyBudget } from './budget.ts'
+import { createBudget } from './budget.ts'
 import { isOciError } from '../oci/errors.ts'
 
 const refusal = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => (isOciError(err) ? { code: err.code, status: err.status, headers: err.headers } : err))
@@ -100,11 +100,5 @@ describe('createBudget', () => {
     const started = Date.now()
     expect(await refusal(budget.open().grow(11))).toMatchObject({ code: 'UNAVAILABLE' })
     expect(Date.now() - started).toBeLessThan(1_000)
-  })
-
-  it('closes the connection when the manifest body budget refuses (the body is left unread)', async () => {
-    const budget = createManifestBodyBudget(10, { maxWaitMs: 10 })
-    await budget.open().grow(10)
-    expect(await refusal(budget.open().grow(1))).toEqual({ code: 'UNAVAILABLE', status: 503, headers: { 'Retry-After': '1', Connection: 'close' } })
   })
 })

@@ -32,8 +32,6 @@ export interface Budget {
 export interface BudgetOptions {
   /** How long a reservation may wait to grow before it is refused. */
   maxWaitMs?: number
-  /** Extra headers on the refusal (e.g. `Connection: close` when a body is left unread). */
-  refusalHeaders?: Record<string, string>
 }
 
 /** One open reservation, as the budget sees it. */
@@ -45,13 +43,13 @@ interface Holder {
   waiting: { total: number; grant(): void; refuse(err: unknown): void } | null
 }
 
-export function createBudget(capacity: number, { maxWaitMs = 10_000, refusalHeaders = {} }: BudgetOptions = {}): Budget {
+export function createBudget(capacity: number, { maxWaitMs = 10_000 }: BudgetOptions = {}): Budget {
   let inUse = 0
   let opened = 0
   const holders = new Set<Holder>()
   const queue: Holder[] = []
   const busy = (detail: Record<string, unknown>) =>
-    ociError('UNAVAILABLE', { message: 'the registry is busy; retry shortly', detail, headers: { 'Retry-After': '1', ...refusalHeaders } })
+    ociError('UNAVAILABLE', { message: 'the registry is busy; retry shortly', detail, headers: { 'Retry-After': '1' } })
   const dequeue = (holder: Holder) => {
     queue.splice(queue.indexOf(holder), 1)
     holder.waiting = null
@@ -133,12 +131,4 @@ export function createBudget(capacity: number, { maxWaitMs = 10_000, refusalHead
       }
     },
   }
-}
-
-/**
- * The byte budget for manifest bodies being read. Its refusal closes the connection: the rest of
- * the body is left unread.
- */
-export function createManifestBodyBudget(bytes: number, options: Pick<BudgetOptions, 'maxWaitMs'> = {}): Budget {
-  return createBudget(bytes, { ...options, refusalHeaders: { Connection: 'close' } })
 }

@@ -22,7 +22,7 @@ import { withIncomingBody } from './uploads/request-body.ts'
 import { sendLocalFile } from './send-file.ts'
 import { applyHttpLimits, httpServerOptions, listensOnLoopbackOnly } from './http-limits.ts'
 import { createSlots } from './slots.ts'
-import { createManifestBodyBudget } from './budget.ts'
+import { createBudget } from './budget.ts'
 
 export interface OriginServer {
   url: string
@@ -74,7 +74,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     onCommit: () => worker?.wake(),
     onFallback: (preferred, used) => metrics.pushFallbacks.inc({ preferred, used }),
     manifestSlots: createSlots(config.origin.manifestConcurrency),
-    manifestBodyBudget: createManifestBodyBudget(config.origin.manifestBodyBytes),
+    manifestBodyBudget: createBudget(config.origin.manifestBodyBytes),
   }
   const app = createOriginApp(deps)
   // Decided from the address actually bound, once listening: a host name is only a name.

@@ -11,7 +11,7 @@ export interface Slots {
   readonly waiting: number
 }
 
-export function createSlots(permits: number, options: Pick<BudgetOptions, 'maxWaitMs'> = {}): Slots {
+export function createSlots(permits: number, options: BudgetOptions = {}): Slots {
   const budget = createBudget(permits, options)
   return {
     get inUse() { return budget.inUse },

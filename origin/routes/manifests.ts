@@ -73,7 +73,12 @@ function readManifestBody(c: OriginContext, reservation: Reservation): Promise<U
     timeoutMs: MANIFEST_BODY_TIMEOUT_MS,
     inspect: (chunk) => checkManifestShape(shape.push(chunk)),
     expectedBytes: declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null,
-    hold: (bytes) => reservation.grow(bytes),
+    // A body refused for want of budget gives back what it held at once: the rest of it is read
+    // and dropped, so the client, maybe still sending, gets the 503 rather than a reset.
+    hold: (bytes) => reservation.grow(bytes).catch((err: unknown) => {
+      reservation.release()
+      throw err
+    }),
   })
 }
 
