@@ -50,4 +50,44 @@ describe('readBounded', () => {
     expect(await failure(readBounded(stream, 10, { timeoutMs: 50 }))).toEqual({ code: 'REQUEST_TIMEOUT', status: 408, connection: 'close' })
     expect(seen.cancelled).toBe(true)
   })
+
+  it('holds memory before each read: what is kept plus the read ahead, capped by the declared length', async () => {
+    const holds: number[] = []
+    const read = await readBounded(body([bytes(4), bytes(4), bytes(2)]).stream, 100, { expectedBytes: 10, readAheadBytes: 4, hold: async (n) => { holds.push(n) } })
+    expect(read).toEqual(bytes(10))
+    // Before each read, and after each chunk (a no-op when the chunk fit what was held).
+    expect(holds).toEqual([4, 4, 8, 8, 10, 10, 10])
+  })
+
+  it('holds the true total when a chunk is larger than the read ahead', async () => {
+    const holds: number[] = []
+    await readBounded(body([bytes(9)]).stream, 100, { readAheadBytes: 4, hold: async (n) => { holds.push(n) } })
+    expect(holds).toEqual([4, 9, 13])
+  })
+
+  it('drops what it kept when hold refuses, reads the rest without holding, then throws', async () => {
+    const holds: number[] = []
+    const { stream, seen } = body([bytes(4), bytes(4), bytes(4)])
+    const busy = ociError('UNAVAILABLE')
+    const refused = readBounded(stream, 100, { readAheadBytes: 4, hold: async (n) => { holds.push(n); if (n > 4) throw busy } })
+    expect(await failure(refused)).toEqual({ code: 'UNAVAILABLE', status: 503, connection: undefined })
+    expect(holds).toEqual([4, 4, 8])
+    expect(seen).toEqual({ pulled: 3, cancelled: false })
+  })
+
+  it('keeps nothing, and holds nothing, of a body declared over the limit, and answers 413', async () => {
+    const holds: number[] = []
+    const { stream, seen } = body([bytes(4), bytes(4), bytes(4)])
+    expect(await failure(readBounded(stream, 10, { expectedBytes: 12, hold: async (n) => { holds.push(n) } }))).toEqual({ code: 'MANIFEST_INVALID', status: 413, connection: 'close' })
+    expect(holds).toEqual([])
+    expect(seen).toEqual({ pulled: 3, cancelled: true })
+  })
+
+  it('stops holding once inspect refuses: the rest is dropped, not kept', async () => {
+    const holds: number[] = []
+    const { stream } = body([bytes(2, 9), bytes(2), bytes(2)])
+    const refused = readBounded(stream, 10, { readAheadBytes: 2, inspect: (chunk) => { if (chunk[0] === 9) throw ociError('MANIFEST_INVALID') }, hold: async (n) => { holds.push(n) } })
+    expect(await failure(refused)).toEqual({ code: 'MANIFEST_INVALID', status: 400, connection: undefined })
+    expect(holds).toEqual([2, 2])
+  })
 })

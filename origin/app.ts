@@ -8,6 +8,7 @@ import type { LocationSet } from './locations.ts'
 import { describeError, silentLogger, type Logger } from './log.ts'
 import { createHashCache, type HashCache } from './uploads/hash-cache.ts'
 import { createSlots, type Slots } from './slots.ts'
+import { createBudget, type Budget } from './budget.ts'
 import { baseRoutes } from './routes/base.ts'
 import { blobRoutes } from './routes/blobs.ts'
 import { uploadRoutes } from './routes/uploads.ts'
@@ -35,8 +36,10 @@ export interface OriginDeps {
   onFallback?: (preferred: string, used: string) => void
   /** Upload sessions with a chunk being written by this app (one at a time per session). */
   uploadsInProgress?: Set<string>
-  /** Manifest PUTs read, parsed and stored at once (config origin.manifestConcurrency). */
+  /** Manifest PUTs parsed, validated and stored at once (config origin.manifestConcurrency). */
   manifestSlots?: Slots
+  /** Bytes of manifest bodies held in memory at once (config origin.manifestBodyBytes). */
+  manifestBodyBudget?: Budget
 }
 
 export type ResolvedDeps = Required<OriginDeps>
@@ -54,6 +57,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     onFallback: () => {},
     uploadsInProgress: new Set<string>(),
     manifestSlots: createSlots(4),
+    manifestBodyBudget: createBudget(64 * 1024 * 1024),
     ...deps,
   }
   const app = new Hono<OriginEnv>()

@@ -23,6 +23,7 @@ import { withIncomingBody } from './uploads/request-body.ts'
 import { sendLocalFile } from './send-file.ts'
 import { applyHttpLimits, httpServerOptions, listensOnLoopbackOnly } from './http-limits.ts'
 import { createSlots } from './slots.ts'
+import { createBudget } from './budget.ts'
 
 export interface OriginServer {
   url: string
@@ -74,6 +75,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     onCommit: () => worker?.wake(),
     onFallback: (preferred, used) => metrics.pushFallbacks.inc({ preferred, used }),
     manifestSlots: createSlots(config.origin.manifestConcurrency),
+    manifestBodyBudget: createBudget(config.origin.manifestBodyBytes),
   }
   const app = createOriginApp(deps)
   // Decided from the address actually bound, once listening: a host name is only a name.

@@ -1,9 +1,8 @@
-// A counting semaphore for work whose memory must stay bounded however many requests ask for it at
-// once (manifest PUTs: each buffers up to 4 MiB and the values parsed from it). Waiters queue in
-// arrival order; one that waits too long is answered 503 UNAVAILABLE with Retry-After rather than
-// held, since docker retries 5xx but treats TOOMANYREQUESTS as final.
+// A counting semaphore: a budget (origin/budget.ts) whose every holder takes one unit. Manifest
+// PUTs parse, validate and store a few at a time, since what JSON.parse builds is several times
+// the bytes it reads; the bodies themselves are already in, under their own byte budget.
 
-import { ociError } from '../oci/errors.ts'
+import { createBudget, type BudgetOptions } from './budget.ts'
 
 export interface Slots {
   /** Resolves with a release function once a slot is free; rejects with UNAVAILABLE after the wait limit. */
@@ -12,48 +11,15 @@ export interface Slots {
   readonly waiting: number
 }
 
-export interface SlotOptions {
-  /** How long a request may queue for a slot before it is refused. */
-  maxWaitMs?: number
-}
-
-export function createSlots(permits: number, { maxWaitMs = 10_000 }: SlotOptions = {}): Slots {
-  let inUse = 0
-  const queue: Array<() => void> = []
-  const release = () => {
-    const next = queue.shift()
-    if (next) next()
-    else inUse--
-  }
-  // Each release runs once, however often a caller calls it.
-  const releaser = () => {
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      release()
-    }
-  }
+export function createSlots(permits: number, options: BudgetOptions = {}): Slots {
+  const budget = createBudget(permits, options)
   return {
-    get inUse() { return inUse },
-    get waiting() { return queue.length },
-    acquire() {
-      if (inUse < permits) {
-        inUse++
-        return Promise.resolve(releaser())
-      }
-      return new Promise((resolve, reject) => {
-        // The slot passes straight from the releasing holder to this waiter (inUse unchanged).
-        const grant = () => {
-          clearTimeout(timer)
-          resolve(releaser())
-        }
-        const timer = setTimeout(() => {
-          queue.splice(queue.indexOf(grant), 1)
-          reject(ociError('UNAVAILABLE', { message: 'the registry is busy; retry shortly', headers: { 'Retry-After': '1' } }))
-        }, maxWaitMs)
-        queue.push(grant)
-      })
+    get inUse() { return budget.inUse },
+    get waiting() { return budget.waiting },
+    async acquire() {
+      const reservation = budget.open()
+      await reservation.grow(1)
+      return () => reservation.release()
     },
   }
 }

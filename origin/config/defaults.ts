@@ -17,6 +17,8 @@ export const DEFAULT_ORIGIN: OriginSettings = {
   // Keep it well below the process's file-descriptor limit (`ulimit -n`): uploads hold files too.
   maxConnections: 1_000,
   manifestConcurrency: 4,
+  // Sixteen manifests at the 4 MiB limit, or thousands of ordinary ones (a few KiB each).
+  manifestBodyBytes: 64 * 1024 * 1024,
 }
 
 export const DEFAULT_REPLICATION: ReplicationConfig = {

@@ -18,6 +18,7 @@ export const ENV = {
   idleTimeoutMs: 'MERIDIAN_IDLE_TIMEOUT_MS',
   maxConnections: 'MERIDIAN_MAX_CONNECTIONS',
   manifestConcurrency: 'MERIDIAN_MANIFEST_CONCURRENCY',
+  manifestBodyBytes: 'MERIDIAN_MANIFEST_BODY_BYTES',
   databaseUrl: 'DATABASE_URL',
   preference: 'MERIDIAN_STORAGE_PREFERENCE',
   /** Quay's spelling, so a Quay deployment's environment carries over unchanged. */

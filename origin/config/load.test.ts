@@ -74,7 +74,7 @@ describe('loadConfig without a file', () => {
     expect(warnings).toEqual([])
     expect(config.dataDir).toBe(DATA)
     expect(config.databaseUrl).toBe(`sqlite:${DATA}/meridian.db`)
-    expect(config.origin).toEqual({ host: '127.0.0.1', port: 5000, deleteEnabled: true, publicUrl: null, headersTimeoutMs: 30_000, idleTimeoutMs: 120_000, maxConnections: 1_000, manifestConcurrency: 4 })
+    expect(config.origin).toEqual({ host: '127.0.0.1', port: 5000, deleteEnabled: true, publicUrl: null, headersTimeoutMs: 30_000, idleTimeoutMs: 120_000, maxConnections: 1_000, manifestConcurrency: 4, manifestBodyBytes: 64 * 1024 * 1024 })
     expect(config.preference).toEqual(['us-east', 'eu-west', 'ap-south'])
     expect(config.locations.map((l) => [l.id, l.lat, l.lon])).toEqual([
       ['us-east', 39.0, -77.5],
@@ -108,12 +108,15 @@ describe('loadConfig without a file', () => {
   })
 
   it('takes the HTTP limits from the environment over the file, and refuses nonsense', () => {
-    const file = 'locations: { a: { driver: memory, lat: 0, lon: 0 } }\norigin: { headersTimeoutMs: 5000, maxConnections: 50 }'
+    const file = 'locations: { a: { driver: memory, lat: 0, lon: 0 } }\norigin: { headersTimeoutMs: 5000, maxConnections: 50, manifestBodyBytes: 8388608 }'
     const { config } = load(file, { MERIDIAN_HEADERS_TIMEOUT_MS: '2000', MERIDIAN_IDLE_TIMEOUT_MS: '9000', MERIDIAN_MANIFEST_CONCURRENCY: '2' })
-    expect(config.origin).toMatchObject({ headersTimeoutMs: 2000, idleTimeoutMs: 9000, maxConnections: 50, manifestConcurrency: 2 })
-    expect(problemsOf(() => load(null, { MERIDIAN_MAX_CONNECTIONS: '0', MERIDIAN_HEADERS_TIMEOUT_MS: '1.5' }))).toEqual([
+    expect(config.origin).toMatchObject({ headersTimeoutMs: 2000, idleTimeoutMs: 9000, maxConnections: 50, manifestConcurrency: 2, manifestBodyBytes: 8 * 1024 * 1024 })
+    expect(load(file, { MERIDIAN_MANIFEST_BODY_BYTES: '16777216' }).config.origin.manifestBodyBytes).toBe(16 * 1024 * 1024)
+    expect(problemsOf(() => load(null, { MERIDIAN_MAX_CONNECTIONS: '0', MERIDIAN_HEADERS_TIMEOUT_MS: '1.5', MERIDIAN_MANIFEST_BODY_BYTES: '65536' }))).toEqual([
       'MERIDIAN_HEADERS_TIMEOUT_MS: expected an integer, got 1.5',
       'MERIDIAN_MAX_CONNECTIONS: must be >= 1, got 0',
+      // A manifest at the 4 MiB limit must fit in the budget.
+      'MERIDIAN_MANIFEST_BODY_BYTES: must be >= 4194304, got 65536',
     ])
   })
 

@@ -55,6 +55,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       idleTimeoutMs: settings.limits.idleTimeoutMs ?? fileOrigin.idleTimeoutMs ?? DEFAULT_ORIGIN.idleTimeoutMs,
       maxConnections: settings.limits.maxConnections ?? fileOrigin.maxConnections ?? DEFAULT_ORIGIN.maxConnections,
       manifestConcurrency: settings.limits.manifestConcurrency ?? fileOrigin.manifestConcurrency ?? DEFAULT_ORIGIN.manifestConcurrency,
+      manifestBodyBytes: settings.limits.manifestBodyBytes ?? fileOrigin.manifestBodyBytes ?? DEFAULT_ORIGIN.manifestBodyBytes,
     },
     databaseUrl: databaseUrl ?? defaultDatabaseUrl(dataDir),
     locations,

@@ -2,10 +2,11 @@
 
 import { isAbsolute, resolve } from 'node:path'
 import type { OriginSettings } from './types.ts'
+import { MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
 import { at, problem, type Report } from './report.ts'
 import { checkHttpUrl, checkKeys, readBoolean, readMap, readNumber, readString } from './read-values.ts'
 
-const LIMIT_KEYS = ['headersTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'manifestConcurrency'] as const
+const LIMIT_KEYS = ['headersTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'manifestConcurrency', 'manifestBodyBytes'] as const
 const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', ...LIMIT_KEYS] as const
 
 export type LimitKey = typeof LIMIT_KEYS[number]
@@ -18,6 +19,8 @@ export const LIMIT_RULES: Record<LimitKey, { integer: true; min: number }> = {
   idleTimeoutMs: { integer: true, min: 100 },
   maxConnections: { integer: true, min: 1 },
   manifestConcurrency: { integer: true, min: 1 },
+  // One manifest at the size limit must fit, or it could never be pushed.
+  manifestBodyBytes: { integer: true, min: MAX_MANIFEST_BYTES },
 }
 
 export function readOriginBlock(report: Report, value: unknown): Partial<OriginSettings> {

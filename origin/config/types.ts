@@ -60,8 +60,10 @@ export interface OriginSettings {
   idleTimeoutMs: number
   /** Connections held at once; more are closed on accept, with a warning in the log. */
   maxConnections: number
-  /** Manifest PUTs read, parsed and stored at once; more wait their turn (origin/manifest-slots.ts). */
+  /** Manifest PUTs parsed, validated and stored at once; more wait their turn (origin/slots.ts). */
   manifestConcurrency: number
+  /** Bytes of manifest bodies held while they arrive, all requests together (origin/budget.ts). */
+  manifestBodyBytes: number
 }
 
 export interface MeridianConfig {

@@ -7,13 +7,15 @@ import { checkManifestShape, parseManifest, MANIFEST_SHAPE_LIMITS, MAX_MANIFEST_
 import { createJsonShapeScanner } from '../../oci/json-shape.ts'
 import { deleteManifest, deleteTag, findManifest, missingBlobs, missingManifests, putManifest, resolveTag } from '../../db/queries/manifests.ts'
 import { writeVerifiedBlob } from '../uploads/write.ts'
+import type { Reservation } from '../budget.ts'
 import { apiHeaders, depsOf, nameOf, requireRepository, type OriginContext } from './context.ts'
 import { findRepository } from '../../db/queries/repositories.ts'
 import type { Tx } from '../../db/queries/changes.ts'
 
 export const manifestRoutes = new Hono<OriginEnv>()
 
-/** A manifest body holds a slot while it arrives: a client trickling it must not hold one long. */
+/** Whole body within this long of the request's arrival, or 408: a trickled body must not hold
+ * its share of the byte budget for long. */
 const MANIFEST_BODY_TIMEOUT_MS = 30_000
 
 function storedManifest(c: OriginContext) {
@@ -40,29 +42,48 @@ manifestRoutes.get('/:name{.+}/manifests/:reference', (c) => {
 
 // distribution-spec end-7: PUT by tag or digest. References must exist in the repository, except
 // the subject (a referrer may be pushed before its subject).
-// Bodies are read, parsed and stored a few at a time (deps.manifestSlots): memory stays bounded
-// however many arrive at once, and the rest wait with their bodies unread (TCP backpressure).
+// Two bounds keep memory in check however many arrive at once, and neither lets a slow client hold
+// others up: the body is read under a byte budget (deps.manifestBodyBudget) that counts only what
+// has arrived, plus the next read; then JSON.parse, validation and the storage write, which no
+// client can slow down, run a few at a time (deps.manifestSlots).
 manifestRoutes.put('/:name{.+}/manifests/:reference', async (c) => {
   const deps = depsOf(c)
   const name = nameOf(c)
   const ref = parseReference(c.req.param('reference') ?? '')
-  const release = await deps.manifestSlots.acquire()
+  const reservation = deps.manifestBodyBudget.open()
   try {
-    return await putManifestBody(c, name, ref)
+    const payload = await readManifestBody(c, reservation)
+    const release = await deps.manifestSlots.acquire()
+    try {
+      return await storeManifest(c, name, ref, payload)
+    } finally {
+      release()
+    }
   } finally {
-    release()
+    reservation.release()
   }
 })
 
-async function putManifestBody(c: OriginContext, name: string, ref: Reference) {
-  const deps = depsOf(c)
+function readManifestBody(c: OriginContext, reservation: Reservation): Promise<Uint8Array> {
+  const declared = c.req.header('content-length')
   // Nesting and value counts are checked as the bytes arrive: 4 MiB of `[[[[…` is refused after
   // its first chunk, before the rest is read and joined.
   const shape = createJsonShapeScanner(MANIFEST_SHAPE_LIMITS)
-  const payload = await readBounded(c.req.raw.body, MAX_MANIFEST_BYTES, {
+  return readBounded(c.req.raw.body, MAX_MANIFEST_BYTES, {
     timeoutMs: MANIFEST_BODY_TIMEOUT_MS,
     inspect: (chunk) => checkManifestShape(shape.push(chunk)),
+    expectedBytes: declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null,
+    // A body refused for want of budget gives back what it held at once: the rest of it is read
+    // and dropped, so the client, maybe still sending, gets the 503 rather than a reset.
+    hold: (bytes) => reservation.grow(bytes).catch((err: unknown) => {
+      reservation.release()
+      throw err
+    }),
   })
+}
+
+async function storeManifest(c: OriginContext, name: string, ref: Reference, payload: Uint8Array) {
+  const deps = depsOf(c)
   const parsed = parseManifest(payload, c.req.header('content-type') ?? null)
   const hasher = deps.createHasher(ref.kind === 'digest' && ref.digest.startsWith('sha512:') ? 'sha512' : 'sha256')
   hasher.update(payload)

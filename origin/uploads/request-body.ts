@@ -64,6 +64,16 @@ export function incomingBody(incoming: IncomingMessage, queueBytes = QUEUE_BYTES
 }
 
 /**
+ * Bytes to queue ahead of a request's reader. None for a manifest PUT (the same path as its route,
+ * `/:name{.+}/manifests/:reference`): its handler counts every byte it holds against a byte budget
+ * before reading it (origin/routes/manifests.ts), and a queue ahead of it would escape the count,
+ * up to 1 MiB per waiting request. A wrong guess costs only speed, never correctness.
+ */
+function readAheadFor(request: Request): number {
+  return request.method === 'PUT' && /^\/v2\/.+\/manifests\/[^/]+$/.test(new URL(request.url).pathname) ? 0 : QUEUE_BYTES
+}
+
+/**
  * `request` with its body replaced by the zero-copy stream of `incoming`, when it has a body that
  * nobody has read yet; otherwise `request` unchanged.
  */
@@ -74,7 +84,7 @@ export function withIncomingBody(request: Request, incoming: unknown): Request {
   return new Request(request.url, {
     method: request.method,
     headers: request.headers,
-    body: incomingBody(incoming),
+    body: incomingBody(incoming, readAheadFor(request)),
     signal: request.signal,
     duplex: 'half',
   } as RequestInit & { duplex: 'half' })
