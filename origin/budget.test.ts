@@ -101,4 +101,19 @@ describe('createBudget', () => {
     expect(await refusal(budget.open().grow(11))).toMatchObject({ code: 'UNAVAILABLE' })
     expect(Date.now() - started).toBeLessThan(1_000)
   })
+
+  it('lets an older body read part way grow before a newer one that holds nothing, never refusing it', async () => {
+    const budget = createBudget(10)
+    const older = budget.open()
+    await older.grow(8)
+    const newer = budget.open()
+    const newerGrow = newer.grow(5) // does not fit: waits
+    await Promise.resolve()
+    // The older one fits on its own (8 -> 10): it goes first, though it asked second.
+    await older.grow(10)
+    expect({ older: older.held, newer: newer.held, waiting: budget.waiting }).toEqual({ older: 10, newer: 0, waiting: 1 })
+    older.release()
+    await newerGrow
+    expect(newer.held).toBe(5)
+  })
 })

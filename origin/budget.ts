@@ -1,6 +1,7 @@
 // A weighted semaphore: a fixed capacity of units (bytes of buffered manifest bodies, or parse
-// slots) that requests reserve and grow as they go. Waiters are served in arrival order, so a
-// large reservation is never starved by a stream of small ones; one that waits too long is
+// slots) that requests reserve and grow as they go. Waiters are served oldest reservation first,
+// so a large reservation is never starved by a stream of small ones, and a body read part way is
+// never overtaken by one that has not started; one that waits too long is
 // answered 503 UNAVAILABLE with Retry-After rather than held, since docker retries 5xx but treats
 // TOOMANYREQUESTS as final.
 
@@ -46,8 +47,19 @@ interface Holder {
 export function createBudget(capacity: number, { maxWaitMs = 10_000 }: BudgetOptions = {}): Budget {
   let inUse = 0
   let opened = 0
-  const holders = new Set<Holder>()
+  /** Reservations holding units now (the only ones that can hold the budget up). */
+  const holding = new Set<Holder>()
+  /** Waiters, oldest reservation first. */
   const queue: Holder[] = []
+  const enqueue = (holder: Holder) => {
+    const at = queue.findIndex((h) => h.id > holder.id)
+    queue.splice(at < 0 ? queue.length : at, 0, holder)
+  }
+  const hold = (holder: Holder, total: number) => {
+    inUse += total - holder.held
+    holder.held = total
+    if (total > 0) holding.add(holder)
+  }
   const busy = (detail: Record<string, unknown>) =>
     ociError('UNAVAILABLE', { message: 'the registry is busy; retry shortly', detail, headers: { 'Retry-After': '1' } })
   const dequeue = (holder: Holder) => {
@@ -61,8 +73,7 @@ export function createBudget(capacity: number, { maxWaitMs = 10_000 }: BudgetOpt
       const head = queue[0]!
       const { total, grant } = head.waiting!
       dequeue(head)
-      inUse += total - head.held
-      head.held = total
+      hold(head, total)
       grant()
     }
   }
@@ -78,8 +89,9 @@ export function createBudget(capacity: number, { maxWaitMs = 10_000 }: BudgetOpt
       grantInOrder()
       if (queue.length === 0) return
       const waitingHolders = queue.filter((h) => h.held > 0)
-      const stuck = [...holders].every((h) => h.held === 0 || h.waiting !== null)
-      if (!stuck || waitingHolders.length === 0) return
+      // Stuck: everything holding units is itself waiting (every waiter holding units is in
+      // `holding`, so equal sizes mean the same set).
+      if (waitingHolders.length === 0 || waitingHolders.length !== holding.size) return
       const youngest = waitingHolders.reduce((a, b) => (b.id > a.id ? b : a))
       youngest.waiting!.refuse(busy({ reason: 'the budget is held by requests waiting on each other' }))
     }
@@ -91,7 +103,6 @@ export function createBudget(capacity: number, { maxWaitMs = 10_000 }: BudgetOpt
     open() {
       const holder: Holder = { id: opened++, held: 0, waiting: null }
       let released = false
-      holders.add(holder)
       return {
         get held() { return holder.held },
         grow(total) {
@@ -100,8 +111,7 @@ export function createBudget(capacity: number, { maxWaitMs = 10_000 }: BudgetOpt
           if (total <= holder.held) return Promise.resolve()
           if (total > capacity) return Promise.reject(busy({ requested: total, capacity }))
           if (queue.length === 0 && inUse + total - holder.held <= capacity) {
-            inUse += total - holder.held
-            holder.held = total
+            hold(holder, total)
             return Promise.resolve()
           }
           return new Promise<void>((resolve, reject) => {
@@ -115,14 +125,14 @@ export function createBudget(capacity: number, { maxWaitMs = 10_000 }: BudgetOpt
               // been what held the others back.
               refuse: (err) => { clearTimeout(timer); dequeue(holder); reject(err); settle() },
             }
-            queue.push(holder)
+            enqueue(holder)
             settle()
           })
         },
         release() {
           if (released) return
           released = true
-          holders.delete(holder)
+          holding.delete(holder)
           inUse -= holder.held
           holder.held = 0
           if (holder.waiting) holder.waiting.refuse(busy({ released: true }))

@@ -18,7 +18,12 @@ export function createSlots(permits: number, options: BudgetOptions = {}): Slots
     get waiting() { return budget.waiting },
     async acquire() {
       const reservation = budget.open()
-      await reservation.grow(1)
+      try {
+        await reservation.grow(1)
+      } catch (err) {
+        reservation.release()
+        throw err
+      }
       return () => reservation.release()
     },
   }

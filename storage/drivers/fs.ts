@@ -143,10 +143,12 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
 
   /** Renames a finished temp file onto `target`, creating parents; fsyncs the directory. */
   async function moveIntoPlace(tmp: string, target: string): Promise<void> {
-    // A concurrent delete may prune the parent directory between mkdir and rename: try again.
+    // A concurrent delete may prune a parent directory while the levels are made or before the
+    // rename: try again (the root itself is checked first, so a vanished volume still fails).
     for (let attempt = 1; ; attempt++) {
-      const created = await makeParents(dirname(target))
+      let created: string[] = []
       try {
+        created = await makeParents(dirname(target))
         await rename(tmp, target)
         break
       } catch (err) {
@@ -235,7 +237,8 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
       }
       // Upload sessions leave one directory each: prune empty parents, stopping at the first
       // non-empty one (or any error; a racing put re-creates what it needs).
-      for (let dir = dirname(path); dir.startsWith(rootDir + sep); dir = dirname(dir)) {
+      // The top-level folders (blobs/, uploads/) stay: every write makes its way through them.
+      for (let dir = dirname(path); dirname(dir).startsWith(rootDir + sep); dir = dirname(dir)) {
         try {
           await rmdir(dir)
         } catch {
