@@ -1,12 +1,13 @@
 // The origin as a child process (`node --import tsx origin/main.ts`), the way it runs in
 // production: its own event loop, so the latency a test measures is the origin's and not the test
-// runner's, and its own memory, sampled from /proc (or `ps`) while a test runs.
+// runner's, and its own memory, sampled from /proc while a test runs.
 
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { readProcessMemory } from '../../scripts/bench/origin-process.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -90,16 +91,10 @@ async function stopChild(child: ChildProcess, exit: Promise<void>, exited: boole
   clearTimeout(timer)
 }
 
-/** Resident set size of `pid` in bytes: /proc on Linux, `ps` elsewhere; 0 once it has exited. */
+/** Resident set size of `pid` in bytes (/proc, as the bench and the soak read it); 0 once it has exited. */
 export function rssOf(pid: number): number {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    if (match) return Number(match[1]) * 1024
-  } catch {
-    // Not Linux, or gone: ps tells which.
-  }
-  try {
-    return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()) * 1024
+    return readProcessMemory(pid).rssMiB * 1024 * 1024
   } catch {
     return 0
   }

@@ -23,7 +23,7 @@ import type { MeridianConfig } from '../../origin/config/types.ts'
 import { startOriginServer, type OriginServer } from '../../origin/server.ts'
 import type { Logger } from '../../origin/log.ts'
 import { placements } from '../../db/schema.ts'
-import { at, bytesOf, randomBytes, sha256, streamOf, utf8, imageManifest, pushManifest, OCI_LAYER, type Bytes, type Descriptor } from '../helpers/registry-client.ts'
+import { at, bytesOf, closeUpload, openUpload, patchChunk, randomBytes, sha256, streamOf, utf8, imageManifest, pushManifest, OCI_LAYER, type Bytes, type Descriptor } from '../helpers/registry-client.ts'
 import { fastRetries, fsLocation, placementProblems, waitForReplication } from '../helpers/replication.ts'
 
 const run = (cmd: string, ...args: string[]): void => { execFileSync(cmd, args, { stdio: 'pipe' }) }
@@ -198,17 +198,16 @@ export async function pushMixedImage(url: string, name: string, tag: string): Pr
   const streamed = randomBytes(200_000)
   const monolithic = await fetch(at(url, `/v2/${name}/blobs/uploads/?digest=${sha256(config)}`), { method: 'POST', body: config })
   await ok(monolithic, 201, `monolithic push of ${name}`)
-  const open = async () => at(url, (await ok(await fetch(at(url, `/v2/${name}/blobs/uploads/`), { method: 'POST' }), 202, `open upload in ${name}`)).headers.get('location')!)
-  let upload = await open()
-  for (const [start, end] of [[0, 150_000], [150_000, 300_000]]) {
-    const res = await fetch(upload, { method: 'PATCH', headers: { 'Content-Range': `${start}-${end - 1}` }, body: chunked.subarray(start, end) })
+  let upload = await openUpload(url, name)
+  for (const start of [0, 150_000]) {
+    const res = await patchChunk(upload, chunked.subarray(start, start + 150_000), start)
     upload = at(url, (await ok(res, 202, `chunk ${start} of ${name}`)).headers.get('location')!)
   }
-  await ok(await fetch(`${upload}${upload.includes('?') ? '&' : '?'}digest=${sha256(chunked)}`, { method: 'PUT' }), 201, `close chunked upload in ${name}`)
-  upload = await open()
+  await ok(await closeUpload(upload, sha256(chunked)), 201, `close chunked upload in ${name}`)
+  upload = await openUpload(url, name)
   const res = await fetch(upload, { method: 'PATCH', body: streamOf(streamed.subarray(0, 100_000), streamed.subarray(100_000)), duplex: 'half' } as RequestInit)
   upload = at(url, (await ok(res, 202, `streamed upload in ${name}`)).headers.get('location')!)
-  await ok(await fetch(`${upload}${upload.includes('?') ? '&' : '?'}digest=${sha256(streamed)}`, { method: 'PUT' }), 201, `close streamed upload in ${name}`)
+  await ok(await closeUpload(upload, sha256(streamed)), 201, `close streamed upload in ${name}`)
   const layers = [chunked, streamed].map((b) => ({ mediaType: OCI_LAYER, digest: sha256(b), size: b.byteLength }))
   const { response: _, ...manifest } = await pushManifest(url, name, tag, imageManifest({ mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.byteLength }, layers))
   return { name, tag, manifest, blobs: [config, chunked, streamed].map((bytes) => ({ digest: sha256(bytes), bytes })) }
