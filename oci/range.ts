@@ -4,6 +4,8 @@
 import { ociError } from './errors.ts'
 import type { ByteRange } from '../storage/engine.ts'
 
+export type { ByteRange }
+
 // One range-spec only: `bytes=first-last`, `bytes=first-` or `bytes=-suffix`. The unit is
 // case-insensitive (RFC 9110 §14.1); whitespace around the spec is tolerated.
 const RANGE = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i

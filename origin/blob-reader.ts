@@ -5,7 +5,7 @@ import type { ByteRange, GetResult } from '../storage/engine.ts'
 import { blobKey } from '../storage/keys.ts'
 import { ociError } from '../oci/errors.ts'
 import { enqueueReplication, markPlacementMissing, presentLocations } from '../db/queries/placements.ts'
-import type { ResolvedDeps } from './app.ts'
+import type { ResolvedDeps } from './deps.ts'
 import { describeError } from './log.ts'
 
 export async function openBlob(deps: ResolvedDeps, digest: string, range?: ByteRange): Promise<GetResult & { location: string }> {

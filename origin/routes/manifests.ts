@@ -1,11 +1,11 @@
 import { Hono } from 'hono'
-import type { OriginEnv } from '../app.ts'
+import type { OriginEnv } from '../deps.ts'
 import { ociError } from '../../oci/errors.ts'
 import { parseReference, type Reference } from '../../oci/names.ts'
 import { readBounded } from '../../oci/body.ts'
 import { checkManifestShape, parseManifest, MANIFEST_SHAPE_LIMITS, MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
 import { createJsonShapeScanner } from '../../oci/json-shape.ts'
-import { deleteManifest, deleteTag, findManifest, missingBlobs, missingManifests, putManifest, resolveTag } from '../../db/queries/manifests.ts'
+import { deleteManifest, deleteTag, missingBlobs, missingManifests, putManifest } from '../../db/queries/manifests.ts'
 import { writeVerifiedBlob } from '../uploads/write.ts'
 import type { Reservation } from '../budget.ts'
 import { apiHeaders, depsOf, nameOf, requireRepository, type OriginContext } from './context.ts'
@@ -17,28 +17,6 @@ export const manifestRoutes = new Hono<OriginEnv>()
 /** Whole body within this long of the request's arrival, or 408: a trickled body must not hold
  * its share of the byte budget for long. */
 const MANIFEST_BODY_TIMEOUT_MS = 30_000
-
-function storedManifest(c: OriginContext) {
-  const deps = depsOf(c)
-  const name = nameOf(c)
-  const ref = parseReference(c.req.param('reference') ?? '')
-  const repo = requireRepository(c, name)
-  const digest = ref.kind === 'digest' ? ref.digest : resolveTag(deps.db, repo.id, ref.tag)
-  const manifest = digest ? findManifest(deps.db, repo.id, digest) : null
-  if (!manifest) throw ociError('MANIFEST_UNKNOWN', { detail: ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest } })
-  apiHeaders(c)
-  c.header('Content-Type', manifest.mediaType)
-  c.header('Content-Length', String(manifest.size))
-  c.header('Docker-Content-Digest', manifest.digest)
-  return manifest
-}
-
-// distribution-spec end-3: the stored bytes, with the stored media type (Hono sends HEAD here
-// too and drops the body).
-manifestRoutes.get('/:name{.+}/manifests/:reference', (c) => {
-  const manifest = storedManifest(c)
-  return c.body(manifest.payload as Uint8Array<ArrayBuffer>, 200)
-})
 
 // distribution-spec end-7: PUT by tag or digest. References must exist in the repository, except
 // the subject (a referrer may be pushed before its subject).

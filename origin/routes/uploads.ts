@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import type { OriginEnv } from '../app.ts'
+import type { OriginEnv } from '../deps.ts'
 import { ociError } from '../../oci/errors.ts'
 import { isDigest, parseDigest } from '../../oci/digest.ts'
 import { isValidName } from '../../oci/names.ts'
