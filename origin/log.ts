@@ -1,32 +1,10 @@
-// One JSON line per event on stderr. Fields are structured; never pass secrets or raw errors from
-// SDKs whose messages may embed credentials (storage/guard.ts already strips them).
+// The origin logs JSON lines to stderr (storage/log.ts is the portable logger the edge shares).
 
-import { redact } from '../storage/errors.ts'
+import { createLogger as createPortableLogger, type LogFields, type LogLevel, type Logger } from '../storage/log.ts'
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
-export type LogFields = Record<string, unknown>
-
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void
-  info(msg: string, fields?: LogFields): void
-  warn(msg: string, fields?: LogFields): void
-  error(msg: string, fields?: LogFields): void
-}
-
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
+export { describeError, silentLogger } from '../storage/log.ts'
+export type { LogFields, LogLevel, Logger }
 
 export function createLogger(options: { level?: LogLevel; write?: (line: string) => void; base?: LogFields } = {}): Logger {
-  const { level = 'info', write = (line) => process.stderr.write(line + '\n'), base = {} } = options
-  const emit = (lvl: LogLevel) => (msg: string, fields: LogFields = {}) => {
-    if (RANK[lvl] < RANK[level]) return
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }))
-  }
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') }
-}
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }
-
-/** An error's message made safe for logs: no stack, no signatures, keys or passwords. */
-export function describeError(err: unknown): string {
-  return redact(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
+  return createPortableLogger({ write: (line) => process.stderr.write(line + '\n'), ...options })
 }

@@ -1,0 +1,118 @@
+// The edge (ARCHITECTURE §1, §5 Pull): the portable pull layer over this region's index, blobs
+// served from the nearest location that holds them, writes and index misses handed to the
+// origin. A factory: the runtime entry (edge/entry/*) gives it the index, the locations, the
+// locator chain and how to find the TCP peer; nothing here is runtime-specific.
+
+import { Hono, type Context } from 'hono'
+import { ociError, renderError, isOciError } from '../oci/errors.ts'
+import { API_VERSION, API_VERSION_HEADER, createPullRoutes } from '../oci/pull/routes.ts'
+import type { ReadModel } from '../oci/pull/read-model.ts'
+import { describeError, silentLogger, type Logger } from '../storage/log.ts'
+import type { Locate, LocateInput, Position } from './geo/locate.ts'
+import { createLocationHealth, type LocationHealth } from './health.ts'
+import { createOriginClient } from './origin-client.ts'
+import { planRoute, type EdgeLocation } from './route-plan.ts'
+import { serveBlobAtEdge } from './serve-blob.ts'
+import { createEdgeMetrics, type IndexStatus } from './metrics.ts'
+import { debugRoutes } from './debug-routes.ts'
+
+export const GEO_SOURCE_HEADER = 'Meridian-Geo-Source'
+
+export interface EdgeDeps {
+  /** This region's index. */
+  model: ReadModel
+  /** How the index is doing (position, lag): the status endpoint and metrics. */
+  indexStatus?: () => Promise<IndexStatus>
+  origin: { url: string; publicUrl?: string; fetch?: typeof fetch }
+  locations: EdgeLocation[]
+  /** The locator chain (edge/geo); `home` answers when it does not. */
+  locate: Locate
+  home: Position
+  /** The TCP peer's address (Hono's getConnInfo per runtime), or null where there is none. */
+  peer?: (c: Context) => string | null
+  /** Client networks that are always proxied, never redirected. */
+  mustProxy?: (input: LocateInput) => boolean
+  /** Lifetime of presigned redirect URLs. */
+  presignSeconds?: number
+  proxyTimeoutMs?: number
+  health?: LocationHealth
+  log?: Logger
+  /** Bearer token of the debug endpoints; null: they answer 404. */
+  adminToken?: string | null
+}
+
+export function createEdgeApp(deps: EdgeDeps): Hono {
+  const log = deps.log ?? silentLogger
+  const health = deps.health ?? createLocationHealth()
+  const origin = createOriginClient(deps.origin)
+  const locations = new Map(deps.locations.map((l) => [l.id, l]))
+  const peerOf = deps.peer ?? (() => null)
+  const metrics = createEdgeMetrics()
+  const app = new Hono()
+
+  async function locateClient(c: Context): Promise<{ input: LocateInput; position: Position }> {
+    const input: LocateInput = { request: c.req.raw, peer: peerOf(c) }
+    let position: Position | null = null
+    try {
+      position = await deps.locate(input)
+    } catch (err) {
+      log.warn('locator failed; using the home coordinates', { error: describeError(err) })
+    }
+    return { input, position: position ?? deps.home }
+  }
+
+  async function planFor(c: Context, digest: string) {
+    const { input, position } = await locateClient(c)
+    const present = await deps.model.placements(digest)
+    const plan = planRoute({ present, locations, client: position, health, mustProxy: deps.mustProxy?.(input) ?? false })
+    return { position, present, plan }
+  }
+
+  app.route('/', debugRoutes({
+    adminToken: deps.adminToken ?? null,
+    explain: async (c, digest) => {
+      const { position, present, plan } = await planFor(c, digest)
+      return {
+        client: position, present,
+        order: plan.steps.map((s) => ({ location: s.location.id, distanceKm: Math.round(s.distanceKm), how: s.how })),
+        skipped: plan.skipped, then: 'origin',
+      }
+    },
+    status: async () => ({ index: deps.indexStatus ? await deps.indexStatus() : null, locationsDown: health.down() }),
+    metrics: async () => metrics.render(deps.indexStatus ? await deps.indexStatus() : null, deps.locations.map((l) => ({ id: l.id, up: health.isUp(l.id) }))),
+  }))
+
+  app.route('/', createPullRoutes({
+    model: deps.model,
+    async serveBlob(c, request) {
+      const { position, plan } = await planFor(c, request.blob.digest)
+      c.header(GEO_SOURCE_HEADER, position.source)
+      return serveBlobAtEdge(c, request, {
+        plan, origin, health, log,
+        presignSeconds: deps.presignSeconds ?? 1200,
+        proxyTimeoutMs: deps.proxyTimeoutMs ?? 10_000,
+        onServed: (via, how) => metrics.served(via, how),
+      })
+    },
+    // Not in this region's index (yet): the origin answers. Misses are never cached.
+    onMiss: async (c) => {
+      metrics.missed()
+      return origin.forward(c.req.raw, peerOf(c))
+    },
+  }))
+
+  // Writes go to the origin, streamed.
+  app.on(['POST', 'PUT', 'PATCH', 'DELETE'], '/v2/*', (c) => origin.forward(c.req.raw, peerOf(c)))
+
+  app.notFound(() => withApiVersion(renderError(ociError('NOT_FOUND'))))
+  app.onError((err, c) => {
+    if (!isOciError(err) || err.status >= 500) log.error('edge request failed', { method: c.req.method, path: c.req.path, error: describeError(err) })
+    return withApiVersion(renderError(err, c.req.method))
+  })
+  return app
+}
+
+function withApiVersion(res: Response): Response {
+  res.headers.set(API_VERSION_HEADER, API_VERSION)
+  return res
+}
