@@ -88,8 +88,10 @@ describe('the fence itself', () => {
     expect(findViolations("import {\n  readFile,\n  writeFile,\n} from 'fs'")).toEqual(["imports 'fs' (a Node built-in)"])
   })
 
-  it('catches Buffer and process globals', () => {
-    for (const code of ['Buffer.from(x)', 'const e = process.env.X', 'new Buffer(3)', 'globalThis.process.exit(1)']) {
+  it('catches Node globals: Buffer, process, global, setImmediate, __dirname, the NodeJS namespace', () => {
+    const uses = ['Buffer.from(x)', 'const e = process.env.X', 'new Buffer(3)', 'globalThis.process.exit(1)', 'global.gc()',
+      'setImmediate(run)', 'const d = __dirname', 'let t: NodeJS.Timeout']
+    for (const code of uses) {
       expect(findViolations(code), code).toHaveLength(1)
     }
   })
@@ -102,7 +104,8 @@ describe('the fence itself', () => {
       "import { parseDigest } from '../oci/digest.ts'",
       "import { pathToKey } from './paths.ts'",
       "import { x } from 'prom-clientele'",
-      'const job = queue.process(item); subprocess.run(); myBuffer.length',
+      'const job = queue.process(item); subprocess.run(); myBuffer.length; globalThis.fetch; x.global.y',
+      'setTimeout(run, 0); const globalCount = 1',
       '// no Buffer.from or process.env here, and no import from "node:fs"',
       "/* require('fs') */ const url = 'https://example.com//x'",
     ].join('\n')

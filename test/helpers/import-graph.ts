@@ -44,8 +44,10 @@ const SPECIFIERS = [
   /\bimport\s*['"]([^'"]+)['"]/g,
   /\b(?:import|require)\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g,
 ]
-// Node globals: `Buffer.from`, `process.env`, `new Buffer(`, `globalThis.process.`; not `x.process.`.
-const NODE_GLOBALS = /(?<![\w$]|(?<!globalThis)\.)(?:Buffer|process)\s*(?:\.|\()/g
+// Node globals: `Buffer.from`, `process.env`, `new Buffer(`, `globalThis.process.`, `setImmediate(`,
+// `global.`, the `NodeJS.` type namespace, `__dirname`; not `x.process.` or `myBuffer.`.
+const NODE_GLOBALS =
+  /(?<![\w$]|(?<!globalThis)\.)(?:(?:Buffer|process|global|NodeJS)\s*\.|(?:Buffer|process|setImmediate|clearImmediate)\s*\(|__(?:dirname|filename)\b)/g
 
 /** Drops comments so prose ("no Buffer.from here") does not trip the fence; keeps `://` in URLs. */
 export function stripComments(source: string): string {
