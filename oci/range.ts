@@ -2,7 +2,14 @@
 // `Content-Range` header of an upload PATCH (distribution-spec "Pushing a blob in chunks").
 
 import { ociError } from './errors.ts'
-import type { ByteRange } from '../storage/engine.ts'
+
+/** An inclusive byte range. Defined here, at the bottom layer; storage/engine.ts re-exports it. */
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number
+  /** Last byte, inclusive (HTTP Range semantics). May run past the end: it is then clamped. */
+  end: number
+}
 
 export type { ByteRange }
 

@@ -1,19 +1,18 @@
 // The storage engine contract (ARCHITECTURE §6). Every driver implements it, every driver passes
 // storage/conformance.ts. Keys are validated by storage/guard.ts before they reach a driver.
 
+import type { ByteRange } from '../oci/range.ts'
+
+// ByteRange lives in oci/ (the bottom layer: HTTP ranges are protocol); storage re-exports it so
+// drivers take every contract type from here.
+export type { ByteRange }
+
 /** What a stored object is, as far as the engine knows. */
 export interface ObjectInfo {
   key: string
   size: number
   /** Last modification, if the engine reports one. */
   modified?: Date
-}
-
-export interface ByteRange {
-  /** First byte, inclusive. */
-  start: number
-  /** Last byte, inclusive (HTTP Range semantics). May run past the end: it is then clamped. */
-  end: number
 }
 
 export interface GetResult {

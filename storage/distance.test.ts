@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { distanceKm, nearestFirst } from './nearest.ts'
+import { distanceKm, nearestFirst } from './distance.ts'
 
 const dublin = { lat: 53.3, lon: -6.3 }
 const virginia = { lat: 39.0, lon: -77.5 }
 const mumbai = { lat: 19.1, lon: 72.9 }
 
-describe('nearest', () => {
+describe('distance', () => {
   it('measures Dublin to Virginia at about 5,500 km', () => {
     expect(distanceKm(dublin, virginia)).toBeGreaterThan(5300)
     expect(distanceKm(dublin, virginia)).toBeLessThan(5700)

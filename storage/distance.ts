@@ -1,6 +1,7 @@
-// Great-circle distance and "nearest first" ordering. Pure and portable: the edge orders
-// locations by distance from the client, the replication worker orders sources by distance from
-// the target.
+// Great-circle distance and "nearest first" ordering. Pure and portable. Locations and their
+// coordinates are a storage concept, and both the origin and the edge sit above storage: the edge
+// orders locations by distance from the client, the replication worker orders sources by distance
+// from the target.
 
 export interface Coordinates {
   lat: number
