@@ -3,7 +3,7 @@
 // marked down skipped; each redirected to or proxied per its `serve` setting, except for client
 // networks that must always be proxied. The origin comes after all of them.
 
-import { distanceKm } from './nearest.ts'
+import { distanceKm } from '../storage/distance.ts'
 import type { StorageEngine } from '../storage/engine.ts'
 import type { Position } from './geo/locate.ts'
 import type { LocationHealth } from './health.ts'

@@ -11,8 +11,6 @@ export interface ByteRange {
   end: number
 }
 
-export type { ByteRange }
-
 // One range-spec only: `bytes=first-last`, `bytes=first-` or `bytes=-suffix`. The unit is
 // case-insensitive (RFC 9110 §14.1); whitespace around the spec is tolerated.
 const RANGE = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i
