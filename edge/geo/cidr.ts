@@ -65,18 +65,15 @@ export function parseCidrList(entries: readonly string[]): CidrList {
 }
 
 function parseRange(entry: string): [Parsed, number] {
-  const text = entry.trim()
-  const slash = text.indexOf('/')
-  if (slash < 0) {
-    const parsed = parseAddress(text)
-    if (!parsed) throw new CidrError(entry)
-    return [parsed, parsed.kind() === 'ipv4' ? 32 : 128]
+  const [text, bitsText, extra] = entry.trim().split('/')
+  const address = parseAddress(text!)
+  if (!address || extra !== undefined || (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText))) {
+    throw new CidrError(entry)
   }
-  if (!ipaddr.isValidCIDR(text)) throw new CidrError(entry)
-  const [net, bits] = ipaddr.parseCIDR(text)
-  // `::ffff:10.0.0.0/104` is the IPv4 range 10.0.0.0/8 (addresses are compared unmapped).
-  if (net.kind() === 'ipv6' && bits >= 96 && (net as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return [(net as ipaddr.IPv6).toIPv4Address(), bits - 96]
-  }
-  return [net, bits]
+  // `::ffff:10.0.0.0/104` is the IPv4 range 10.0.0.0/8 (parseAddress unmapped the address).
+  const mapped = address.kind() === 'ipv4' && text!.includes(':')
+  const max = address.kind() === 'ipv4' ? 32 : 128
+  const bits = bitsText === undefined ? max : Number(bitsText) - (mapped ? 96 : 0)
+  if (bits < 0 || bits > max) throw new CidrError(entry)
+  return [address, bits]
 }
