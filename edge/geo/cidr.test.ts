@@ -52,7 +52,7 @@ describe('normalizeAddress', () => {
   })
 
   it('refuses shorthand and hex IPv4 spellings and non-addresses', () => {
-    for (const text of ['127.1', '0x7f.0.0.1', '1.2.3.4.5', 'unknown', '', '1.2.3.256']) {
+    for (const text of ['127.1', '0x7f.0.0.1', '010.0.0.1', '1.2.3.4:99999x', '[::1', '1.2.3.4.5', 'unknown', '', '1.2.3.256']) {
       expect(normalizeAddress(text), text).toBeNull()
     }
   })

@@ -33,7 +33,9 @@ interface GeoRecord {
 /** Throws if the database cannot be parsed (mmdb-lib's error), so a bad file fails at start-up. */
 export function mmdbLocator({ database, trustedProxies = [], centroids = COUNTRY_CENTROIDS }: MmdbLocatorOptions): Locate {
   // mmdb-lib's record types are MaxMind's own; the other vendors' shapes are read as GeoRecord.
-  const reader = new Reader(asNodeBuffer(database) as ConstructorParameters<typeof Reader>[0])
+  const reader = new Reader(asNodeBuffer(database) as ConstructorParameters<typeof Reader>[0], {
+    cache: boundedCache(10_000),
+  })
   const ipv4Only = reader.metadata.ipVersion === 4
   const trusted = toCidrList(trustedProxies)
   return function locateByMmdb(input) {
@@ -56,4 +58,17 @@ function recordPosition(record: GeoRecord, centroids: MmdbLocatorOptions['centro
   )
   const centre = code === undefined ? undefined : centroids[code.toUpperCase()]
   return centre ? { lat: centre[0], lon: centre[1], source: 'mmdb' } : null
+}
+
+/** mmdb-lib's decoded-record cache, keyed by data offset: a country database has a few hundred
+ * distinct records, so nearly every lookup skips decoding. Emptied when full, to stay bounded. */
+function boundedCache(limit: number) {
+  const records = new Map<string | number, unknown>()
+  return {
+    get: (key: string | number) => records.get(key),
+    set(key: string | number, value: unknown) {
+      if (records.size >= limit) records.clear()
+      records.set(key, value)
+    },
+  }
 }
