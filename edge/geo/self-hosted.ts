@@ -4,8 +4,7 @@
 // `locateChain([cloudflareLocator(), homeLocator(home)])` and need no database.
 
 import { locateChain, type ChainOptions } from './chain.ts'
-import { parseCidrList } from './cidr.ts'
-import type { TrustedProxies } from './client-address.ts'
+import { toCidrList, type TrustedProxies } from './client-address.ts'
 import type { Locate } from './locate.ts'
 import { cloudflareLocator, homeLocator, trustedHeaderLocator } from './locators.ts'
 import { mmdbLocator } from './mmdb-locator.ts'
@@ -19,7 +18,7 @@ export interface SelfHostedGeoOptions extends ChainOptions {
 }
 
 export function selfHostedLocate({ home, trustedProxies = [], database, onError }: SelfHostedGeoOptions): Locate {
-  const trusted = 'contains' in trustedProxies ? trustedProxies : parseCidrList(trustedProxies)
+  const trusted = toCidrList(trustedProxies)
   const locators: Locate[] = [cloudflareLocator(), trustedHeaderLocator({ trustedProxies: trusted })]
   if (database) locators.push(mmdbLocator({ database, trustedProxies: trusted }))
   locators.push(homeLocator(home))
