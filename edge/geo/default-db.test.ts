@@ -2,7 +2,7 @@
 // node_modules the way the Node entry does.
 import { describe, expect, it } from 'vitest'
 import { defaultMmdbPath, loadGeoDatabase, mmdbPathFromEnv } from '../entry/geo-node.ts'
-import { distanceKm } from '../nearest.ts'
+import { distanceKm } from '../../storage/distance.ts'
 import { COUNTRY_CENTROIDS } from './country-centroids.ts'
 import { mmdbLocator } from './mmdb-locator.ts'
 
