@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { blobKey } from '../../storage/keys.ts'
 import { signBlobUrl } from '../../storage/signed-url.ts'
+import { createSignedUrlEngine } from '../../storage/drivers/signed-url.ts'
+import { readAll } from '../../storage/conformance-bytes.ts'
 import { loadOrCreateUrlSigningKey, URL_SIGNING_KEY_FILE } from '../../origin/url-signing-key.ts'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import { rawRequest } from '../helpers/raw-http.ts'
@@ -137,5 +139,38 @@ describe('signed URLs of a local-disk location', () => {
     expect(info.mode & 0o777).toBe(0o600)
     expect(signingKey).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect(await loadOrCreateUrlSigningKey(origin.dataDir)).toBe(signingKey)
+  })
+})
+
+describe('a local-disk location reached from afar (the edge\'s signed-url engine)', () => {
+  const remote = () => createSignedUrlEngine({ location: 'us-east', publicUrl: origin.url, secret: signingKey, expiresIn: 600 })
+
+  it('stats, reads and reads a range through the origin\'s signed URLs', async () => {
+    expect(await remote().stat(key)).toEqual({ key, size: 1000 })
+    const whole = (await remote().get(key))!
+    expect(whole.size).toBe(1000)
+    expect(new Uint8Array(await readAll(whole.body))).toEqual(bytes)
+    const part = (await remote().get(key, { range: { start: 10, end: 5000 } }))!
+    expect(part).toMatchObject({ size: 1000, range: { start: 10, end: 999 } })
+    expect(new Uint8Array(await readAll(part.body))).toEqual(bytes.slice(10))
+    await expect(remote().get(key, { range: { start: 1000, end: 1001 } })).rejects.toMatchObject({ name: 'StorageError', kind: 'invalid' })
+  })
+
+  it('presigns the same URLs the disk\'s own engine does, and sees missing and non-blob keys as absent', async () => {
+    const url = new URL((await remote().presign!(key))!)
+    expect(url.pathname).toBe(`/_meridian/blobs/us-east/${key}`)
+    expect((await follow(url.href)).status).toBe(200)
+    const missing = blobKey(`sha256:${'1'.repeat(64)}`)
+    expect(await remote().stat(missing)).toBeNull()
+    expect(await remote().get(missing)).toBeNull()
+    expect(await remote().get('uploads/probe/write')).toBeNull()
+    expect(await remote().presign!('uploads/probe/write')).toBeNull()
+  })
+
+  it('reports a key the origin does not share as denied, and refuses writes', async () => {
+    const stranger = createSignedUrlEngine({ location: 'us-east', publicUrl: origin.url, secret: 'not-this-deployments-key-0123456789' })
+    await expect(stranger.get(key)).rejects.toMatchObject({ name: 'StorageError', kind: 'denied' })
+    await expect(remote().put(key, new Blob(['x']).stream())).rejects.toMatchObject({ kind: 'denied' })
+    await expect(remote().delete(key)).rejects.toMatchObject({ kind: 'denied' })
   })
 })
