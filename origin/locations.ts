@@ -7,7 +7,7 @@ import { StorageError } from '../storage/engine.ts'
 import { guardEngine } from '../storage/guard.ts'
 import { PROBE_KEY } from '../storage/keys.ts'
 import { describeError, silentLogger, type Logger } from './log.ts'
-import { createEngine, type EngineFactory } from './engines.ts'
+import { createEngine, type EngineContext, type EngineFactory } from './engines.ts'
 import type { LocationConfig } from './config/types.ts'
 
 export type { EngineFactory }
@@ -53,13 +53,13 @@ export interface LocationSet {
 /** What a write probe stores: one byte under a key of its own (storage/keys.ts PROBE_KEY). */
 const probeBody = () => new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new Uint8Array([0x2e])); c.close() } })
 
-export function createLocationSet(configs: LocationConfig[], preference: string[], options: { createEngine?: EngineFactory; deployment?: string; downSeconds?: number; now?: () => number; log?: Logger } = {}): LocationSet {
-  const { createEngine: make = createEngine, deployment, downSeconds = 15, now = Date.now, log = silentLogger } = options
+export function createLocationSet(configs: LocationConfig[], preference: string[], options: { createEngine?: EngineFactory; deployment?: string; engineContext?: Omit<EngineContext, 'deployment'>; downSeconds?: number; now?: () => number; log?: Logger } = {}): LocationSet {
+  const { createEngine: make = createEngine, deployment, engineContext = {}, downSeconds = 15, now = Date.now, log = silentLogger } = options
   const probeMs = 5000
   const answeredAt = new Map<string, number>()
   const probing = new Map<string, Promise<boolean>>()
   const byId = new Map<string, Location>()
-  for (const config of configs) byId.set(config.id, { id: config.id, config, engine: guardEngine(make(config, { deployment })) })
+  for (const config of configs) byId.set(config.id, { id: config.id, config, engine: guardEngine(make(config, { ...engineContext, deployment })) })
   const downUntil = new Map<string, number>()
   const writeDownUntil = new Map<string, number>()
   const rank = (id: string) => { const i = preference.indexOf(id); return i < 0 ? preference.length : i }

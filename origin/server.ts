@@ -17,6 +17,8 @@ import { replicationPolicy, type ReplicationPolicy } from './replication/policy.
 import { createReplicationWorker, type ReplicationWorker } from './replication/worker.ts'
 import { startReconciler } from './replication/reconcile.ts'
 import { createAdminRoutes } from './routes/admin.ts'
+import { SIGNED_BLOB_PATH, createSignedBlobRoutes } from './routes/signed-blobs.ts'
+import { resolveUrlSigningKey } from './url-signing-key.ts'
 import { startUploadCleanup } from './uploads/cleanup.ts'
 import { tempGraceFor } from './uploads/sweep-temporary.ts'
 import { withIncomingBody } from './uploads/request-body.ts'
@@ -60,8 +62,13 @@ async function stopServer(server: Server, graceMs: number): Promise<void> {
 
 export async function startOriginServer(config: MeridianConfig, options: StartOptions = {}): Promise<OriginServer> {
   const log = options.log ?? createLogger()
+  // Before the database opens: a key file that cannot be made stops the start with nothing to undo.
+  const urlSigningKey = await resolveUrlSigningKey(config)
   const db = openDatabase(config.databaseUrl)
-  const locations = await openLocationSet(db, config.locations, config.preference, log, { createEngine: options.createEngine, downSeconds: options.locationDownSeconds })
+  const locations = await openLocationSet(db, config.locations, config.preference, log, {
+    createEngine: options.createEngine, downSeconds: options.locationDownSeconds,
+    engineContext: { presignSeconds: config.origin.presignSeconds, urlSigningKey },
+  })
   const policy = replicationPolicy(db, config)
   const metrics = createMetrics({ db, locations })
   const runWorker = config.replication.enabled && (options.worker ?? config.replication.workerInProcess)
@@ -85,6 +92,8 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     token: options.adminToken ?? process.env.MERIDIAN_ADMIN_TOKEN ?? null,
     openWithoutToken: () => loopback,
   }))
+  // Signed URLs of local-disk locations, which edges redirect pulls to (README "Redirects to local disk").
+  if (urlSigningKey !== null) app.route(SIGNED_BLOB_PATH, createSignedBlobRoutes({ locations, urlSigningKey, log }))
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
 
   const server = await new Promise<Server>((resolve, reject) => {

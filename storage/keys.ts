@@ -12,11 +12,23 @@
 // policy granting those two prefixes is enough. Keys never start with '/', never contain '..', '\\' or
 // empty segments (storage/guard.ts enforces it).
 
-import { parseDigest } from '../oci/digest.ts'
+import { parseDigest, tryParseDigest } from '../oci/digest.ts'
 
 export function blobKey(digest: string): string {
   const { algorithm, hex } = parseDigest(digest)
   return `blobs/${algorithm}/${hex.slice(0, 2)}/${hex}`
+}
+
+/**
+ * The digest a blob key names, or null when `key` is not exactly `blobs/<algorithm>/<first two
+ * hex>/<hex>` of a supported digest: what makes a signed URL digest-bound (storage/signed-url.ts).
+ */
+export function digestOfBlobKey(key: string): string | null {
+  const parts = key.split('/')
+  if (parts.length !== 4 || parts[0] !== 'blobs') return null
+  const [, algorithm, fanout, hex] = parts as [string, string, string, string]
+  const digest = `${algorithm}:${hex}`
+  return tryParseDigest(digest) && fanout === hex.slice(0, 2) ? digest : null
 }
 
 export function uploadPrefix(sessionId: string): string {

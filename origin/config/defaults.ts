@@ -2,6 +2,7 @@
 // georeplicated registry on one machine: three fs directories standing in for three regions.
 
 import { join } from 'node:path'
+import { DEFAULT_PRESIGN_SECONDS } from '../../storage/presign-lifetime.ts'
 import type { LocationConfig, OriginSettings, ReplicationConfig } from './types.ts'
 
 export const DEFAULT_DATA_DIR = './data'
@@ -19,6 +20,9 @@ export const DEFAULT_ORIGIN: OriginSettings = {
   manifestConcurrency: 4,
   // Sixteen manifests at the 4 MiB limit, or thousands of ordinary ones (a few KiB each).
   manifestBodyBytes: 64 * 1024 * 1024,
+  urlSigningKey: null,
+  // 20 minutes: outlasts the start of a resumed 2 GiB layer on a 20 Mbit/s link (presign-lifetime.ts).
+  presignSeconds: DEFAULT_PRESIGN_SECONDS,
 }
 
 export const DEFAULT_REPLICATION: ReplicationConfig = {

@@ -8,7 +8,7 @@ const doc = readFileSync(fileURLToPath(new URL('../../docs/configuration.md', im
 const examples = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((y) => /^(locations|origin|DISTRIBUTED_STORAGE_CONFIG|SERVER_HOSTNAME):/m.test(y))
 const env = {
   AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret', DB_PASSWORD: 'pw', AZURE_STORAGE_CONNECTION_STRING: 'cs',
-  AZURE_KEY: 'key', RGW_SECRET: 'rgw',
+  AZURE_KEY: 'key', RGW_SECRET: 'rgw', MERIDIAN_URL_SIGNING_KEY: 'k'.repeat(32),
 }
 
 describe('docs/configuration.md', () => {

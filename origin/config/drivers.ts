@@ -8,15 +8,20 @@ import { problem, type Report } from './report.ts'
 import { checkHttpUrl, checkKeys, readBoolean, readString, type YamlMap } from './read-values.ts'
 
 export const DRIVER_PARAMS: Record<DriverName, readonly string[]> = {
-  fs: ['root'],
+  fs: ['root', 'publicUrl'],
   s3: ['bucket', 'region', 'endpoint', 'forcePathStyle', 'accessKeyId', 'secretAccessKey', 'prefix'],
   azure: ['container', 'connectionString', 'accountName', 'accountKey', 'sasToken', 'endpoint', 'prefix'],
   gcs: ['bucket', 'projectId', 'keyFilename', 'apiEndpoint', 'prefix'],
   memory: [],
 }
 
-/** Only these can presign, so only these can `serve: redirect`. */
+/** These can presign, so they can `serve: redirect`; fs too when it names a `publicUrl`. */
 export const PRESIGNING_DRIVERS: readonly DriverName[] = ['s3', 'azure', 'gcs']
+
+/** Whether a location's URLs can be presigned: a cloud driver, or a disk with a public URL. */
+export function canPresign(driver: DriverName, params: Record<string, unknown>): boolean {
+  return PRESIGNING_DRIVERS.includes(driver) || (driver === 'fs' && typeof params.publicUrl === 'string')
+}
 
 export interface ParamContext {
   locationId: string
@@ -42,6 +47,9 @@ export function validateDriverParams(report: Report, driver: DriverName, raw: Ya
     case 'fs': {
       // Relative roots live under the data directory, like the database file does.
       set('root', resolve(ctx.dataDir, str('root') ?? `locations/${ctx.locationId}`))
+      // The base URL of the Meridian process that owns this disk, as clients reach it: with it,
+      // edges redirect pulls there with signed URLs (storage/signed-url.ts).
+      set('publicUrl', checkHttpUrl(report, str('publicUrl'), ctx.pathOf('publicUrl'), { bare: true }))
       break
     }
     case 's3': {

@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path'
 import { DEFAULT_DATA_DIR } from './defaults.ts'
-import { LIMIT_RULES, PORT_RULE, checkPublicUrl, type LimitKey } from './origin-settings.ts'
+import { LIMIT_RULES, PORT_RULE, PRESIGN_SECONDS_RULE, checkPublicUrl, checkUrlSigningKey, type LimitKey } from './origin-settings.ts'
 import { problem, type Report } from './report.ts'
 import { readBoolean, readNumber } from './read-values.ts'
 
@@ -14,6 +14,8 @@ export const ENV = {
   port: 'MERIDIAN_ORIGIN_PORT',
   publicUrl: 'MERIDIAN_PUBLIC_URL',
   deleteEnabled: 'MERIDIAN_DELETE_ENABLED',
+  urlSigningKey: 'MERIDIAN_URL_SIGNING_KEY',
+  presignSeconds: 'MERIDIAN_PRESIGN_SECONDS',
   headersTimeoutMs: 'MERIDIAN_HEADERS_TIMEOUT_MS',
   idleTimeoutMs: 'MERIDIAN_IDLE_TIMEOUT_MS',
   maxConnections: 'MERIDIAN_MAX_CONNECTIONS',
@@ -33,6 +35,8 @@ export interface EnvSettings {
   port: number | undefined
   publicUrl: string | undefined
   deleteEnabled: boolean | undefined
+  urlSigningKey: string | undefined
+  presignSeconds: number | undefined
   limits: Partial<Record<LimitKey, number>>
   /** Not yet checked: relative sqlite paths need the data directory. */
   databaseUrl: string | undefined
@@ -52,6 +56,8 @@ export function readEnv(report: Report, env: Record<string, string | undefined>)
     port: readNumber(report, get(ENV.port), ENV.port, PORT_RULE),
     publicUrl: checkPublicUrl(report, get(ENV.publicUrl), ENV.publicUrl),
     deleteEnabled: readBoolean(report, get(ENV.deleteEnabled), ENV.deleteEnabled),
+    urlSigningKey: checkUrlSigningKey(report, get(ENV.urlSigningKey), ENV.urlSigningKey),
+    presignSeconds: readNumber(report, get(ENV.presignSeconds), ENV.presignSeconds, PRESIGN_SECONDS_RULE),
     limits: readLimits(report, get),
     databaseUrl: get(ENV.databaseUrl),
     preference: readPreference(report, get(ENV.preference), get(ENV.quayPreference)),

@@ -152,7 +152,7 @@ locations:
       'locations.a.driver: unknown driver "S3Storage" (expected fs, s3, azure, gcs, memory) (Quay driver names belong in a DISTRIBUTED_STORAGE_CONFIG file)',
       'locations.b.lat: must be -90..90, got 91',
       'locations.b.lon: must be -180..180, got -181',
-      'locations.b.serve: "redirect" needs a driver that can presign URLs (s3, azure, gcs); fs can only "proxy"',
+      'locations.b.serve: "redirect" needs a driver that can presign URLs (s3, azure, gcs, or fs with params.publicUrl); fs without params.publicUrl can only "proxy"',
       'locations.b.replicateByDefault: a read-only location never receives replication, so it cannot be a default location',
       'locations.c.readonly: unknown key (expected one of: driver, params, lat, lon, replicateByDefault, serve, readOnly)',
       'locations.c.params.size: unknown key (expected one of: )',
@@ -191,7 +191,7 @@ databaseUrl: "sqlite:"
 locations: { a: ${OK} }
 replication: { concurrency: 0, backoffBaseMs: 1000, backoffMaxMs: 10, workers: 3, enabled: sometimes }
 `)).toEqual([
-      'origin.tls: unknown key (expected one of: host, port, deleteEnabled, publicUrl, headersTimeoutMs, idleTimeoutMs, maxConnections, manifestConcurrency, manifestBodyBytes)',
+      'origin.tls: unknown key (expected one of: host, port, deleteEnabled, publicUrl, urlSigningKey, presignSeconds, headersTimeoutMs, idleTimeoutMs, maxConnections, manifestConcurrency, manifestBodyBytes)',
       'origin.port: expected an integer, got 5000.5',
       'origin.publicUrl: expected an http(s) URL without query or fragment, got "https://r.example.com/?x=1"',
       'replication.workers: unknown key (expected one of: enabled, workerInProcess, maxAttempts, concurrency, leaseSeconds, backoffBaseMs, backoffMaxMs, reconcileIntervalSeconds)',

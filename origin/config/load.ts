@@ -56,6 +56,8 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       maxConnections: settings.limits.maxConnections ?? fileOrigin.maxConnections ?? DEFAULT_ORIGIN.maxConnections,
       manifestConcurrency: settings.limits.manifestConcurrency ?? fileOrigin.manifestConcurrency ?? DEFAULT_ORIGIN.manifestConcurrency,
       manifestBodyBytes: settings.limits.manifestBodyBytes ?? fileOrigin.manifestBodyBytes ?? DEFAULT_ORIGIN.manifestBodyBytes,
+      urlSigningKey: settings.urlSigningKey ?? fileOrigin.urlSigningKey ?? DEFAULT_ORIGIN.urlSigningKey,
+      presignSeconds: settings.presignSeconds ?? fileOrigin.presignSeconds ?? DEFAULT_ORIGIN.presignSeconds,
     },
     databaseUrl: databaseUrl ?? defaultDatabaseUrl(dataDir),
     locations,

@@ -4,7 +4,7 @@
 
 import type { DriverName, LocationConfig } from './types.ts'
 import { DRIVER_NAMES } from './types.ts'
-import { PRESIGNING_DRIVERS, validateDriverParams } from './drivers.ts'
+import { PRESIGNING_DRIVERS, canPresign, validateDriverParams } from './drivers.ts'
 import { at, problem, type Report } from './report.ts'
 import { checkKeys, isAbsent, isMap, readBoolean, readMap, readNumber, readString, type YamlMap } from './read-values.ts'
 
@@ -48,16 +48,17 @@ export function finishLocation(
   fields: LocationFields,
   path: string,
 ): LocationConfig {
-  const presigns = PRESIGNING_DRIVERS.includes(base.driver)
+  const presigns = canPresign(base.driver, base.params)
   const location: LocationConfig = {
     ...base,
     replicateByDefault: fields.replicateByDefault ?? false,
-    // fs and memory cannot presign: the edge has to stream their bytes.
+    // memory, and fs without a publicUrl, cannot presign: the edge has to stream their bytes.
     serve: fields.serve ?? (presigns ? 'redirect' : 'proxy'),
     readOnly: fields.readOnly ?? false,
   }
   if (location.serve === 'redirect' && !presigns) {
-    problem(report, at(path, 'serve'), `"redirect" needs a driver that can presign URLs (${PRESIGNING_DRIVERS.join(', ')}); ${base.driver} can only "proxy"`)
+    const how = base.driver === 'fs' ? 'fs without params.publicUrl' : base.driver
+    problem(report, at(path, 'serve'), `"redirect" needs a driver that can presign URLs (${PRESIGNING_DRIVERS.join(', ')}, or fs with params.publicUrl); ${how} can only "proxy"`)
   }
   if (location.readOnly && location.replicateByDefault) {
     problem(report, at(path, 'replicateByDefault'), 'a read-only location never receives replication, so it cannot be a default location')

@@ -3,15 +3,19 @@
 import { isAbsolute, resolve } from 'node:path'
 import type { OriginSettings } from './types.ts'
 import { MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
+import { MAX_PRESIGN_SECONDS, MIN_PRESIGN_SECONDS } from '../../storage/presign-lifetime.ts'
+import { MIN_SIGNING_KEY_LENGTH } from '../../storage/signed-url.ts'
 import { at, problem, type Report } from './report.ts'
 import { checkHttpUrl, checkKeys, readBoolean, readMap, readNumber, readString } from './read-values.ts'
 
 const LIMIT_KEYS = ['headersTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'manifestConcurrency', 'manifestBodyBytes'] as const
-const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', ...LIMIT_KEYS] as const
+const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', 'urlSigningKey', 'presignSeconds', ...LIMIT_KEYS] as const
 
 export type LimitKey = typeof LIMIT_KEYS[number]
 
 export const PORT_RULE = { integer: true, min: 0, max: 65535 }
+
+export const PRESIGN_SECONDS_RULE = { integer: true, min: MIN_PRESIGN_SECONDS, max: MAX_PRESIGN_SECONDS }
 
 /** Timeouts of at least 100 ms (Node checks them at a tenth of their length); counts from 1. */
 export const LIMIT_RULES: Record<LimitKey, { integer: true; min: number }> = {
@@ -36,11 +40,25 @@ export function readOriginBlock(report: Report, value: unknown): Partial<OriginS
   if (deleteEnabled !== undefined) out.deleteEnabled = deleteEnabled
   const publicUrl = checkPublicUrl(report, readString(report, map.publicUrl, at('origin', 'publicUrl')), 'origin.publicUrl')
   if (publicUrl !== undefined) out.publicUrl = publicUrl
+  const urlSigningKey = checkUrlSigningKey(report, readString(report, map.urlSigningKey, 'origin.urlSigningKey'), 'origin.urlSigningKey')
+  if (urlSigningKey !== undefined) out.urlSigningKey = urlSigningKey
+  const presignSeconds = readNumber(report, map.presignSeconds, 'origin.presignSeconds', PRESIGN_SECONDS_RULE)
+  if (presignSeconds !== undefined) out.presignSeconds = presignSeconds
   for (const key of LIMIT_KEYS) {
     const value = readNumber(report, map[key], at('origin', key), LIMIT_RULES[key])
     if (value !== undefined) out[key] = value
   }
   return out
+}
+
+/** A URL signing key must be long enough to be secret; its value is never echoed in a problem. */
+export function checkUrlSigningKey(report: Report, value: string | undefined, path: string): string | undefined {
+  if (value === undefined) return undefined
+  if (value.length < MIN_SIGNING_KEY_LENGTH) {
+    problem(report, path, `too short: at least ${MIN_SIGNING_KEY_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`)
+    return undefined
+  }
+  return value
 }
 
 /** The base URL clients reach the origin at; used in Location headers and token realms. */

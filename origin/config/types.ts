@@ -64,6 +64,13 @@ export interface OriginSettings {
   manifestConcurrency: number
   /** Bytes of manifest bodies held while they arrive, all requests together (origin/budget.ts). */
   manifestBodyBytes: number
+  /**
+   * The deployment's key for signed local-disk URLs (storage/signed-url.ts); every origin and edge
+   * of a deployment uses the same. null: kept in `<dataDir>/url-signing.key`, made on first need.
+   */
+  urlSigningKey: string | null
+  /** Lifetime of presigned and signed URLs, in seconds (storage/presign-lifetime.ts). */
+  presignSeconds: number
 }
 
 export interface MeridianConfig {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testEngine } from '../conformance.ts'
 import type { StorageEngine } from '../engine.ts'
 import { createFsEngine } from './fs.ts'
+import { blobKey } from '../keys.ts'
 
 testEngine('fs', async () => {
   const root = await mkdtemp(join(tmpdir(), 'meridian-fs-'))
@@ -119,5 +120,27 @@ describe('fs engine', () => {
     expect(await engine.get('dir')).toBeNull()
     await engine.delete('dir')
     expect(await engine.stat('dir/inner')).toMatchObject({ size: 1 })
+  })
+})
+
+describe('fs engine presign', () => {
+  const digest = `sha256:${'9f'.repeat(32)}`
+  const secret = 'fs-presign-test-key-0123456789abcdef'
+
+  it('has no presign without a public URL and a signing key: edges stream its bytes', () => {
+    expect(createFsEngine({ location: 'plain', root: '/nonexistent' }).presign).toBeUndefined()
+  })
+
+  it('signs blob keys under the public URL without touching the disk; other keys get no URL', async () => {
+    const engine = createFsEngine({ location: 'disk-eu', root: '/nonexistent/never-created', signedUrls: { publicUrl: 'https://eu.example.com', secret, expiresIn: 600 } })
+    const before = Math.floor(Date.now() / 1000)
+    const url = new URL((await engine.presign!(blobKey(digest)))!)
+    expect(`${url.origin}${url.pathname}`).toBe(`https://eu.example.com/_meridian/blobs/disk-eu/${blobKey(digest)}`)
+    expect(Number(url.searchParams.get('expires')) - before).toBeGreaterThanOrEqual(600)
+    expect(Number(url.searchParams.get('expires')) - before).toBeLessThanOrEqual(601)
+    const short = new URL((await engine.presign!(blobKey(digest), { expiresIn: 30 }))!)
+    expect(Number(short.searchParams.get('expires')) - before).toBeLessThanOrEqual(31)
+    expect(await engine.presign!('uploads/probe/write')).toBeNull()
+    await expect(engine.presign!('../blobs/x')).rejects.toMatchObject({ name: 'StorageError', kind: 'invalid' })
   })
 })

@@ -20,6 +20,8 @@ import { assertKey, assertPrefix, isValidKey, listLimit, resolveRange } from '..
 import { fileStream, rememberLocalFile } from './fs-read-stream.ts'
 import { writeBody } from './fs-write.ts'
 import { createRootCheck, ROOT_MARKER, type RootMarker } from './fs-root.ts'
+import { createBlobUrlSigner, type SigningSecret } from '../signed-url.ts'
+import { digestOfBlobKey } from '../keys.ts'
 
 export interface FsEngineOptions {
   location: string
@@ -32,13 +34,19 @@ export interface FsEngineOptions {
    * reading as absent keys, and so does a path component that is not a directory.
    */
   marker?: RootMarker
+  /**
+   * Where the process that owns this disk serves it, and the deployment's URL signing key: with
+   * both, presign answers signed URLs (storage/signed-url.ts) that origin/routes/signed-blobs.ts
+   * serves, so edges can redirect to this location. Without them there is no presign.
+   */
+  signedUrls?: { publicUrl: string; secret: SigningSecret; expiresIn?: number }
 }
 
 const TMP = '.tmp'
 
 const errno = (err: unknown): string | undefined => (err as { code?: string } | null)?.code
 
-export function createFsEngine({ location, root, marker }: FsEngineOptions): StorageEngine {
+export function createFsEngine({ location, root, marker, signedUrls }: FsEngineOptions): StorageEngine {
   const rootDir = resolve(root)
   const tmpDir = join(rootDir, TMP)
   const markerPath = join(rootDir, ROOT_MARKER)
@@ -159,7 +167,7 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
     await syncDirectory(dirname(target))
   }
 
-  return {
+  const engine: StorageEngine = {
     location,
     driver: 'fs',
 
@@ -387,6 +395,18 @@ export function createFsEngine({ location, root, marker }: FsEngineOptions): Sto
       }
     },
   }
+  if (signedUrls) {
+    const signer = createBlobUrlSigner({ baseUrl: signedUrls.publicUrl, location, secret: signedUrls.secret, expiresIn: signedUrls.expiresIn })
+    // Signing needs neither the disk nor the file: like S3's, a URL for a missing object is made
+    // and answers 404 when followed. Only blob keys are signed (digest-bound); for any other key
+    // there is no URL, and the caller serves the bytes itself. A range is the client's to send.
+    engine.presign = async (key, options = {}) => {
+      assertKey(key, location)
+      if (digestOfBlobKey(key) === null) return null
+      return signer.sign(key, { expiresIn: options.expiresIn })
+    }
+  }
+  return engine
 }
 
 /**
