@@ -36,7 +36,7 @@ export class EdgeConfigError extends Error {
 }
 
 /** Presigned URLs must outlast the start of a large layer's download on a slow link. */
-export const DEFAULT_PRESIGN_SECONDS = 1200
+export { DEFAULT_PRESIGN_SECONDS } from '../storage/presign-lifetime.ts'
 const DRIVERS: readonly EdgeDriver[] = ['s3', 'azure', 'signed-url', 'memory']
 
 export function parseEdgeConfig(raw: unknown): EdgeConfig {
