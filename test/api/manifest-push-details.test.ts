@@ -239,6 +239,14 @@ describe('sparse image indexes', () => {
     expect(referencesOf(name, sha256(body))).toEqual([{ target: present.digest, kind: 'manifest' }])
   })
 
+  it('may be the first push into a new repository of such a namespace, none of its children there', async () => {
+    const name = uniqueName('mirror')
+    const body = manifestBytes(indexManifest([{ mediaType: OCI_MANIFEST, digest: sha256(randomBytes(32)), size: 99 }]))
+    const res = await putManifest(origin.url, name, sha256(body), body, 'application/vnd.oci.image.index.v1+json')
+    expect(res.status, await res.clone().text()).toBe(201)
+    expect(referencesOf(name, sha256(body))).toEqual([])
+  })
+
   it('still need every blob of an image manifest where the namespace allows sparse indexes', async () => {
     const name = uniqueName('mirror')
     const { config } = await pushImageBlobs(origin.url, name, { layers: 0 })
