@@ -3,6 +3,8 @@
 // docs/edge.md documents every field. Secrets (the feed token, S3 keys) come in the document or,
 // preferably, in the environment the entry merges in; they are never logged.
 
+import { DEFAULT_PRESIGN_SECONDS } from '../storage/presign-lifetime.ts'
+
 export type EdgeDriver = 's3' | 'azure' | 'signed-url' | 'memory'
 
 export interface EdgeLocationConfig {
@@ -35,8 +37,6 @@ export class EdgeConfigError extends Error {
   override name = 'EdgeConfigError'
 }
 
-/** Presigned URLs must outlast the start of a large layer's download on a slow link. */
-export { DEFAULT_PRESIGN_SECONDS } from '../storage/presign-lifetime.ts'
 const DRIVERS: readonly EdgeDriver[] = ['s3', 'azure', 'signed-url', 'memory']
 
 export function parseEdgeConfig(raw: unknown): EdgeConfig {

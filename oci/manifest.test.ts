@@ -74,9 +74,48 @@ describe('parseManifest: image manifests', () => {
     expect(m.blobs).toEqual([empty, layer('1')])
   })
 
-  it('keeps foreign (non-distributable) layers with urls as blobs', () => {
-    const foreign = { mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: sha('f'), size: 9, urls: ['https://mcr.microsoft.com/x'] }
-    expect(parse(image({ layers: [foreign] })).blobs).toEqual([config, foreign])
+  it('lists no foreign layers for an ordinary image', () => {
+    expect(parse(image()).foreignLayers).toEqual([])
+  })
+
+  it('sets layers of every non-distributable media type apart as foreign, with or without urls', () => {
+    for (const mediaType of [
+      'application/vnd.oci.image.layer.nondistributable.v1.tar',
+      'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+      'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
+      'application/vnd.docker.image.rootfs.foreign.diff.tar',
+      'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+    ]) {
+      const foreign = { mediaType, digest: sha('f'), size: 9 }
+      const m = parse(image({ layers: [layer('1'), foreign] }))
+      expect(m.blobs, mediaType).toEqual([config, layer('1')])
+      expect(m.foreignLayers, mediaType).toEqual([foreign])
+    }
+  })
+
+  it('sets an ordinary layer that carries urls apart as foreign', () => {
+    const hosted = { ...layer('2'), urls: ['https://mcr.microsoft.com/x'] }
+    const m = parse(image({ layers: [layer('1'), hosted] }))
+    expect(m.blobs).toEqual([config, layer('1')])
+    expect(m.foreignLayers).toEqual([hosted])
+  })
+
+  it('keeps a layer with an empty urls list as an ordinary blob', () => {
+    const m = parse(image({ layers: [{ ...layer('1'), urls: [] }] }))
+    expect(m.blobs).toEqual([config, { ...layer('1'), urls: [] }])
+    expect(m.foreignLayers).toEqual([])
+  })
+
+  it('still requires a digest that is foreign in one place and an ordinary layer in another', () => {
+    const foreign = { ...layer('1'), urls: ['https://example.com/l1'] }
+    const m = parse(image({ layers: [foreign, layer('1'), foreign] }))
+    expect(m.blobs).toEqual([config, layer('1')])
+    expect(m.foreignLayers).toEqual([])
+  })
+
+  it('never treats the config as foreign, whatever it carries', () => {
+    const odd = { ...config, urls: ['https://example.com/config'] }
+    expect(parse(image({ config: odd, layers: [] })).blobs).toEqual([odd])
   })
 
   it('accepts sha512 digests', () => {
@@ -121,7 +160,7 @@ describe('parseManifest: image manifests', () => {
 describe('parseManifest: indexes', () => {
   it('parses an OCI image index: children as manifests, no blobs, no config', () => {
     const m = parse(index(), OCI_INDEX)
-    expect(m).toMatchObject({ mediaType: OCI_INDEX, kind: 'index', config: null, blobs: [], artifactType: null })
+    expect(m).toMatchObject({ mediaType: OCI_INDEX, kind: 'index', config: null, blobs: [], foreignLayers: [], artifactType: null })
     expect(m.manifests).toEqual(index().manifests)
   })
 

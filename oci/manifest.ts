@@ -8,6 +8,7 @@ import { scanJsonShape, type JsonShape, type JsonShapeLimits } from './json-shap
 import {
   OCI_INDEX,
   OCI_MANIFEST,
+  isNonDistributableLayerType,
   isSchema1MediaType,
   manifestKind,
   normalizeMediaType,
@@ -42,8 +43,11 @@ export interface ParsedManifest {
   /** The config descriptor of an image manifest; null for an index. */
   config: Descriptor | null
   /** Config and layers of an image manifest, deduplicated by digest, in order: every blob the
-   * repository must hold. Empty for an index. */
+   * repository must hold. Foreign layers are not among them. Empty for an index. */
   blobs: Descriptor[]
+  /** Layers the repository need not hold (isForeignLayer), deduplicated, minus any digest `blobs`
+   * already requires. Empty for an index. */
+  foreignLayers: Descriptor[]
   /** Child manifests of an index or manifest list, as written. Empty for an image manifest. */
   manifests: Descriptor[]
   subject: Descriptor | null
@@ -106,6 +110,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null): Pa
       kind,
       config: null,
       blobs: [],
+      foreignLayers: [],
       manifests: parseDescriptorList(body.manifests, 'manifests'),
       subject,
       artifactType: ownArtifactType,
@@ -117,17 +122,30 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null): Pa
   const config = parseDescriptor(body.config, 'config')
   // image-spec: layers MAY be empty (artifacts); Go clients marshal a nil slice as null.
   const layers = parseDescriptorList(body.layers, 'layers')
+  const blobs = uniqueByDigest([config, ...layers.filter((l) => !isForeignLayer(l))])
+  const required = new Set(blobs.map((b) => b.digest))
   return {
     mediaType,
     kind,
     config,
-    blobs: uniqueByDigest([config, ...layers]),
+    blobs,
+    foreignLayers: uniqueByDigest(layers.filter((l) => isForeignLayer(l) && !required.has(l.digest))),
     manifests: [],
     subject,
     // image-spec manifest.md: without artifactType, the artifact type is the config's mediaType.
     artifactType: ownArtifactType ?? config.mediaType,
     annotations,
   }
+}
+
+/**
+ * A layer whose bytes live outside the registry: a non-distributable (foreign) media type, or
+ * `urls` to fetch it from (image-spec descriptor.md). distribution-spec lets a registry accept
+ * such a manifest without the blob; we do, whichever of the two marks it (distribution itself
+ * still asks for a non-distributable layer that has no urls).
+ */
+export function isForeignLayer(layer: Descriptor): boolean {
+  return isNonDistributableLayerType(layer.mediaType) || (layer.urls !== undefined && layer.urls.length > 0)
 }
 
 function declaredMediaType(contentType: string | null): string | null {

@@ -13,6 +13,23 @@ export const OCI_IMAGE_CONFIG = 'application/vnd.oci.image.config.v1+json'
 export const OCI_EMPTY_CONFIG = 'application/vnd.oci.empty.v1+json'
 export const DOCKER_IMAGE_CONFIG = 'application/vnd.docker.container.image.v1+json'
 
+/**
+ * Layers whose bytes the registry need not hold (image-spec layer.md "Non-distributable layers",
+ * deprecated but still pushed, and Docker's foreign layers, Windows base images): a client fetches
+ * them from the descriptor's `urls`.
+ */
+const NON_DISTRIBUTABLE_LAYER_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.oci.image.layer.nondistributable.v1.tar',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+])
+
+export function isNonDistributableLayerType(mediaType: string): boolean {
+  return NON_DISTRIBUTABLE_LAYER_TYPES.has(mediaType)
+}
+
 export type ManifestKind = 'image' | 'index'
 
 const KIND_BY_MEDIA_TYPE: Record<string, ManifestKind> = {

@@ -52,8 +52,11 @@ describe('parseRangeHeader', () => {
     }
   })
 
-  it('ignores (null) a range whose end is before its start', () => {
-    expect(parseRangeHeader('bytes=9-3', 100)).toBeNull()
+  it('rejects an inverted range (end before start) with RANGE_INVALID 416 and Content-Range bytes */size', () => {
+    for (const header of ['bytes=9-3', 'bytes=500-0', 'bytes=1-0', `bytes=${'9'.repeat(30)}-0`]) {
+      expect(rangeInvalid(() => parseRangeHeader(header, 100)).headers, header).toEqual({ 'Content-Range': 'bytes */100' })
+    }
+    expect(rangeInvalid(() => parseRangeHeader('bytes=5-2', 0)).headers).toEqual({ 'Content-Range': 'bytes */0' })
   })
 
   it('ignores (null) multi-range requests', () => {

@@ -21,7 +21,8 @@ const CONTENT_RANGE = /^\s*(?:bytes\s+)?(\d+)\s*-\s*(\d+)\s*(?:\/\s*(\d+|\*))?\s
  * The byte range a blob GET asks for, or null for the whole blob: when there is no header, and
  * when the header is malformed or asks for several ranges (RFC 9110 §14.2 lets a server ignore
  * it). An end past the blob is clamped. Throws RANGE_INVALID (416, with `Content-Range:
- * bytes *\/size`) when the range is unsatisfiable (RFC 9110 §14.1.1, §15.5.17).
+ * bytes *\/size`) when the one range it asks for cannot be served: a start at or past the end, a
+ * zero-length suffix, any range of an empty blob, and an inverted range (`bytes=500-0`).
  */
 export function parseRangeHeader(header: string | null, size: number): ByteRange | null {
   if (header === null) return null
@@ -39,8 +40,10 @@ export function parseRangeHeader(header: string | null, size: number): ByteRange
 
   const start = Number(first)
   const end = last === '' ? Infinity : Number(last)
-  // RFC 9110 §14.1.1: a range whose last-pos is below its first-pos is invalid, so ignored.
-  if (end < start) return null
+  // RFC 9110 §14.1.1 calls a last-pos below the first-pos invalid, which a server MAY ignore; we
+  // answer 416 instead, as distribution (Go's http.ServeContent) does: a client that asked for
+  // `bytes=500-0` wants a piece, and the whole blob with 200 would silently hand it the wrong one.
+  if (end < start) throw unsatisfiable(header, size)
   if (start >= size) throw unsatisfiable(header, size)
   return { start, end: Math.min(end, size - 1) }
 }

@@ -21,6 +21,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     deleteEnabled: true,
     replicationTargets: () => [],
     mayWrite: () => true,
+    allowsSparseIndexes: () => false,
     log: silentLogger,
     hashCache: createHashCache(),
     onCommit: () => {},

@@ -20,6 +20,8 @@ export interface OriginDeps {
   replicationTargets?: (namespaces: string[]) => string[]
   /** Whether pushes to this repository may be written to that location (residency). */
   mayWrite?: (repository: string, locationId: string) => boolean
+  /** Whether this repository accepts image indexes whose children it lacks (default: never). */
+  allowsSparseIndexes?: (repository: string) => boolean
   log?: Logger
   hashCache?: HashCache
   /** Called after a blob or manifest is committed (wakes the in-process replication worker). */

@@ -14,6 +14,7 @@ import { createNativeHasher } from './hasher.ts'
 import { createLogger, describeError, type Logger } from './log.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { replicationPolicy, type ReplicationPolicy } from './replication/policy.ts'
+import { allowsSparseIndexes } from './config/policy.ts'
 import { createReplicationWorker, type ReplicationWorker } from './replication/worker.ts'
 import { startReconciler } from './replication/reconcile.ts'
 import { createAdminRoutes } from './routes/admin.ts'
@@ -79,6 +80,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     deleteEnabled: config.origin.deleteEnabled,
     replicationTargets: policy.targetsFor,
     mayWrite: policy.mayWrite,
+    allowsSparseIndexes: (repository) => allowsSparseIndexes(config, repository),
     onCommit: () => worker?.wake(),
     onFallback: (preferred, used) => metrics.pushFallbacks.inc({ preferred, used }),
     manifestSlots: createSlots(config.origin.manifestConcurrency),

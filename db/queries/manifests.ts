@@ -50,6 +50,12 @@ export function missingManifests(tx: Tx, repositoryId: number, digests: string[]
   return digests.filter((d) => !found.has(d))
 }
 
+/** What a manifest references and the repository holds, by kind: its manifest_references rows. */
+export interface ManifestRefs {
+  blobs: string[]
+  manifests: string[]
+}
+
 export interface PutManifest {
   repository: string
   digest: string
@@ -58,9 +64,8 @@ export interface PutManifest {
   subjectDigest: string | null
   artifactType: string | null
   annotations: Record<string, string> | null
-  blobDigests: string[]
-  manifestDigests: string[]
-  tag: string | null
+  /** Tags pointed at the manifest in the same transaction (distribution-spec `?tag=`); may be empty. */
+  tags: string[]
   /** Where the manifest bytes were stored, and where they must be replicated. */
   location: string
   targetsFor: TargetsFor
@@ -69,14 +74,15 @@ export interface PutManifest {
 
 /**
  * Records a manifest whose bytes are already stored: blob + placement + replication jobs, the
- * manifest row, its references, the tag. The caller checked references inside `check`, which
- * runs in the same transaction so nothing can be deleted between the check and the write.
+ * manifest row, its references, the tags. `references` runs in the same transaction, so nothing
+ * can be deleted between its check and the write: it throws when the repository lacks what the
+ * manifest needs, else answers the references to record (the ones the repository holds).
  */
-export function putManifest(db: Db, m: PutManifest, check: (tx: Tx, repository: Repository) => void): void {
+export function putManifest(db: Db, m: PutManifest, references: (tx: Tx, repository: Repository) => ManifestRefs): void {
   const now = m.now ?? Date.now()
   db.transaction((tx) => {
     const repository = ensureRepository(tx, m.repository, now)
-    check(tx, repository)
+    const refs = references(tx, repository)
     recordPlacement(tx, { digest: m.digest, size: m.payload.byteLength, location: m.location, now })
     // The manifest's bytes are a blob of the repository too (replicated, backfilled, GET-able).
     linkBlob(tx, repository, m.digest, now)
@@ -88,16 +94,16 @@ export function putManifest(db: Db, m: PutManifest, check: (tx: Tx, repository: 
       annotations: m.annotations ? JSON.stringify(m.annotations) : null, createdAt: now,
     }).onConflictDoNothing().run()
     if (inserted.changes > 0) {
-      const refs = [
-        ...m.blobDigests.map((d) => ({ targetDigest: d, kind: 'blob' as const })),
-        ...m.manifestDigests.map((d) => ({ targetDigest: d, kind: 'manifest' as const })),
+      const rows = [
+        ...refs.blobs.map((d) => ({ targetDigest: d, kind: 'blob' as const })),
+        ...refs.manifests.map((d) => ({ targetDigest: d, kind: 'manifest' as const })),
       ]
-      for (const r of refs) {
+      for (const r of rows) {
         tx.insert(manifestReferences).values({ repositoryId: repository.id, manifestDigest: m.digest, ...r }).onConflictDoNothing().run()
       }
       appendChange(tx, 'manifest.put', repository.name, { digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength, subject: m.subjectDigest }, now)
     }
-    if (m.tag) setTag(tx, repository, m.tag, m.digest, now)
+    for (const tag of new Set(m.tags)) setTag(tx, repository, tag, m.digest, now)
   })
 }
 

@@ -94,7 +94,7 @@ namespaces:
   - {}
 `)).toEqual([
       expect.stringMatching(/^namespaces\[0\]\.namespace: "Acme\/app" is not a namespace/),
-      'namespaces[1].extraLocation: unknown key (expected one of: namespace, extraLocations, residency)',
+      'namespaces[1].extraLocation: unknown key (expected one of: namespace, extraLocations, residency, allowSparseIndexes)',
       'namespaces[1].residency[0]: "EU?" is not a location id glob (location id characters and \'*\')',
       'namespaces[2].namespace: duplicate namespace "ok" (also namespaces[1])',
       'namespaces[3].namespace: required',

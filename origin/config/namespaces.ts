@@ -4,9 +4,9 @@
 import type { NamespacePolicy } from './types.ts'
 import { isValidName } from '../../oci/names.ts'
 import { at, problem, type Report } from './report.ts'
-import { checkKeys, isAbsent, readList, readMap, readString, readStringList } from './read-values.ts'
+import { checkKeys, isAbsent, readBoolean, readList, readMap, readString, readStringList } from './read-values.ts'
 
-const NAMESPACE_KEYS = ['namespace', 'extraLocations', 'residency'] as const
+const NAMESPACE_KEYS = ['namespace', 'extraLocations', 'residency', 'allowSparseIndexes'] as const
 
 /** A residency glob: location id characters, plus `*` for any run of them. */
 export const RESIDENCY_GLOB = /^[a-z0-9_*-]{1,63}$/
@@ -38,7 +38,10 @@ export function readNamespaces(report: Report, value: unknown): NamespacePolicy[
     residency?.forEach((glob, j) => {
       if (!RESIDENCY_GLOB.test(glob)) problem(report, at(at(path, 'residency'), j), `"${glob}" is not a location id glob (location id characters and '*')`)
     })
-    out.push({ namespace, extraLocations, residency })
+    const policy: NamespacePolicy = { namespace, extraLocations, residency }
+    const allowSparseIndexes = readBoolean(report, map.allowSparseIndexes, at(path, 'allowSparseIndexes'))
+    if (allowSparseIndexes !== undefined) policy.allowSparseIndexes = allowSparseIndexes
+    out.push(policy)
   })
   return out
 }

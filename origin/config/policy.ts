@@ -8,6 +8,7 @@
 // acme's because globex also pushed it.
 
 import type { LocationConfig, MeridianConfig, NamespacePolicy } from './types.ts'
+import { namespaceOf } from '../../oci/names.ts'
 
 /** `*` matches any run of characters, everything else matches itself. null: no limit. */
 export function matchesResidency(locationId: string, residency: string[] | null): boolean {
@@ -22,6 +23,11 @@ function globToRegExp(glob: string): RegExp {
 
 export function namespacePolicy(config: MeridianConfig, namespace: string): NamespacePolicy | null {
   return config.namespaces.find((p) => p.namespace === namespace) ?? null
+}
+
+/** Whether `repository` may hold image indexes whose children it lacks (namespaces[].allowSparseIndexes). */
+export function allowsSparseIndexes(config: MeridianConfig, repository: string): boolean {
+  return namespacePolicy(config, namespaceOf(repository))?.allowSparseIndexes === true
 }
 
 function byId(config: MeridianConfig): Map<string, LocationConfig> {

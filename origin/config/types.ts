@@ -29,6 +29,11 @@ export interface NamespacePolicy {
   extraLocations: string[]
   /** Location id globs ('eu-*'); blobs of this namespace are never placed elsewhere. null: anywhere. */
   residency: string[] | null
+  /**
+   * Accept image indexes whose child manifests are not in the repository (mirrors that copy one
+   * platform). Absent: false. Config file only; the admin policy API sets replication fields.
+   */
+  allowSparseIndexes?: boolean
 }
 
 export interface ReplicationConfig {

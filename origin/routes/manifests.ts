@@ -5,12 +5,13 @@ import { parseReference, type Reference } from '../../oci/names.ts'
 import { readBounded } from '../../oci/body.ts'
 import { checkManifestShape, parseManifest, MANIFEST_SHAPE_LIMITS, MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
 import { createJsonShapeScanner } from '../../oci/json-shape.ts'
-import { deleteManifest, deleteTag, missingBlobs, missingManifests, putManifest } from '../../db/queries/manifests.ts'
+import { deleteManifest, deleteTag, putManifest } from '../../db/queries/manifests.ts'
+import { parseDigest } from '../../oci/digest.ts'
+import { referenceCheck, tagsToApply } from './manifest-push.ts'
 import { writeVerifiedBlob } from '../uploads/write.ts'
 import type { Reservation } from '../budget.ts'
 import { apiHeaders, depsOf, nameOf, requireRepository, type OriginContext } from './context.ts'
 import { findRepository } from '../../db/queries/repositories.ts'
-import type { Tx } from '../../db/queries/changes.ts'
 
 export const manifestRoutes = new Hono<OriginEnv>()
 
@@ -28,12 +29,13 @@ manifestRoutes.put('/:name{.+}/manifests/:reference', async (c) => {
   const deps = depsOf(c)
   const name = nameOf(c)
   const ref = parseReference(c.req.param('reference') ?? '')
+  const tags = tagsToApply(ref, c.req.queries('tag') ?? [])
   const reservation = deps.manifestBodyBudget.open()
   try {
     const payload = await readManifestBody(c, reservation)
     const release = await deps.manifestSlots.acquire()
     try {
-      return await storeManifest(c, name, ref, payload)
+      return await storeManifest(c, name, ref, tags, payload)
     } finally {
       release()
     }
@@ -60,38 +62,35 @@ function readManifestBody(c: OriginContext, reservation: Reservation): Promise<U
   })
 }
 
-async function storeManifest(c: OriginContext, name: string, ref: Reference, payload: Uint8Array) {
+// The digest is taken with the reference's algorithm (sha512 stays sha512: Location,
+// Docker-Content-Digest, the blob key and placement all use it); a push by tag hashes with sha256.
+async function storeManifest(c: OriginContext, name: string, ref: Reference, tags: string[], payload: Uint8Array) {
   const deps = depsOf(c)
   const parsed = parseManifest(payload, c.req.header('content-type') ?? null)
-  const hasher = deps.createHasher(ref.kind === 'digest' && ref.digest.startsWith('sha512:') ? 'sha512' : 'sha256')
+  const algorithm = ref.kind === 'digest' ? parseDigest(ref.digest).algorithm : 'sha256'
+  const hasher = deps.createHasher(algorithm)
   hasher.update(payload)
-  const digest = `${ref.kind === 'digest' ? ref.digest.slice(0, ref.digest.indexOf(':')) : 'sha256'}:${hasher.hex()}`
+  const digest = `${algorithm}:${hasher.hex()}`
   if (ref.kind === 'digest' && ref.digest !== digest) {
     throw ociError('DIGEST_INVALID', { message: 'manifest digest does not match the reference', detail: { expected: ref.digest, actual: digest } })
   }
-  const blobDigests = [...new Set(parsed.blobs.map((d) => d.digest))]
-  const manifestDigests = [...new Set(parsed.manifests.map((d) => d.digest))]
-  const checkReferences = (tx: Tx, repositoryId: number | null) => {
-    const missing = repositoryId === null
-      ? [...blobDigests, ...manifestDigests]
-      : [...missingBlobs(tx, repositoryId, blobDigests), ...missingManifests(tx, repositoryId, manifestDigests)]
-    if (missing.length > 0) throw ociError('MANIFEST_BLOB_UNKNOWN', { detail: { digests: missing } })
-  }
+  const references = referenceCheck(parsed, { sparseIndex: parsed.kind === 'index' && deps.allowsSparseIndexes(name) })
   // Fail fast, before storing bytes; checked again inside the commit transaction.
-  checkReferences(deps.db, findRepository(deps.db, name)?.id ?? null)
+  references(deps.db, findRepository(deps.db, name)?.id ?? null)
   const { location } = await writeVerifiedBlob(deps, name, { digest, size: payload.byteLength }, () => new Response(payload as Uint8Array<ArrayBuffer>).body!, { fromClient: false })
   putManifest(deps.db, {
     repository: name, digest, mediaType: parsed.mediaType, payload,
     subjectDigest: parsed.subject?.digest ?? null, artifactType: parsed.artifactType, annotations: parsed.annotations,
-    blobDigests, manifestDigests, tag: ref.kind === 'tag' ? ref.tag : null,
-    location: location.id, targetsFor: deps.replicationTargets,
-  }, (tx, repo) => checkReferences(tx, repo.id))
+    tags, location: location.id, targetsFor: deps.replicationTargets,
+  }, (tx, repo) => references(tx, repo.id))
   deps.onCommit()
   apiHeaders(c)
   c.header('Location', `/v2/${name}/manifests/${digest}`)
   c.header('Docker-Content-Digest', digest)
   c.header('Content-Length', '0')
   if (parsed.subject) c.header('OCI-Subject', parsed.subject.digest)
+  // distribution-spec main: an OCI-Tag value per tag applied (several fields or one list, RFC 9110 §5.3).
+  for (const tag of tags) c.header('OCI-Tag', tag, { append: true })
   return c.body(null, 201)
 }
 

@@ -115,8 +115,17 @@ describe('Range requests', () => {
     }
   })
 
+  it('an inverted range (bytes=500-0) is 416 with Content-Range bytes */size and its error JSON, never the whole blob', async () => {
+    for (const range of ['bytes=500-0', 'bytes=9-0', 'bytes=50-49']) {
+      const res = await getRange(range)
+      expect(res.status, range).toBe(416)
+      expect(res.headers.get('content-range'), range).toBe('bytes */100')
+      expect((await res.json() as { errors: { code: string }[] }).errors[0]!.code).toBe('RANGE_INVALID')
+    }
+  })
+
   it('a malformed or multi-part Range is ignored: 200 with the whole blob', async () => {
-    for (const range of ['bytes=abc', 'items=0-9', 'bytes=0-1,5-6', 'bytes=9-0']) {
+    for (const range of ['bytes=abc', 'items=0-9', 'bytes=0-1,5-6', 'bytes=0-1, 9-0', 'bytes=--5']) {
       const res = await getRange(range)
       expect(res.status, range).toBe(200)
       expect(await bytesOf(res)).toEqual(bytes)
