@@ -24,6 +24,7 @@ import { sendLocalFile } from './send-file.ts'
 import { applyHttpLimits, httpServerOptions, listensOnLoopbackOnly } from './http-limits.ts'
 import { createSlots } from './slots.ts'
 import { createBudget } from './budget.ts'
+import { startFeed } from './feed/start.ts'
 
 export interface OriginServer {
   url: string
@@ -61,7 +62,8 @@ async function stopServer(server: Server, graceMs: number): Promise<void> {
 export async function startOriginServer(config: MeridianConfig, options: StartOptions = {}): Promise<OriginServer> {
   const log = options.log ?? createLogger()
   const db = openDatabase(config.databaseUrl)
-  const locations = await openLocationSet(db, config.locations, config.preference, log, { createEngine: options.createEngine, downSeconds: options.locationDownSeconds })
+  const feed = startFeed(db)
+  const locations = await openLocationSet(db, config.locations, config.preference, log, { createEngine: options.createEngine, downSeconds: options.locationDownSeconds, onHealthChange: feed.recordHealth })
   const policy = replicationPolicy(db, config)
   const metrics = createMetrics({ db, locations })
   const runWorker = config.replication.enabled && (options.worker ?? config.replication.workerInProcess)
@@ -72,7 +74,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     deleteEnabled: config.origin.deleteEnabled,
     replicationTargets: policy.targetsFor,
     mayWrite: policy.mayWrite,
-    onCommit: () => worker?.wake(),
+    onCommit: () => { worker?.wake(); feed.notify() },
     onFallback: (preferred, used) => metrics.pushFallbacks.inc({ preferred, used }),
     manifestSlots: createSlots(config.origin.manifestConcurrency),
     manifestBodyBudget: createBudget(config.origin.manifestBodyBytes),
@@ -85,6 +87,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     token: options.adminToken ?? process.env.MERIDIAN_ADMIN_TOKEN ?? null,
     openWithoutToken: () => loopback,
   }))
+  app.route('/', feed.routes({ token: config.origin.edgeToken, openWithoutToken: () => loopback }))
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -103,6 +106,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     // A host that does not resolve, a port in use: a rejected start, not an uncaught exception.
     s.once('error', reject)
   }).catch(async (err: unknown) => {
+    feed.close()
     await locations.close()
     closeDatabase(db)
     throw err
@@ -130,6 +134,8 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
       reconciler?.stop()
       await uploadCleanup.stop()
       await worker?.stop()
+      // Long polls answer now (empty) instead of holding the shutdown for their wait.
+      feed.close()
       await stopServer(server, options.graceMs ?? 10_000)
       await locations.close()
       closeDatabase(db)

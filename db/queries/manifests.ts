@@ -95,7 +95,7 @@ export function putManifest(db: Db, m: PutManifest, check: (tx: Tx, repository: 
       for (const r of refs) {
         tx.insert(manifestReferences).values({ repositoryId: repository.id, manifestDigest: m.digest, ...r }).onConflictDoNothing().run()
       }
-      appendChange(tx, 'manifest.put', repository.name, { digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength, subject: m.subjectDigest }, now)
+      appendChange(tx, 'manifest.put', repository.name, { digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength, subject: m.subjectDigest, artifactType: m.artifactType, annotations: m.annotations }, now)
     }
     if (m.tag) setTag(tx, repository, m.tag, m.digest, now)
   })

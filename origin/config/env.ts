@@ -14,6 +14,7 @@ export const ENV = {
   port: 'MERIDIAN_ORIGIN_PORT',
   publicUrl: 'MERIDIAN_PUBLIC_URL',
   deleteEnabled: 'MERIDIAN_DELETE_ENABLED',
+  edgeToken: 'MERIDIAN_EDGE_TOKEN',
   headersTimeoutMs: 'MERIDIAN_HEADERS_TIMEOUT_MS',
   idleTimeoutMs: 'MERIDIAN_IDLE_TIMEOUT_MS',
   maxConnections: 'MERIDIAN_MAX_CONNECTIONS',
@@ -33,6 +34,7 @@ export interface EnvSettings {
   port: number | undefined
   publicUrl: string | undefined
   deleteEnabled: boolean | undefined
+  edgeToken: string | undefined
   limits: Partial<Record<LimitKey, number>>
   /** Not yet checked: relative sqlite paths need the data directory. */
   databaseUrl: string | undefined
@@ -52,6 +54,7 @@ export function readEnv(report: Report, env: Record<string, string | undefined>)
     port: readNumber(report, get(ENV.port), ENV.port, PORT_RULE),
     publicUrl: checkPublicUrl(report, get(ENV.publicUrl), ENV.publicUrl),
     deleteEnabled: readBoolean(report, get(ENV.deleteEnabled), ENV.deleteEnabled),
+    edgeToken: get(ENV.edgeToken),
     limits: readLimits(report, get),
     databaseUrl: get(ENV.databaseUrl),
     preference: readPreference(report, get(ENV.preference), get(ENV.quayPreference)),

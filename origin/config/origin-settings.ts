@@ -7,7 +7,7 @@ import { at, problem, type Report } from './report.ts'
 import { checkHttpUrl, checkKeys, readBoolean, readMap, readNumber, readString } from './read-values.ts'
 
 const LIMIT_KEYS = ['headersTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'manifestConcurrency', 'manifestBodyBytes'] as const
-const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', ...LIMIT_KEYS] as const
+const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', 'edgeToken', ...LIMIT_KEYS] as const
 
 export type LimitKey = typeof LIMIT_KEYS[number]
 
@@ -36,6 +36,9 @@ export function readOriginBlock(report: Report, value: unknown): Partial<OriginS
   if (deleteEnabled !== undefined) out.deleteEnabled = deleteEnabled
   const publicUrl = checkPublicUrl(report, readString(report, map.publicUrl, at('origin', 'publicUrl')), 'origin.publicUrl')
   if (publicUrl !== undefined) out.publicUrl = publicUrl
+  // A secret: write it as ${MERIDIAN_EDGE_TOKEN} in the file rather than in clear.
+  const edgeToken = readString(report, map.edgeToken, 'origin.edgeToken')
+  if (edgeToken !== undefined) out.edgeToken = edgeToken
   for (const key of LIMIT_KEYS) {
     const value = readNumber(report, map[key], at('origin', key), LIMIT_RULES[key])
     if (value !== undefined) out[key] = value
