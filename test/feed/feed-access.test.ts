@@ -54,6 +54,35 @@ describe('edge credential', () => {
   })
 })
 
+describe('long-poll limits', () => {
+  let origin: TestOrigin
+  beforeAll(async () => { origin = await startTestOrigin() })
+  afterAll(async () => { await origin?.close() })
+
+  it('refuses a poll beyond the cap with 429, and frees the slot of a poll whose client went away', async () => {
+    const queries = prepareFeedQueries(origin.db)
+    const waiters = createChangeWaiters({ readHead: queries.head, max: 1 })
+    const app = new Hono()
+    app.route('/', createFeedRoutes({ db: origin.db, token: null, openWithoutToken: () => true, waiters }))
+    app.onError((err) => renderError(err))
+    const head = queries.head()
+    const gone = new AbortController()
+    const first = Promise.resolve(app.request(new Request(`http://origin${FEED_PATH}?after=${head}&wait=30`, { signal: gone.signal })))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(waiters.waiting).toBe(1)
+    const refused = await app.request(`${FEED_PATH}?after=${head}&wait=30`)
+    expect(refused.headers.get('retry-after')).toBe('1')
+    await expectOciError(refused, 'TOOMANYREQUESTS', 429)
+    // A request that waits for nothing is never refused.
+    expect((await app.request(`${FEED_PATH}?after=${head}`)).status).toBe(200)
+    const t0 = performance.now()
+    gone.abort()
+    await first.catch(() => null)
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(waiters.waiting).toBe(0)
+  })
+})
+
 describe('location.health changes', () => {
   let origin: TestOrigin
   beforeAll(async () => { origin = await startTestOrigin({ edit: (c) => ({ ...c, replication: { ...c.replication, enabled: false } }) }) })
