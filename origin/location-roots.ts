@@ -12,8 +12,7 @@ import type { Db } from '../db/client.ts'
 import { isLocationReferenced } from '../db/queries/location-use.ts'
 import { deploymentId, locationRootSetUpAt, recordLocationRootSetUp } from '../db/queries/settings.ts'
 import type { LocationConfig } from './config/types.ts'
-import { createLocationSet, type EngineFactory, type LocationSet } from './locations.ts'
-import type { EngineContext } from './engines.ts'
+import { createLocationSet, type LocationSet, type LocationSetOptions } from './locations.ts'
 import type { Logger } from './log.ts'
 import { describeError } from './log.ts'
 
@@ -129,7 +128,7 @@ export function markRefusedRoots(locations: LocationSet, outcomes: Map<string, R
  * The location set of an origin, worker or script: fs roots set up or checked first, every fs
  * driver bound to this deployment's markers, refused roots marked down.
  */
-export async function openLocationSet(db: Db, configs: LocationConfig[], preference: string[], log: Logger, options: { createEngine?: EngineFactory; engineContext?: Omit<EngineContext, 'deployment'>; downSeconds?: number } = {}): Promise<LocationSet> {
+export async function openLocationSet(db: Db, configs: LocationConfig[], preference: string[], log: Logger, options: Pick<LocationSetOptions, 'createEngine' | 'engineContext' | 'downSeconds' | 'onHealthChange'> = {}): Promise<LocationSet> {
   const { deployment, outcomes } = await setUpLocationRoots(db, configs, log)
   const locations = createLocationSet(configs, preference, { ...options, deployment, log })
   markRefusedRoots(locations, outcomes)

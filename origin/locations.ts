@@ -53,8 +53,19 @@ export interface LocationSet {
 /** What a write probe stores: one byte under a key of its own (storage/keys.ts PROBE_KEY). */
 const probeBody = () => new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new Uint8Array([0x2e])); c.close() } })
 
-export function createLocationSet(configs: LocationConfig[], preference: string[], options: { createEngine?: EngineFactory; deployment?: string; engineContext?: Omit<EngineContext, 'deployment'>; downSeconds?: number; now?: () => number; log?: Logger } = {}): LocationSet {
-  const { createEngine: make = createEngine, deployment, engineContext = {}, downSeconds = 15, now = Date.now, log = silentLogger } = options
+export interface LocationSetOptions {
+  createEngine?: EngineFactory
+  deployment?: string
+  engineContext?: Omit<EngineContext, 'deployment'>
+  downSeconds?: number
+  now?: () => number
+  log?: Logger
+  /** Called when a location's readability flips: marked down for reads, or up again (the feed's location.health). */
+  onHealthChange?: (id: string, readable: boolean) => void
+}
+
+export function createLocationSet(configs: LocationConfig[], preference: string[], options: LocationSetOptions = {}): LocationSet {
+  const { createEngine: make = createEngine, deployment, engineContext = {}, downSeconds = 15, now = Date.now, log = silentLogger, onHealthChange } = options
   const probeMs = 5000
   const answeredAt = new Map<string, number>()
   const probing = new Map<string, Promise<boolean>>()
@@ -69,12 +80,31 @@ export function createLocationSet(configs: LocationConfig[], preference: string[
   const order = (ids: string[], up: (id: string) => boolean) => [...ids].sort((a, b) => Number(up(b)) - Number(up(a)) || byRank(a, b))
   const writable = (allowed: (id: string) => boolean) => preference.filter((id) => byId.has(id) && !byId.get(id)!.config.readOnly && allowed(id))
 
+  // Locations reported unreadable, each with the timer that reports it readable once its
+  // cool-down ends (a marked-down location becomes readable by time passing, not by a call).
+  const reportedDown = new Map<string, ReturnType<typeof setTimeout>>()
+  function watchHealth(id: string) {
+    if (!onHealthChange) return
+    if (isHealthy(id)) {
+      clearTimeout(reportedDown.get(id))
+      if (reportedDown.delete(id)) onHealthChange(id, true)
+      return
+    }
+    const first = !reportedDown.has(id)
+    clearTimeout(reportedDown.get(id))
+    const timer = setTimeout(() => watchHealth(id), Math.max(1, (downUntil.get(id) ?? 0) - now()))
+    timer.unref?.()
+    reportedDown.set(id, timer)
+    if (first) onHealthChange(id, false)
+  }
+
   function markDown(id: string, err: unknown, access: Access = 'read') {
     if (err instanceof StorageError && (err.kind === 'invalid' || err.kind === 'aborted')) return
     // A read failure of the caller's making is 'invalid'; anything else a location answers
     // (no permission, a missing bucket or root, a timeout) is the location's state.
     ;(access === 'read' ? downUntil : writeDownUntil).set(id, now() + downSeconds * 1000)
     answeredAt.delete(id)
+    if (access === 'read') watchHealth(id)
   }
 
   async function writeProbe(location: Location): Promise<boolean> {
@@ -114,10 +144,12 @@ export function createLocationSet(configs: LocationConfig[], preference: string[
       downUntil.delete(id)
       writeDownUntil.delete(id)
       answeredAt.set(id, now())
+      watchHealth(id)
     },
     isHealthy,
     isWritable,
     async close() {
+      for (const timer of reportedDown.values()) clearTimeout(timer)
       await Promise.all([...byId.values()].map((l) => l.engine.close?.()))
     },
   }

@@ -27,6 +27,7 @@ import { sendLocalFile } from './send-file.ts'
 import { applyHttpLimits, httpServerOptions, listensOnLoopbackOnly } from './http-limits.ts'
 import { createSlots } from './slots.ts'
 import { createBudget } from './budget.ts'
+import { startFeed } from './feed/start.ts'
 
 export interface OriginServer {
   url: string
@@ -66,8 +67,9 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   // Before the database opens: a key file that cannot be made stops the start with nothing to undo.
   const urlSigningKey = await resolveUrlSigningKey(config)
   const db = openDatabase(config.databaseUrl)
+  const feed = startFeed(db)
   const locations = await openLocationSet(db, config.locations, config.preference, log, {
-    createEngine: options.createEngine, downSeconds: options.locationDownSeconds,
+    createEngine: options.createEngine, downSeconds: options.locationDownSeconds, onHealthChange: feed.recordHealth,
     engineContext: { presignSeconds: config.origin.presignSeconds, urlSigningKey },
   })
   const policy = replicationPolicy(db, config)
@@ -81,7 +83,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     replicationTargets: policy.targetsFor,
     mayWrite: policy.mayWrite,
     allowsSparseIndexes: (repository) => allowsSparseIndexes(config, repository),
-    onCommit: () => worker?.wake(),
+    onCommit: () => { worker?.wake(); feed.notify() },
     onFallback: (preferred, used) => metrics.pushFallbacks.inc({ preferred, used }),
     manifestSlots: createSlots(config.origin.manifestConcurrency),
     manifestBodyBudget: createBudget(config.origin.manifestBodyBytes),
@@ -96,6 +98,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   }))
   // Signed URLs of local-disk locations, which edges redirect pulls to (README "Redirects to local disk").
   if (urlSigningKey !== null) app.route(SIGNED_BLOB_PATH, createSignedBlobRoutes({ locations, urlSigningKey, log }))
+  app.route('/', feed.routes({ token: config.origin.edgeToken, openWithoutToken: () => loopback }))
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -114,6 +117,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     // A host that does not resolve, a port in use: a rejected start, not an uncaught exception.
     s.once('error', reject)
   }).catch(async (err: unknown) => {
+    feed.close()
     await locations.close()
     closeDatabase(db)
     throw err
@@ -141,6 +145,8 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
       reconciler?.stop()
       await uploadCleanup.stop()
       await worker?.stop()
+      // Long polls answer now (empty) instead of holding the shutdown for their wait.
+      feed.close()
       await stopServer(server, options.graceMs ?? 10_000)
       await locations.close()
       closeDatabase(db)

@@ -24,7 +24,8 @@ export function findRepositoryBlob(tx: Tx, repositoryId: number, digest: string)
 
 export function linkBlob(tx: Tx, repository: Repository, digest: string, now = Date.now()): void {
   const r = tx.insert(repositoryBlobs).values({ repositoryId: repository.id, digest, createdAt: now }).onConflictDoNothing().run()
-  if (r.changes > 0) appendChange(tx, 'blob.linked', repository.name, { digest }, now)
+  // The size travels with the change: an edge can serve HEAD from its index alone.
+  if (r.changes > 0) appendChange(tx, 'blob.linked', repository.name, { digest, size: findBlob(tx, digest)?.size ?? 0 }, now)
 }
 
 /** Removes the blob from the repository; the bytes stay until garbage collection. */

@@ -101,7 +101,7 @@ export function putManifest(db: Db, m: PutManifest, references: (tx: Tx, reposit
       for (const r of rows) {
         tx.insert(manifestReferences).values({ repositoryId: repository.id, manifestDigest: m.digest, ...r }).onConflictDoNothing().run()
       }
-      appendChange(tx, 'manifest.put', repository.name, { digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength, subject: m.subjectDigest }, now)
+      appendChange(tx, 'manifest.put', repository.name, { digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength, subject: m.subjectDigest, artifactType: m.artifactType, annotations: m.annotations }, now)
     }
     for (const tag of new Set(m.tags)) setTag(tx, repository, tag, m.digest, now)
   })

@@ -16,6 +16,7 @@ export const ENV = {
   deleteEnabled: 'MERIDIAN_DELETE_ENABLED',
   urlSigningKey: 'MERIDIAN_URL_SIGNING_KEY',
   presignSeconds: 'MERIDIAN_PRESIGN_SECONDS',
+  edgeToken: 'MERIDIAN_EDGE_TOKEN',
   headersTimeoutMs: 'MERIDIAN_HEADERS_TIMEOUT_MS',
   idleTimeoutMs: 'MERIDIAN_IDLE_TIMEOUT_MS',
   maxConnections: 'MERIDIAN_MAX_CONNECTIONS',
@@ -37,6 +38,7 @@ export interface EnvSettings {
   deleteEnabled: boolean | undefined
   urlSigningKey: string | undefined
   presignSeconds: number | undefined
+  edgeToken: string | undefined
   limits: Partial<Record<LimitKey, number>>
   /** Not yet checked: relative sqlite paths need the data directory. */
   databaseUrl: string | undefined
@@ -58,6 +60,7 @@ export function readEnv(report: Report, env: Record<string, string | undefined>)
     deleteEnabled: readBoolean(report, get(ENV.deleteEnabled), ENV.deleteEnabled),
     urlSigningKey: checkUrlSigningKey(report, get(ENV.urlSigningKey), ENV.urlSigningKey),
     presignSeconds: readNumber(report, get(ENV.presignSeconds), ENV.presignSeconds, PRESIGN_SECONDS_RULE),
+    edgeToken: get(ENV.edgeToken),
     limits: readLimits(report, get),
     databaseUrl: get(ENV.databaseUrl),
     preference: readPreference(report, get(ENV.preference), get(ENV.quayPreference)),

@@ -51,6 +51,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       port: settings.port ?? fileOrigin.port ?? DEFAULT_ORIGIN.port,
       deleteEnabled: settings.deleteEnabled ?? fileOrigin.deleteEnabled ?? DEFAULT_ORIGIN.deleteEnabled,
       publicUrl: settings.publicUrl ?? fileOrigin.publicUrl ?? DEFAULT_ORIGIN.publicUrl,
+      edgeToken: settings.edgeToken ?? fileOrigin.edgeToken ?? DEFAULT_ORIGIN.edgeToken,
       headersTimeoutMs: settings.limits.headersTimeoutMs ?? fileOrigin.headersTimeoutMs ?? DEFAULT_ORIGIN.headersTimeoutMs,
       idleTimeoutMs: settings.limits.idleTimeoutMs ?? fileOrigin.idleTimeoutMs ?? DEFAULT_ORIGIN.idleTimeoutMs,
       maxConnections: settings.limits.maxConnections ?? fileOrigin.maxConnections ?? DEFAULT_ORIGIN.maxConnections,

@@ -9,7 +9,7 @@ import { at, problem, type Report } from './report.ts'
 import { checkHttpUrl, checkKeys, readBoolean, readMap, readNumber, readString } from './read-values.ts'
 
 const LIMIT_KEYS = ['headersTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'manifestConcurrency', 'manifestBodyBytes'] as const
-const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', 'urlSigningKey', 'presignSeconds', ...LIMIT_KEYS] as const
+const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', 'edgeToken', 'urlSigningKey', 'presignSeconds', ...LIMIT_KEYS] as const
 
 export type LimitKey = typeof LIMIT_KEYS[number]
 
@@ -44,6 +44,9 @@ export function readOriginBlock(report: Report, value: unknown): Partial<OriginS
   if (urlSigningKey !== undefined) out.urlSigningKey = urlSigningKey
   const presignSeconds = readNumber(report, map.presignSeconds, 'origin.presignSeconds', PRESIGN_SECONDS_RULE)
   if (presignSeconds !== undefined) out.presignSeconds = presignSeconds
+  // A secret: write it as ${MERIDIAN_EDGE_TOKEN} in the file rather than in clear.
+  const edgeToken = readString(report, map.edgeToken, 'origin.edgeToken')
+  if (edgeToken !== undefined) out.edgeToken = edgeToken
   for (const key of LIMIT_KEYS) {
     const value = readNumber(report, map[key], at('origin', key), LIMIT_RULES[key])
     if (value !== undefined) out[key] = value

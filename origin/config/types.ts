@@ -59,6 +59,11 @@ export interface OriginSettings {
   deleteEnabled: boolean
   /** The externally visible base URL (no trailing slash), or null to derive it from requests. */
   publicUrl: string | null
+  /**
+   * The shared secret edges send as `Authorization: Bearer <token>` to read the change feed and
+   * snapshot; null: the feed answers only while the origin listens on loopback alone.
+   */
+  edgeToken: string | null
   /** Time a client has to send a request's headers (origin/http-limits.ts). */
   headersTimeoutMs: number
   /** A connection silent this long is closed; a slow but moving upload never is. */
