@@ -1,0 +1,37 @@
+// The edge config document (edge/config.ts, docs/edge.md) for an edge of this deployment, made
+// from the origin's own config: every location with its coordinates and `serve` setting, a
+// local-disk location as `signed-url` (it must name a publicUrl; without one the edge cannot
+// reach it and the origin serves its blobs). A plain object: the origin does not import the edge;
+// `npm start` and the tests write it out for their edges.
+
+import type { MeridianConfig } from './config/types.ts'
+
+export interface EdgeDescription {
+  region: string
+  home: { lat: number; lon: number }
+  /** Where the edge reaches the origin. */
+  originUrl: string
+  trustedProxies?: string[]
+  proxyNetworks?: string[]
+  adminToken?: string | null
+  feedWaitSeconds?: number
+}
+
+export function edgeConfigFor(config: MeridianConfig, edge: EdgeDescription): Record<string, unknown> {
+  const locations = config.locations.flatMap((l) => {
+    const p = l.params as Record<string, unknown>
+    const base = { id: l.id, lat: l.lat, lon: l.lon, serve: l.serve }
+    if (l.driver === 'fs') return typeof p.publicUrl === 'string' ? [{ ...base, driver: 'signed-url', params: { publicUrl: p.publicUrl } }] : []
+    if (l.driver === 's3' || l.driver === 'azure') return [{ ...base, driver: l.driver, params: p }]
+    return []
+  })
+  return {
+    region: edge.region, home: edge.home,
+    origin: { url: edge.originUrl, ...(config.origin.publicUrl ? { publicUrl: config.origin.publicUrl } : {}) },
+    locations,
+    trustedProxies: edge.trustedProxies ?? [], proxyNetworks: edge.proxyNetworks ?? [],
+    presignSeconds: config.origin.presignSeconds,
+    adminToken: edge.adminToken ?? null,
+    ...(edge.feedWaitSeconds !== undefined ? { feedWaitSeconds: edge.feedWaitSeconds } : {}),
+  }
+}
