@@ -22,10 +22,17 @@ export interface LoadedSnapshot {
 /** Records per staging batch: each is one transaction; D1 caps a batch's size and duration. */
 const DEFAULT_BATCH = 500
 
-export async function loadSnapshotInto(store: SqlStore, lines: AsyncIterable<SnapshotLine>, batchSize = DEFAULT_BATCH): Promise<LoadedSnapshot> {
+export interface LoadOptions {
+  /** Statements per staging batch. */
+  batchSize?: number
+  /** Larger manifests are left out (see changeStatements). */
+  maxManifestBytes?: number
+}
+
+export async function loadSnapshotInto(store: SqlStore, lines: AsyncIterable<SnapshotLine>, options: LoadOptions = {}): Promise<LoadedSnapshot> {
   await store.batch(createStaging().map((sql) => ({ sql })))
   try {
-    const loaded = await stage(store, lines, batchSize)
+    const loaded = await stage(store, lines, options)
     await store.batch([
       ...swapStaging().map((sql) => ({ sql })),
       meta(META.position, loaded.position),
@@ -42,7 +49,7 @@ export async function loadSnapshotInto(store: SqlStore, lines: AsyncIterable<Sna
   }
 }
 
-async function stage(store: SqlStore, lines: AsyncIterable<SnapshotLine>, batchSize: number): Promise<LoadedSnapshot> {
+async function stage(store: SqlStore, lines: AsyncIterable<SnapshotLine>, { batchSize = DEFAULT_BATCH, maxManifestBytes }: LoadOptions): Promise<LoadedSnapshot> {
   let header: { position: number; takenAt: number } | null = null
   let records = 0
   let pending: SqlStatement[] = []
@@ -59,7 +66,7 @@ async function stage(store: SqlStore, lines: AsyncIterable<SnapshotLine>, batchS
       return { ...header, records }
     }
     records++
-    pending.push(...snapshotStatements(line))
+    pending.push(...snapshotStatements(line, maxManifestBytes))
     if (pending.length >= batchSize) {
       await store.batch(pending)
       pending = []

@@ -135,6 +135,16 @@ describe('applying the change feed', () => {
     ])
   })
 
+  it('leaves out manifests over maxManifestBytes (D1 row cap), so the edge misses and asks the origin', async () => {
+    const capped = await createSqlIndex(db.store, { maxManifestBytes: 4 })
+    const c = changeLog()
+    await capped.apply([c.manifestPut(manifestBody('r', A, 'small')), c.manifestPut(manifestBody('r', B, 'tiny')), c.tagSet({ repository: 'r', tag: 't', digest: A })])
+    expect(await capped.manifest('r', tag('t'))).toBeNull()
+    expect(text((await capped.manifest('r', digest(B)))?.payload)).toBe('tiny')
+    expect(await capped.hasRepository('r')).toBe(true)
+    expect(await capped.position()).toBe(3)
+  })
+
   it('ignores a manifest.put whose payload was deleted since', async () => {
     const c = changeLog()
     await index.apply([c.manifestPut({ ...manifestBody('r', A, 'x'), payload: null }), c.manifestDeleted({ repository: 'r', digest: A })])

@@ -84,12 +84,14 @@ const SQL = {
 export interface SqlIndexOptions {
   /** Statements per staging batch while loading a snapshot. */
   snapshotBatch?: number
+  /** Manifests larger than this are not kept (the edge asks the origin): D1 caps a row at 2 MB. */
+  maxManifestBytes?: number
   now?: () => number
 }
 
 /** Opens the index in `store`, creating it, or recreating it empty when its schema version differs. */
 export async function createSqlIndex(store: SqlStore, options: SqlIndexOptions = {}): Promise<SqlIndex> {
-  const { snapshotBatch, now = Date.now } = options
+  const { snapshotBatch, maxManifestBytes, now = Date.now } = options
   await ensureSchema(store)
 
   async function position(): Promise<number> {
@@ -141,7 +143,7 @@ export async function createSqlIndex(store: SqlStore, options: SqlIndexOptions =
       for (const change of changes) {
         // Skips what is already applied, and anything out of order (a feed is strictly increasing).
         if (change.seq <= to) continue
-        data.push(...changeStatements(change))
+        data.push(...changeStatements(change, maxManifestBytes))
         const repository = repositoryOf(change)
         if (repository !== null) repositories.add(repository)
         to = change.seq
@@ -155,7 +157,7 @@ export async function createSqlIndex(store: SqlStore, options: SqlIndexOptions =
     },
 
     loadSnapshot(lines) {
-      return loadSnapshotInto(store, lines, snapshotBatch)
+      return loadSnapshotInto(store, lines, { batchSize: snapshotBatch, maxManifestBytes })
     },
 
     async status(at = now()) {

@@ -42,14 +42,18 @@ const LOCATION_HEALTH =
 /** A repository, once seen, stays: the origin never removes one (db/queries/repositories.ts). */
 export const REPOSITORY_SEEN = 'INSERT OR IGNORE INTO repositories (name) VALUES (?)'
 
-/** The statements of one change (without its repository row; see repositoryOf). */
-export function changeStatements(c: Change): SqlStatement[] {
+/**
+ * The statements of one change (without its repository row; see repositoryOf). A manifest larger
+ * than `maxManifestBytes` is left out (D1 refuses rows over 2 MB): the index misses it and the
+ * edge asks the origin, as for any miss.
+ */
+export function changeStatements(c: Change, maxManifestBytes = Infinity): SqlStatement[] {
   switch (c.kind) {
     case 'tag.set': return [guarded(TAG_SET, [c.repository, c.tag, c.digest], c.seq)]
     case 'tag.deleted': return [guarded(TAG_DELETED, [c.repository, c.tag], c.seq)]
     case 'manifest.put':
       // A null payload: deleted at the origin since; the manifest.deleted that follows settles it.
-      if (c.payload === null) return []
+      if (c.payload === null || c.size > maxManifestBytes) return []
       return [guarded(MANIFEST_PUT, [c.repository, c.digest, c.mediaType, c.size, decodeBase64(c.payload), c.subject, c.artifactType, jsonOrNull(c.annotations)], c.seq)]
     case 'manifest.deleted': return [guarded(MANIFEST_DELETED, [c.repository, c.digest], c.seq)]
     case 'blob.linked': return [guarded(BLOB_LINKED, [c.repository, c.digest, c.size], c.seq)]
@@ -70,7 +74,7 @@ export function repositoryOf(c: Change): string | null {
 }
 
 /** The staging-table statements of one snapshot record (header and end are handled by the loader). */
-export function snapshotStatements(line: Exclude<SnapshotLine, { type: 'header' } | { type: 'end' }>): SqlStatement[] {
+export function snapshotStatements(line: Exclude<SnapshotLine, { type: 'header' } | { type: 'end' }>, maxManifestBytes = Infinity): SqlStatement[] {
   const t = stagingName
   const repository = (name: string): SqlStatement => ({ sql: `INSERT OR IGNORE INTO ${t('repositories')} (name) VALUES (?)`, params: [name] })
   switch (line.type) {
@@ -78,6 +82,7 @@ export function snapshotStatements(line: Exclude<SnapshotLine, { type: 'header' 
     case 'tag':
       return [repository(line.repository), { sql: `INSERT OR REPLACE INTO ${t('tags')} (repository, name, digest) VALUES (?, ?, ?)`, params: [line.repository, line.tag, line.digest] }]
     case 'manifest':
+      if (line.size > maxManifestBytes) return [repository(line.repository)]
       return [repository(line.repository), {
         sql: `INSERT OR REPLACE INTO ${t('manifests')} (repository, digest, media_type, size, payload, subject, artifact_type, annotations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         params: [line.repository, line.digest, line.mediaType, line.size, decodeBase64(line.payload), line.subject, line.artifactType, jsonOrNull(line.annotations)],
