@@ -53,6 +53,7 @@ async function stage(store: SqlStore, lines: AsyncIterable<SnapshotLine>, { batc
   let header: { position: number; takenAt: number } | null = null
   let records = 0
   let pending: SqlStatement[] = []
+  const seen = new Set<string>()
   for await (const line of lines) {
     if (header === null) {
       if (line.type !== 'header') throw new SnapshotError(`snapshot starts with a ${line.type} line, not the header`)
@@ -66,7 +67,7 @@ async function stage(store: SqlStore, lines: AsyncIterable<SnapshotLine>, { batc
       return { ...header, records }
     }
     records++
-    pending.push(...snapshotStatements(line, maxManifestBytes))
+    pending.push(...snapshotStatements(line, seen, maxManifestBytes))
     if (pending.length >= batchSize) {
       await store.batch(pending)
       pending = []

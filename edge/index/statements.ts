@@ -73,29 +73,43 @@ export function repositoryOf(c: Change): string | null {
   return 'repository' in c ? c.repository : null
 }
 
-/** The staging-table statements of one snapshot record (header and end are handled by the loader). */
-export function snapshotStatements(line: Exclude<SnapshotLine, { type: 'header' } | { type: 'end' }>, maxManifestBytes = Infinity): SqlStatement[] {
-  const t = stagingName
-  const repository = (name: string): SqlStatement => ({ sql: `INSERT OR IGNORE INTO ${t('repositories')} (name) VALUES (?)`, params: [name] })
+const STAGE_REPOSITORY = `INSERT OR IGNORE INTO ${stagingName('repositories')} (name) VALUES (?)`
+const STAGE_TAG = `INSERT OR REPLACE INTO ${stagingName('tags')} (repository, name, digest) VALUES (?, ?, ?)`
+const STAGE_MANIFEST =
+  `INSERT OR REPLACE INTO ${stagingName('manifests')} (repository, digest, media_type, size, payload, subject, artifact_type, annotations) ` +
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
+const STAGE_BLOB = `INSERT OR REPLACE INTO ${stagingName('repository_blobs')} (repository, digest, size) VALUES (?, ?, ?)`
+const STAGE_PLACEMENT = `INSERT OR REPLACE INTO ${stagingName('placements')} (digest, location, size) VALUES (?, ?, ?)`
+
+export type SnapshotRecord = Exclude<SnapshotLine, { type: 'header' } | { type: 'end' }>
+
+/**
+ * The staging-table statements of one snapshot record (header and end are the loader's). The
+ * record's repository row is added once per repository: `seen` remembers those already staged.
+ */
+export function snapshotStatements(line: SnapshotRecord, seen: Set<string>, maxManifestBytes = Infinity): SqlStatement[] {
+  const out: SqlStatement[] = []
+  const repository = line.type === 'repository' ? line.name : line.type === 'placement' ? null : line.repository
+  if (repository !== null && !seen.has(repository)) {
+    seen.add(repository)
+    out.push({ sql: STAGE_REPOSITORY, params: [repository] })
+  }
   switch (line.type) {
-    case 'repository': return [repository(line.name)]
-    case 'tag':
-      return [repository(line.repository), { sql: `INSERT OR REPLACE INTO ${t('tags')} (repository, name, digest) VALUES (?, ?, ?)`, params: [line.repository, line.tag, line.digest] }]
+    case 'repository': break
+    case 'tag': out.push({ sql: STAGE_TAG, params: [line.repository, line.tag, line.digest] }); break
     case 'manifest':
-      if (line.size > maxManifestBytes) return [repository(line.repository)]
-      return [repository(line.repository), {
-        sql: `INSERT OR REPLACE INTO ${t('manifests')} (repository, digest, media_type, size, payload, subject, artifact_type, annotations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        params: [line.repository, line.digest, line.mediaType, line.size, decodeBase64(line.payload), line.subject, line.artifactType, jsonOrNull(line.annotations)],
-      }]
-    case 'blob':
-      return [repository(line.repository), { sql: `INSERT OR REPLACE INTO ${t('repository_blobs')} (repository, digest, size) VALUES (?, ?, ?)`, params: [line.repository, line.digest, line.size] }]
-    case 'placement':
-      return [{ sql: `INSERT OR REPLACE INTO ${t('placements')} (digest, location, size) VALUES (?, ?, ?)`, params: [line.digest, line.location, line.size] }]
+      if (line.size <= maxManifestBytes) {
+        out.push({ sql: STAGE_MANIFEST, params: [line.repository, line.digest, line.mediaType, line.size, decodeBase64(line.payload), line.subject, line.artifactType, jsonOrNull(line.annotations)] })
+      }
+      break
+    case 'blob': out.push({ sql: STAGE_BLOB, params: [line.repository, line.digest, line.size] }); break
+    case 'placement': out.push({ sql: STAGE_PLACEMENT, params: [line.digest, line.location, line.size] }); break
     default: {
       const unknown: { type: string } = line
       throw new Error(`unknown snapshot record type ${unknown.type}`)
     }
   }
+  return out
 }
 
 function jsonOrNull(value: Record<string, string> | null): string | null {
