@@ -1,40 +1,24 @@
 // SqlStore over `bun:sqlite`, Bun's built-in SQLite. Typed locally (bun-types is not loaded in the
-// Node type environment); `query()` caches each statement inside Bun, so nothing is cached here.
+// Node type environment) and imported dynamically, so this file loads on any runtime.
 
-import type { SqlStore, SqlValue } from '../index/sql-store.ts'
-
-/** The part of bun:sqlite's Statement the store uses. */
-interface BunStatement {
-  all(...params: SqlValue[]): unknown[]
-  run(...params: SqlValue[]): unknown
-}
+import type { SqlStore } from '../index/sql-store.ts'
+import { syncSqliteStore, useWal, type SyncStatement } from './sync-sqlite-store.ts'
 
 /** The part of bun:sqlite's Database the store uses. */
 export interface BunDatabase {
+  prepare(sql: string): SyncStatement
   exec(sql: string): unknown
-  query(sql: string): BunStatement
-  transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void
+  transaction(fn: () => void): () => void
   close(): void
 }
 
 export function bunStore(db: BunDatabase): SqlStore {
-  const run = db.transaction((statements: { sql: string; params?: SqlValue[] }[]) => {
-    for (const s of statements) db.query(s.sql).run(...(s.params ?? []))
+  return syncSqliteStore({
+    prepare: (sql) => db.prepare(sql),
+    exec: (sql) => void db.exec(sql),
+    transaction: (fn) => db.transaction(fn)(),
+    close: () => db.close(),
   })
-  return {
-    async exec(sql) {
-      db.exec(sql)
-    },
-    async all<T>(sql: string, params: SqlValue[] = []) {
-      return db.query(sql).all(...params) as T[]
-    },
-    async batch(statements) {
-      run(statements)
-    },
-    async close() {
-      db.close()
-    },
-  }
 }
 
 const MODULE = 'bun:sqlite'
@@ -43,7 +27,6 @@ const MODULE = 'bun:sqlite'
 export async function openBunStore(path: string): Promise<SqlStore> {
   const { Database } = (await import(MODULE)) as { Database: new (path: string) => BunDatabase }
   const db = new Database(path)
-  db.exec('PRAGMA journal_mode = WAL')
-  db.exec('PRAGMA synchronous = NORMAL')
+  useWal({ exec: (sql) => void db.exec(sql) })
   return bunStore(db)
 }
