@@ -189,6 +189,17 @@ describe('syncOnce', () => {
     expect(await syncOnce({ index, originUrl: origin.url, token: TOKEN })).toMatchObject({ applied: 0, position: 6 })
   })
 
+  it('rebuilds from the snapshot when the feed answers 410 (position older than the origin keeps)', async () => {
+    seedOrigin()
+    await syncOnce({ index, originUrl: origin.url, token: TOKEN })
+    origin.failures = [410]
+    origin.snapshot = { position: 5, records: [{ type: 'repository', name: 'fresh' }] }
+    await syncOnce({ index, originUrl: origin.url, token: TOKEN })
+    expect(await index.catalog({ n: 10, last: null })).toEqual(['fresh'])
+    expect(origin.requests.filter((r) => r === SNAPSHOT_PATH)).toHaveLength(2)
+    expect(await index.position()).toBe(5)
+  })
+
   it('stops after maxPages, leaving the rest for the next run with the lag reported', async () => {
     seedOrigin()
     origin.pageSize = 1

@@ -57,8 +57,19 @@ export function followFeed(options: FollowOptions): Follower {
   async function round(): Promise<void> {
     const status = await options.index.status()
     if (!status.ready) await bootstrap(options, controller.signal)
-    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(waitSeconds * 1000 + GRACE_MS)])
-    await pullPage(options, await options.index.position(), waitSeconds, signal, controller.signal)
+    // One controller per request rather than AbortSignal.any on the loop's long-lived signal:
+    // some Node versions keep every signal combined with a live parent until the parent dies.
+    const request = new AbortController()
+    const abort = () => request.abort(new Error('feed request timed out'))
+    const timer = setTimeout(abort, waitSeconds * 1000 + GRACE_MS)
+    const onStop = () => request.abort(controller.signal.reason)
+    controller.signal.addEventListener('abort', onStop)
+    try {
+      await pullPage(options, await options.index.position(), waitSeconds, request.signal, controller.signal)
+    } finally {
+      clearTimeout(timer)
+      controller.signal.removeEventListener('abort', onStop)
+    }
   }
 
   const done = (async () => {
