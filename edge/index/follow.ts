@@ -47,6 +47,8 @@ export class FeedError extends Error {
 
 /** How long past `wait` a feed request may take before it counts as hung. */
 const GRACE_MS = 15_000
+/** Shortest round that brought nothing new, before asking again. */
+const MIN_EMPTY_ROUND_MS = 1000
 
 export function followFeed(options: FollowOptions): Follower {
   const { waitSeconds = 20, backoff = { initialMs: 500, maxMs: 30_000 }, log = () => {} } = options
@@ -54,7 +56,7 @@ export function followFeed(options: FollowOptions): Follower {
   const controller = new AbortController()
   let stopped = false
 
-  async function round(): Promise<void> {
+  async function round(): Promise<number> {
     const status = await options.index.status()
     if (!status.ready) await bootstrap(options, controller.signal)
     // One controller per request rather than AbortSignal.any on the loop's long-lived signal:
@@ -65,7 +67,7 @@ export function followFeed(options: FollowOptions): Follower {
     const onStop = () => request.abort(controller.signal.reason)
     controller.signal.addEventListener('abort', onStop)
     try {
-      await pullPage(options, await options.index.position(), waitSeconds, request.signal, controller.signal)
+      return (await pullPage(options, await options.index.position(), waitSeconds, request.signal, controller.signal)).applied
     } finally {
       clearTimeout(timer)
       controller.signal.removeEventListener('abort', onStop)
@@ -76,8 +78,12 @@ export function followFeed(options: FollowOptions): Follower {
     let failures = 0
     while (!stopped) {
       try {
-        await round()
+        const started = Date.now()
+        const applied = await round()
         failures = 0
+        // An origin that answers an empty page at once (no long-poll) must not be polled in a spin.
+        const elapsed = Date.now() - started
+        if (applied === 0 && elapsed < MIN_EMPTY_ROUND_MS) await sleep(MIN_EMPTY_ROUND_MS - elapsed, controller.signal)
       } catch (err) {
         if (stopped) break
         failures++
