@@ -10,16 +10,18 @@ interface D1PreparedStatement {
   all<T = Record<string, unknown>>(): Promise<{ results: T[] }>
 }
 
-/** The part of D1Database the store uses (a D1 session from withSession() fits too). */
+/** The part of D1Database the store uses. A session from `withSession()` (read replication: it
+ * never reads behind its bookmark) fits too; it lacks `exec`, which the index never calls. */
 export interface D1Like {
   prepare(sql: string): D1PreparedStatement
   batch(statements: D1PreparedStatement[]): Promise<unknown[]>
-  exec(sql: string): Promise<unknown>
+  exec?(sql: string): Promise<unknown>
 }
 
 export function d1Store(db: D1Like): SqlStore {
   return {
     async exec(sql) {
+      if (!db.exec) throw new Error('exec needs the D1Database itself, not a session')
       await db.exec(sql)
     },
     async all<T>(sql: string, params: SqlValue[] = []) {

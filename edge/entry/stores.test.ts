@@ -1,7 +1,8 @@
 // Every SqlStore this machine can run, held to the contract the region index relies on: rows as
 // objects, BLOBs back as Uint8Array, a batch that is all-or-nothing, and the index working on it.
-// better-sqlite3 always; node:sqlite (the Deno store) where Node has it (22.13+, 24); bun:sqlite
-// and D1 need their runtimes and are covered by the edge's runtime suites.
+// better-sqlite3 always; node:sqlite (the Deno store) where Node has it (22.13+, 24); the D1 store
+// over a stand-in with D1's binding shape and its one surprise (BLOBs read back as number arrays).
+// bun:sqlite and real D1 need their runtimes and are covered by the edge's runtime suites.
 
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,12 +13,41 @@ import { createSqlIndex } from '../index/sql-index.ts'
 import { changeLog, manifestBody } from '../../test/helpers/index-feed.ts'
 import { openNodeStore } from './node-store.ts'
 import { openDenoStore } from './deno-store.ts'
+import { d1Store, type D1Like } from './d1-store.ts'
+import { loadSqliteDriver } from '../../db/sqlite-driver.ts'
+import type { SqlValue } from '../index/sql-store.ts'
 
 const hasNodeSqlite = await import('node:sqlite' as string).then(() => true, () => false)
+
+/** D1's binding API over better-sqlite3: bind/all/batch, BLOBs returned as arrays of numbers. */
+function d1StandIn(path: string): D1Like & { close(): void } {
+  const db = new (loadSqliteDriver())(path)
+  const prepare = (sql: string, params: SqlValue[] = []) => ({
+    sql, params,
+    bind: (...values: SqlValue[]) => prepare(sql, values),
+    all: async <T>() => ({
+      results: db.prepare(sql).all(...params).map((row) => Object.fromEntries(Object.entries(row as object).map(([k, v]) => [k, v instanceof Uint8Array ? [...v] : v]))) as T[],
+    }),
+  })
+  return {
+    prepare,
+    batch: async (statements) => {
+      db.transaction(() => { for (const s of statements as ReturnType<typeof prepare>[]) db.prepare(s.sql).run(...s.params) })()
+      return []
+    },
+    exec: async (sql) => db.exec(sql),
+    close: () => db.close(),
+  }
+}
 
 const stores: { name: string; open: (path: string) => Promise<SqlStore>; available: boolean }[] = [
   { name: 'better-sqlite3 (node-store)', open: async (path) => openNodeStore(path), available: true },
   { name: 'node:sqlite (deno-store)', open: openDenoStore, available: hasNodeSqlite },
+  {
+    name: 'D1 binding shape (d1-store)',
+    open: async (path) => { const d1 = d1StandIn(path); return { ...d1Store(d1), close: async () => d1.close() } },
+    available: true,
+  },
 ]
 
 const cleanups: (() => Promise<void>)[] = []
