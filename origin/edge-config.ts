@@ -18,7 +18,7 @@ export interface EdgeDescription {
 }
 
 export function edgeConfigFor(config: MeridianConfig, edge: EdgeDescription): Record<string, unknown> {
-  const locations = config.locations.flatMap((l) => {
+  const locations = config.locations.flatMap((l): Array<Record<string, unknown>> => {
     const p = l.params as Record<string, unknown>
     const base = { id: l.id, lat: l.lat, lon: l.lon, serve: l.serve }
     if (l.driver === 'fs') return typeof p.publicUrl === 'string' ? [{ ...base, driver: 'signed-url', params: { publicUrl: p.publicUrl } }] : []
