@@ -15,6 +15,7 @@ import { manifestRoutes } from './routes/manifests.ts'
 import { createPullRoutes, blobBytesResponse } from '../oci/pull/routes.ts'
 import { createDbReadModel } from '../db/read-model.ts'
 import { openBlob } from './blob-reader.ts'
+import { createMatchCachingRouter } from './match-cache.ts'
 
 /**
  * The client's X-Request-Id. Under @hono/node-server (env.incoming) the Node request's parsed
@@ -51,7 +52,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     manifestBodyBudget: createBudget(64 * 1024 * 1024),
     ...deps,
   }
-  const app = new Hono<OriginEnv>()
+  const app = new Hono<OriginEnv>({ router: createMatchCachingRouter() })
 
   app.use('*', async function attachDeps(c, next) {
     const requestId = clientRequestId(c)?.slice(0, 64) ?? crypto.randomUUID()
