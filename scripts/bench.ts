@@ -1,5 +1,5 @@
 // `npm run bench [-- --size=<MiB> --runs=<n> --small=<MiB> --out=<file> --keep --worker --origin-node-args="..."
-//                   --reads-only --no-reads --read-seconds=<s> --connections=<n> --wrk-threads=<n>]`
+//                   --origin-entry=<bundle> --reads-only --no-reads --read-seconds=<s> --connections=<n> --wrk-threads=<n>]`
 //
 // Push and pull throughput of one large blob against a real origin process on 127.0.0.1, each
 // next to the same work done raw (file write + SHA-256 + fsync; file read), and the origin's
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     worker: { type: 'boolean', default: false },
     'origin-node-args': { type: 'string', default: '' },
+    'origin-entry': { type: 'string' },
     'no-replication': { type: 'boolean', default: false },
     'reads-only': { type: 'boolean', default: false },
     'no-reads': { type: 'boolean', default: false },
@@ -61,6 +62,7 @@ const ctx: BenchContext = {
   smallMiB: positive('small', args.small),
   runs: positive('runs', args.runs),
   nodeArgs: args['origin-node-args'].split(/\s+/).filter(Boolean),
+  entry: args['origin-entry'] ? resolve(args['origin-entry']) : undefined,
   worker: args.worker,
   keep: args.keep,
   log: (line) => process.stderr.write(`bench: ${line}\n`),
@@ -127,7 +129,7 @@ async function readPhase() {
     ctx.log('wrk not found (apt-get install wrk): the read-path figures are skipped')
     return null
   }
-  const wrk = { connections: positive('connections', args.connections), threads: positive('wrk-threads', args['wrk-threads']), seconds: positive('read-seconds', args['read-seconds']), warmupSeconds: 1 }
+  const wrk = { connections: positive('connections', args.connections), threads: positive('wrk-threads', args['wrk-threads']), seconds: positive('read-seconds', args['read-seconds']), warmupSeconds: 2 }
   return { wrk, ...(await readPath(ctx, wrk, READ_GOALS)) }
 }
 

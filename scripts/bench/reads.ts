@@ -19,10 +19,10 @@ import { join } from 'node:path'
 import { request, Agent, type IncomingMessage } from 'node:http'
 import { createHash } from 'node:crypto'
 import { MiB, payloadChunks, digestPayload } from './payload.ts'
-import { spawnOrigin, spawnReplay, type OriginProcess } from './origin-process.ts'
+import { spawnOrigin, spawnReplay } from './origin-process.ts'
 import { pushBlob, putManifest } from './registry-client.ts'
 import type { ReplayAnswer } from './replay-server.ts'
-import type { BenchContext } from './phases.ts'
+import { withServer, type BenchContext } from './phases.ts'
 
 export interface ReadTarget {
   /** What the row says: "manifest HEAD by tag". */
@@ -86,8 +86,9 @@ export function hasAb(): boolean {
   return spawnSync('ab', ['-V'], { stdio: 'ignore' }).status === 0
 }
 
-/** A Bun binary without downloading one: node_modules/.bin/bun or bun on PATH; null otherwise. */
+/** A Bun binary without downloading one: $MERIDIAN_BENCH_BUN, node_modules/.bin/bun or bun on PATH. */
 export function findBun(repoRoot: string): string | null {
+  if (process.env.MERIDIAN_BENCH_BUN) return process.env.MERIDIAN_BENCH_BUN
   const local = join(repoRoot, 'node_modules', '.bin', 'bun')
   if (existsSync(local)) return local
   return spawnSync('bun', ['--version'], { stdio: 'ignore' }).status === 0 ? 'bun' : null
@@ -246,16 +247,6 @@ export function formatReadTable(rows: ReadRow[]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n')
 }
 
-async function withProcess<T>(ctx: BenchContext, server: OriginProcess, use: (server: OriginProcess) => Promise<T>): Promise<T> {
-  ctx.track(server)
-  try {
-    return await use(server)
-  } finally {
-    await server.stop()
-    ctx.track(null)
-  }
-}
-
 /**
  * The read phase: a fresh origin takes one image, its answers are captured for the replay
  * servers, then each target runs under wrk at the origin, at the node:http ceiling and (when a
@@ -264,8 +255,8 @@ async function withProcess<T>(ctx: BenchContext, server: OriginProcess, use: (se
 export async function readPath(ctx: BenchContext, wrk: Omit<WrkOptions, 'scriptDir'>, goals: ReadGoals) {
   const options: WrkOptions = { ...wrk, scriptDir: join(ctx.root, 'wrk') }
   const answersFile = join(ctx.root, 'read-answers.json')
-  const origin = await spawnOrigin({ cwd: ctx.repoRoot, dataDir: join(ctx.root, 'origin-reads'), nodeArgs: ctx.nodeArgs, worker: ctx.worker })
-  const { targets, originFigures } = await withProcess(ctx, origin, async (server) => {
+  const origin = () => spawnOrigin({ cwd: ctx.repoRoot, dataDir: join(ctx.root, 'origin-reads'), nodeArgs: ctx.nodeArgs, worker: ctx.worker, entry: ctx.entry })
+  const { targets, originFigures } = await withServer(ctx, origin, async (server) => {
     ctx.log(`read path: pushing an image to the origin (pid ${server.pid})`)
     const targets = readTargets(await pushImage(server.url))
     writeFileSync(answersFile, JSON.stringify(await captureAnswers(server.url, targets)))
@@ -273,12 +264,12 @@ export async function readPath(ctx: BenchContext, wrk: Omit<WrkOptions, 'scriptD
     return { targets, originFigures: await measureReads('origin', server, targets, options) }
   })
   ctx.log('read path: the same requests at the node:http ceiling')
-  const replay = (bun?: string) => spawnReplay({ cwd: ctx.repoRoot, dataDir: join(ctx.root, 'replay'), answersFile, bun })
-  const nodeCeiling = await withProcess(ctx, await replay(), (server) => measureReads('ceiling node:http', server, targets, options))
+  const replay = (bun?: string) => () => spawnReplay({ cwd: ctx.repoRoot, dataDir: join(ctx.root, 'replay'), answersFile, bun })
+  const nodeCeiling = await withServer(ctx, replay(), (server) => measureReads('ceiling node:http', server, targets, options))
   if (!hasAb()) ctx.log('read path: ab not found (apt-get install apache2-utils): the HEAD figures are skipped')
   const bun = findBun(ctx.repoRoot)
-  if (!bun) ctx.log('read path: no bun binary (node_modules/.bin/bun or PATH): the Bun.serve ceiling is skipped')
-  const bunCeiling = bun ? await withProcess(ctx, await replay(bun), (server) => measureReads('ceiling Bun.serve', server, targets, options)) : null
+  if (!bun) ctx.log('read path: no bun binary ($MERIDIAN_BENCH_BUN, node_modules/.bin/bun or PATH): the Bun.serve ceiling is skipped')
+  const bunCeiling = bun ? await withServer(ctx, replay(bun), (server) => measureReads('ceiling Bun.serve', server, targets, options)) : null
   const rows = [
     ...readRows(nodeCeiling, nodeCeiling, null),
     ...(bunCeiling ? readRows(bunCeiling, bunCeiling, null) : []),
