@@ -61,7 +61,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     await next()
     // Onto the answer's own headers: c.header() after the handler rebuilds the Response around its
     // body (an undici Response and a body stream for every answer, even a 500-byte manifest), which
-    // moved @hono/node-server off its one-write path and cost ~40 % of a manifest read's CPU.
+    // moved @hono/node-server off its one-write path: most of a manifest read's CPU (README).
     setResponseHeader(c, 'X-Request-Id', requestId)
   })
 
