@@ -1,6 +1,6 @@
 // The origin's HTTP API (distribution-spec v1.1). A factory: everything it needs comes in deps.
 
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { ociError, renderError, isOciError } from '../oci/errors.ts'
 import { describeError, silentLogger } from './log.ts'
 import { createHashCache } from './uploads/hash-cache.ts'
@@ -15,6 +15,28 @@ import { manifestRoutes } from './routes/manifests.ts'
 import { createPullRoutes, blobBytesResponse } from '../oci/pull/routes.ts'
 import { createDbReadModel } from '../db/read-model.ts'
 import { openBlob } from './blob-reader.ts'
+import { createMatchCachingRouter } from './match-cache.ts'
+
+/**
+ * The client's X-Request-Id. Under @hono/node-server (env.incoming) the Node request's parsed
+ * headers are read: `c.req.header()` would first build a Web Headers of every request header,
+ * which no other part of a manifest or blob HEAD needs. Repeated headers join with ", " both ways.
+ */
+function clientRequestId(c: Context): string | undefined {
+  const incoming = (c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined)?.incoming
+  if (!incoming?.headers) return c.req.header('x-request-id')
+  const value = incoming.headers['x-request-id']
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
+/** Sets a header on the finished response in place; c.header() when its headers are immutable. */
+function setResponseHeader(c: Context, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value)
+  } catch {
+    c.header(name, value)
+  }
+}
 
 export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
   const resolved: ResolvedDeps = {
@@ -31,14 +53,17 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     manifestBodyBudget: createBudget(64 * 1024 * 1024),
     ...deps,
   }
-  const app = new Hono<OriginEnv>()
+  const app = new Hono<OriginEnv>({ router: createMatchCachingRouter() })
 
   app.use('*', async function attachDeps(c, next) {
-    const requestId = c.req.header('x-request-id')?.slice(0, 64) ?? crypto.randomUUID()
+    const requestId = clientRequestId(c)?.slice(0, 64) ?? crypto.randomUUID()
     c.set('deps', resolved)
     c.set('requestId', requestId)
     await next()
-    c.header('X-Request-Id', requestId)
+    // Onto the answer's own headers: c.header() after the handler rebuilds the Response around its
+    // body (an undici Response and a body stream for every answer, even a 500-byte manifest), which
+    // moved @hono/node-server off its one-write path: most of a manifest read's CPU (README).
+    setResponseHeader(c, 'X-Request-Id', requestId)
   })
 
   // The read side is the portable pull layer the edge mounts too (oci/pull/routes.ts); the

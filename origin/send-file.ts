@@ -21,8 +21,14 @@ const readFile = promisify(read)
  * Web stream path then serves it).
  */
 export async function sendLocalFile(response: Response, outgoing: unknown): Promise<Response> {
+  // Only a blob GET's bytes can be a local file (the pull layer answers them as octet-stream; a
+  // local file under another type is still sent right, through its Web stream). Reading `.body` of
+  // @hono/node-server's lightweight Response builds a full undici Response and a body stream, and
+  // moves every other answer (a HEAD, a manifest, an error) off node-server's one-write path.
+  if (!(outgoing instanceof ServerResponse) || outgoing.req?.method === 'HEAD' || outgoing.headersSent) return response
+  if (response.headers.get('content-type') !== 'application/octet-stream') return response
   const file = response.body ? localFileOf(response.body) : null
-  if (!file || !(outgoing instanceof ServerResponse) || outgoing.headersSent) return response
+  if (!file) return response
   // Opened before the status line goes out, so a vanished file still gets the app's answer.
   const fd = await openFile(file.path, 'r').catch(() => null)
   if (fd === null) return response

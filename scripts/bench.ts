@@ -1,10 +1,13 @@
-// `npm run bench [-- --size=<MiB> --runs=<n> --small=<MiB> --out=<file> --keep --worker --origin-node-args="..."]`
+// `npm run bench [-- --size=<MiB> --runs=<n> --small=<MiB> --out=<file> --keep --worker --origin-node-args="..."
+//                   --origin-entry=<bundle> --reads-only --no-reads --read-seconds=<s> --connections=<n> --wrk-threads=<n>]`
 //
 // Push and pull throughput of one large blob against a real origin process on 127.0.0.1, each
 // next to the same work done raw (file write + SHA-256 + fsync; file read), and the origin's
 // peak memory for two blob sizes (ARCHITECTURE §4.7: memory must not grow with blob size).
 // A plain node:http server doing the same (scripts/bench/ceiling-server.ts) and curl as a second
 // client show how much of any gap is HTTP over loopback on this machine rather than the origin.
+// Then the read path (scripts/bench/reads.ts): manifest HEAD/GET by tag and blob HEAD under wrk,
+// at the origin and at a server answering the same bytes from memory (skipped without wrk).
 // A benchmark, not a test: it prints a table, writes JSON, and exits 1 when a goal is missed.
 // The replication worker runs out of process unless --worker, so its copies of the pushed blob
 // to the other built-in locations do not overlap the next measurement.
@@ -18,10 +21,13 @@ import { join, resolve } from 'node:path'
 import { MiB, digestPayload, generateOnlySeconds } from './bench/payload.ts'
 import type { OriginProcess } from './bench/origin-process.ts'
 import { hasCurl } from './bench/registry-client.ts'
+import { formatReadTable, hasWrk, readPath } from './bench/reads.ts'
 import { largeBlob, memoryAtSmallSize, reference, type BenchContext } from './bench/phases.ts'
 import { formatTable, infoRow, machineInfo, median, memoryRow, throughputRow, writeJson, type ResultRow } from './bench/report.ts'
 
 const GOALS = { pushRatio: 0.7, pullRatio: 0.8, peakMiB: 150, smallLagP99Ms: 2000, largeLagRatio: 1.3 }
+/** Issue 8 §7: the origin's small reads at ≥ 0.2× a plain server of its runtime, p99 ≤ 10 ms. */
+const READ_GOALS = { ratio: 0.2, p99Ms: 10 }
 
 const { values: args } = parseArgs({
   options: {
@@ -32,7 +38,13 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     worker: { type: 'boolean', default: false },
     'origin-node-args': { type: 'string', default: '' },
+    'origin-entry': { type: 'string' },
     'no-replication': { type: 'boolean', default: false },
+    'reads-only': { type: 'boolean', default: false },
+    'no-reads': { type: 'boolean', default: false },
+    'read-seconds': { type: 'string', default: '5' },
+    connections: { type: 'string', default: '16' },
+    'wrk-threads': { type: 'string', default: '2' },
   },
 })
 const positive = (name: string, value: string) => {
@@ -50,6 +62,7 @@ const ctx: BenchContext = {
   smallMiB: positive('small', args.small),
   runs: positive('runs', args.runs),
   nodeArgs: args['origin-node-args'].split(/\s+/).filter(Boolean),
+  entry: args['origin-entry'] ? resolve(args['origin-entry']) : undefined,
   worker: args.worker,
   keep: args.keep,
   log: (line) => process.stderr.write(`bench: ${line}\n`),
@@ -65,21 +78,15 @@ process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)))
 /** Median seconds and median server CPU of a list of runs. */
 const mid = (runs: Array<{ seconds: number; cpuSeconds: number }>) => ({ seconds: median(runs.map((r) => r.seconds)), cpuSeconds: median(runs.map((r) => r.cpuSeconds)) })
 
-try {
+/** Push/pull of one large blob, memory, the node:http reference, replication lag. */
+async function blobPhases(curl: boolean) {
   const { sizeMiB, smallMiB, runs } = ctx
-  const loadBefore = loadavg()[0]
-  ctx.log(`size ${sizeMiB} MiB, runs ${runs}, temp ${ctx.root}, load average ${loadBefore.toFixed(2)}`)
   const generateSeconds = generateOnlySeconds({ size: sizeMiB * MiB, seed: 99 })
   const hashSeconds = digestPayload({ size: sizeMiB * MiB, seed: 99 }).seconds
-  const curl = hasCurl()
-  // The processes measured run the production bundles (`npm run build`), not TypeScript via tsx.
-  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ctx.repoRoot, stdio: 'inherit' })
-  if (built.status !== 0) throw new Error('npm run build failed')
   const small = await memoryAtSmallSize(ctx)
   const large = await largeBlob(ctx, curl)
   const ceiling = await reference(ctx, large.digests, curl)
   const lag = args['no-replication'] ? null : await replicationLag(ctx, { smallCount: 100, smallMiB: 1 })
-  const loadAfter = loadavg()[0]
 
   const push = mid(large.pushes)
   const pushBaseline = median(large.pushes.map((p) => p.baselineSeconds))
@@ -106,25 +113,65 @@ try {
     infoRow(`client: generate ${sizeMiB} MiB`, sizeMiB, { seconds: generateSeconds }),
     infoRow(`client: generate + sha256 ${sizeMiB} MiB`, sizeMiB, { seconds: hashSeconds }),
   ]
+  const notes = [
+    `baselines: push = generate + sha256 + write + fsync in one process; pull = fs.createReadStream (1 MiB reads) of the stored file, warm.`,
+    `server CPU s = user + system time of the server process (all threads) during the operation.`,
+    `origin idle RSS ${small.idleRssMiB.toFixed(1)} MiB; sampled max RSS during pushes ${small.sampledMaxRssMiB.toFixed(1)} MiB (${smallMiB} MiB), ` +
+      `${large.pushes[0].sampledMaxRssMiB.toFixed(1)} MiB (${sizeMiB} MiB); VmHWM after all pushes ${large.hwmAfterPushesMiB.toFixed(1)}, after pulls ${large.hwmAfterPullsMiB.toFixed(1)} MiB`,
+  ]
+  return { rows, notes, raw: { generateSeconds, hashSeconds, small, large, ceiling, replication: lag } }
+}
+
+/** The read path under wrk, or null (and why) when wrk is missing or --no-reads. */
+async function readPhase() {
+  if (args['no-reads']) return null
+  if (!hasWrk()) {
+    ctx.log('wrk not found (apt-get install wrk): the read-path figures are skipped')
+    return null
+  }
+  const wrk = { connections: positive('connections', args.connections), threads: positive('wrk-threads', args['wrk-threads']), seconds: positive('read-seconds', args['read-seconds']), warmupSeconds: 2 }
+  return { wrk, ...(await readPath(ctx, wrk, READ_GOALS)) }
+}
+
+try {
+  const { sizeMiB, smallMiB, runs } = ctx
+  const loadBefore = loadavg()[0]
+  ctx.log(`size ${sizeMiB} MiB, runs ${runs}, temp ${ctx.root}, load average ${loadBefore.toFixed(2)}`)
+  const curl = hasCurl()
+  // The processes measured run the production bundles (`npm run build`), not TypeScript via tsx.
+  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ctx.repoRoot, stdio: 'inherit' })
+  if (built.status !== 0) throw new Error('npm run build failed')
+  const blobs = args['reads-only'] ? null : await blobPhases(curl)
+  const reads = await readPhase()
+  const loadAfter = loadavg()[0]
+
+  const rows = blobs?.rows ?? []
   const result = {
     date: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { ...machineInfo(), loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
-    sizeMiB, smallMiB, runs, goals: GOALS, rows,
-    raw: { generateSeconds, hashSeconds, small, large, ceiling, replication: lag },
+    sizeMiB, smallMiB, runs, goals: { ...GOALS, reads: READ_GOALS }, rows,
+    reads: reads ? { wrk: reads.wrk, rows: reads.rows } : null,
+    raw: blobs?.raw ?? null,
   }
   const out = resolve(ctx.repoRoot, args.out)
   writeJson(out, result)
   const { machine } = result
   console.log(`\nMeridian origin benchmark: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, load average ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}\n`)
-  console.log(formatTable(rows))
-  console.log(`\nbaselines: push = generate + sha256 + write + fsync in one process; pull = fs.createReadStream (1 MiB reads) of the stored file, warm.`)
-  console.log(`server CPU s = user + system time of the server process (all threads) during the operation.`)
-  console.log(`origin idle RSS ${small.idleRssMiB.toFixed(1)} MiB; sampled max RSS during pushes ${small.sampledMaxRssMiB.toFixed(1)} MiB (${smallMiB} MiB), ` +
-    `${large.pushes[0].sampledMaxRssMiB.toFixed(1)} MiB (${sizeMiB} MiB); VmHWM after all pushes ${large.hwmAfterPushesMiB.toFixed(1)}, after pulls ${large.hwmAfterPullsMiB.toFixed(1)} MiB`)
+  if (blobs) {
+    console.log(formatTable(rows))
+    console.log(`\n${blobs.notes.join('\n')}\n`)
+  }
+  if (reads) {
+    console.log(formatReadTable(reads.rows))
+    console.log(`\nread path: wrk -t${reads.wrk.threads} -c${reads.wrk.connections} -d${reads.wrk.seconds}s (after a ${reads.wrk.warmupSeconds} s warm-up) on this machine, ` +
+      `load generator included; ratio = req/s / the node:http ceiling's on the same request; CPU µs/req = server process user + system time per request.`)
+  } else if (!args['no-reads']) {
+    console.log('read path: SKIPPED, wrk is not installed (apt-get install wrk)')
+  }
   if (loadBefore > machine.cpus * 0.5) console.log(`warning: the machine was busy (load average ${loadBefore.toFixed(2)} on ${machine.cpus} CPUs); timings are noisy`)
   console.log(`results: ${out}`)
-  process.exitCode = rows.some((r) => r.pass === false) ? 1 : 0
+  process.exitCode = [...rows, ...(reads?.rows ?? [])].some((r) => r.pass === false) ? 1 : 0
 } finally {
   await cleanUp()
 }

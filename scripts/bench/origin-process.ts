@@ -93,11 +93,26 @@ export async function spawnCeiling(options: { cwd: string; dataDir: string; time
   })
 }
 
-async function spawnServer(options: { cwd: string; dataDir: string; script: string; env: (port: number) => Record<string, string>; nodeArgs?: string[]; timeoutMs?: number }): Promise<OriginProcess> {
+/**
+ * The answers of `answersFile` served from memory (scripts/bench/replay-server.ts): node:http, or
+ * Bun.serve when `bun` is the path of a Bun binary.
+ */
+export async function spawnReplay(options: { cwd: string; dataDir: string; answersFile: string; bun?: string; timeoutMs?: number }): Promise<OriginProcess> {
+  mkdirSync(options.dataDir, { recursive: true })
+  return spawnServer({
+    ...options,
+    script: 'scripts/bench/replay-server.ts',
+    runtime: options.bun,
+    env: (port) => ({ REPLAY_ANSWERS: options.answersFile, REPLAY_PORT: String(port) }),
+  })
+}
+
+/** `runtime`: another binary than this Node (Bun runs TypeScript itself: no loader). */
+async function spawnServer(options: { cwd: string; dataDir: string; script: string; env: (port: number) => Record<string, string>; nodeArgs?: string[]; timeoutMs?: number; runtime?: string }): Promise<OriginProcess> {
   const { cwd, dataDir, script, nodeArgs = [], timeoutMs = 30_000 } = options
   const port = await freePort()
-  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : []
-  const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
+  const loader = script.endsWith('.ts') && !options.runtime ? ['--import', 'tsx'] : []
+  const child = spawn(options.runtime ?? process.execPath, [...nodeArgs, ...loader, script], {
     cwd,
     env: { ...process.env, ...options.env(port) },
     stdio: ['ignore', 'ignore', 'pipe'],

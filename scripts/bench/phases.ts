@@ -17,6 +17,8 @@ export interface BenchContext {
   smallMiB: number
   runs: number
   nodeArgs: string[]
+  /** Another origin bundle to measure (--origin-entry): an older build, a variant. */
+  entry?: string
   worker: boolean
   keep: boolean
   log(line: string): void
@@ -46,7 +48,8 @@ function storedFile(dataDir: string, hex: string): string {
   return found
 }
 
-async function withServer<T>(ctx: BenchContext, start: () => Promise<OriginProcess>, use: (server: OriginProcess) => Promise<T>): Promise<T> {
+/** Starts a server, tracks it (so an interrupted run stops it), stops it and removes its data. */
+export async function withServer<T>(ctx: BenchContext, start: () => Promise<OriginProcess>, use: (server: OriginProcess) => Promise<T>): Promise<T> {
   const server = await start()
   ctx.track(server)
   try {
@@ -59,7 +62,7 @@ async function withServer<T>(ctx: BenchContext, start: () => Promise<OriginProce
 }
 
 const origin = (ctx: BenchContext, name: string) => () =>
-  spawnOrigin({ cwd: ctx.repoRoot, dataDir: join(ctx.root, name), nodeArgs: ctx.nodeArgs, worker: ctx.worker })
+  spawnOrigin({ cwd: ctx.repoRoot, dataDir: join(ctx.root, name), nodeArgs: ctx.nodeArgs, worker: ctx.worker, entry: ctx.entry })
 
 /** One push, with the server's RSS sampled throughout, its VmHWM read right after, and its CPU. */
 async function measuredPush(server: OriginProcess, digest: string, size: number, seed: number) {

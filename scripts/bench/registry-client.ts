@@ -121,3 +121,13 @@ export async function curlPull(base: string, name: string, digest: string): Prom
   if (code !== 0) throw new Error(`curl pull failed (${code}): ${out}`)
   return { seconds, bytes: Number(out) }
 }
+
+/** PUT a manifest by tag; resolves with its digest (Docker-Content-Digest). */
+export async function putManifest(base: string, name: string, tag: string, body: Uint8Array, mediaType: string): Promise<string> {
+  const agent = new Agent({ keepAlive: false })
+  const req = send(agent, base, 'PUT', `/v2/${name}/manifests/${tag}`, { 'Content-Type': mediaType, 'Content-Length': String(body.byteLength) })
+  req.end(body)
+  const [res] = (await once(req, 'response')) as [IncomingMessage]
+  await expectStatus(res, 201, `PUT manifest ${name}:${tag}`)
+  return String(res.headers['docker-content-digest'])
+}
