@@ -6,6 +6,7 @@
 import { Hono, type Context } from 'hono'
 import { ociError, renderError, isOciError } from '../oci/errors.ts'
 import { API_VERSION, API_VERSION_HEADER, createPullRoutes } from '../oci/pull/routes.ts'
+import { createMatchCachingRouter } from '../oci/pull/match-cache.ts'
 import type { ReadModel } from '../oci/pull/read-model.ts'
 import { describeError, silentLogger, type Logger } from '../storage/log.ts'
 import type { Locate, LocateInput, Position } from './geo/locate.ts'
@@ -48,7 +49,8 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
   const locations = new Map(deps.locations.map((l) => [l.id, l]))
   const peerOf = deps.peer ?? (() => null)
   const metrics = createEdgeMetrics()
-  const app = new Hono()
+  // Pulls repeat the same few paths: their route matches are remembered (oci/pull/match-cache.ts).
+  const app = new Hono({ router: createMatchCachingRouter() })
 
   async function locateClient(c: Context): Promise<{ input: LocateInput; position: Position }> {
     const input: LocateInput = { request: c.req.raw, peer: peerOf(c) }

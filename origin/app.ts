@@ -15,7 +15,7 @@ import { manifestRoutes } from './routes/manifests.ts'
 import { createPullRoutes, blobBytesResponse } from '../oci/pull/routes.ts'
 import { createDbReadModel } from '../db/read-model.ts'
 import { openBlob } from './blob-reader.ts'
-import { createMatchCachingRouter } from './match-cache.ts'
+import { createMatchCachingRouter } from '../oci/pull/match-cache.ts'
 
 /**
  * The client's X-Request-Id. Under @hono/node-server (env.incoming) the Node request's parsed
