@@ -13,7 +13,7 @@ import type { Locate, LocateInput, Position } from './geo/locate.ts'
 import { createLocationHealth, type LocationHealth } from './health.ts'
 import { createOriginClient } from './origin-client.ts'
 import { planRoute, type EdgeLocation } from './route-plan.ts'
-import { serveBlobAtEdge } from './serve-blob.ts'
+import { serveBlobAtEdge, SERVED_FROM_HEADER } from './serve-blob.ts'
 import { createEdgeMetrics, type IndexStatus } from './metrics.ts'
 import { debugRoutes } from './debug-routes.ts'
 
@@ -99,7 +99,10 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
     // Not in this region's index (yet): the origin answers. Misses are never cached.
     onMiss: async (c) => {
       metrics.missed()
-      return origin.forward(c.req.raw, peerOf(c))
+      const res = await origin.forward(c.req.raw, peerOf(c))
+      const answered = new Response(res.body, res)
+      answered.headers.set(SERVED_FROM_HEADER, 'origin')
+      return answered
     },
   }))
 

@@ -1,5 +1,5 @@
 // `npm run bench [-- --size=<MiB> --runs=<n> --small=<MiB> --out=<file> --keep --worker --origin-node-args="..."
-//                   --origin-entry=<bundle> --reads-only --no-reads --read-seconds=<s> --connections=<n> --wrk-threads=<n>]`
+//                   --origin-entry=<bundle> --reads-only --no-reads --no-edge --read-seconds=<s> --connections=<n> --wrk-threads=<n>]`
 //
 // Push and pull throughput of one large blob against a real origin process on 127.0.0.1, each
 // next to the same work done raw (file write + SHA-256 + fsync; file read), and the origin's
@@ -22,12 +22,15 @@ import { MiB, digestPayload, generateOnlySeconds } from './bench/payload.ts'
 import type { OriginProcess } from './bench/origin-process.ts'
 import { hasCurl } from './bench/registry-client.ts'
 import { formatReadTable, hasWrk, readPath } from './bench/reads.ts'
+import { edgePhase } from './bench/edge.ts'
 import { largeBlob, memoryAtSmallSize, reference, type BenchContext } from './bench/phases.ts'
 import { formatTable, infoRow, machineInfo, median, memoryRow, throughputRow, writeJson, type ResultRow } from './bench/report.ts'
 
 const GOALS = { pushRatio: 0.7, pullRatio: 0.8, peakMiB: 150, smallLagP99Ms: 2000, largeLagRatio: 1.3 }
 /** Issue 8 §7: the origin's small reads at ≥ 0.2× a plain server of its runtime, p99 ≤ 10 ms. */
 const READ_GOALS = { ratio: 0.2, p99Ms: 10 }
+/** The edge against its runtime's ceiling (issue 8 §7). */
+const EDGE_GOALS = { ratio: 0.3, p99Ms: 10 }
 
 const { values: args } = parseArgs({
   options: {
@@ -42,6 +45,7 @@ const { values: args } = parseArgs({
     'no-replication': { type: 'boolean', default: false },
     'reads-only': { type: 'boolean', default: false },
     'no-reads': { type: 'boolean', default: false },
+    'no-edge': { type: 'boolean', default: false },
     'read-seconds': { type: 'string', default: '5' },
     connections: { type: 'string', default: '16' },
     'wrk-threads': { type: 'string', default: '2' },
@@ -130,7 +134,9 @@ async function readPhase() {
     return null
   }
   const wrk = { connections: positive('connections', args.connections), threads: positive('wrk-threads', args['wrk-threads']), seconds: positive('read-seconds', args['read-seconds']), warmupSeconds: 2 }
-  return { wrk, ...(await readPath(ctx, wrk, READ_GOALS)) }
+  const reads = await readPath(ctx, wrk, READ_GOALS)
+  const edge = args['no-edge'] ? null : await edgePhase(ctx, wrk, EDGE_GOALS, reads.ceilings)
+  return { wrk, ...reads, rows: [...reads.rows, ...(edge?.rows ?? [])], edgeNotes: edge?.notes ?? [] }
 }
 
 try {
@@ -164,6 +170,7 @@ try {
   }
   if (reads) {
     console.log(formatReadTable(reads.rows))
+    if (reads.edgeNotes.length > 0) console.log(`\n${reads.edgeNotes.join('\n')}`)
     console.log(`\nread path: wrk -t${reads.wrk.threads} -c${reads.wrk.connections} -d${reads.wrk.seconds}s (after a ${reads.wrk.warmupSeconds} s warm-up) on this machine, ` +
       `load generator included; ratio = req/s / the node:http ceiling's on the same request; CPU µs/req = server process user + system time per request.`)
   } else if (!args['no-reads']) {

@@ -15,7 +15,7 @@ const external = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies 
   .filter((name) => !BUNDLED.has(name))
   .flatMap((name) => [name, `${name}/*`])
 
-const entries = { origin: 'origin/main.ts', worker: 'origin/worker-main.ts', demo: 'scripts/demo.ts' }
+const entries = { origin: 'origin/main.ts', worker: 'origin/worker-main.ts', demo: 'scripts/demo.ts', edge: 'edge/entry/node.ts' }
 const outdir = process.argv[2] ?? 'dist'
 rmSync(outdir, { recursive: true, force: true })
 await build({

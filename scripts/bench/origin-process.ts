@@ -56,12 +56,15 @@ export async function freePort(): Promise<number> {
  * the next measurement; `worker: true` keeps it in process as `npm start` does. `entry` replaces
  * origin/main.ts (a variant to compare against), `env` adds variables.
  */
-export async function spawnOrigin(options: { cwd: string; dataDir: string; nodeArgs?: string[]; timeoutMs?: number; worker?: boolean; entry?: string; env?: Record<string, string> }): Promise<OriginProcess> {
+export async function spawnOrigin(options: { cwd: string; dataDir: string; nodeArgs?: string[]; timeoutMs?: number; worker?: boolean; entry?: string; env?: Record<string, string>; redirect?: boolean }): Promise<OriginProcess> {
   mkdirSync(options.dataDir, { recursive: true })
   const configFile = join(options.dataDir, 'bench-config.yaml')
-  writeFileSync(configFile, benchConfig(options.dataDir, options.worker ?? false))
+  // `redirect`: the locations name the origin as their public URL, so edges redirect to them.
+  const port = await freePort()
+  writeFileSync(configFile, benchConfig(options.dataDir, options.worker ?? false, options.redirect ? `http://127.0.0.1:${port}` : null))
   return spawnServer({
     ...options,
+    port,
     // The bundle `npm run origin` runs (scripts/build.mjs): what ships is what is measured.
     script: options.entry ?? 'dist/origin.mjs',
     env: (port) => ({
@@ -76,9 +79,10 @@ export async function spawnOrigin(options: { cwd: string; dataDir: string; nodeA
 }
 
 /** The built-in locations (origin/config/defaults.ts), spelled out, plus the worker setting. */
-function benchConfig(dataDir: string, worker: boolean): string {
+function benchConfig(dataDir: string, worker: boolean, publicUrl: string | null): string {
+  const params = (id: string) => `{ root: ${JSON.stringify(join(dataDir, 'locations', id))}${publicUrl ? `, publicUrl: ${JSON.stringify(publicUrl)}` : ''} }`
   const location = (id: string, lat: number, lon: number) =>
-    `  ${id}:\n    driver: fs\n    params: { root: ${JSON.stringify(join(dataDir, 'locations', id))} }\n    lat: ${lat}\n    lon: ${lon}\n    replicateByDefault: true\n`
+    `  ${id}:\n    driver: fs\n    params: ${params(id)}\n    lat: ${lat}\n    lon: ${lon}\n    replicateByDefault: true\n${publicUrl ? '    serve: redirect\n' : ''}`
   return `locations:\n${location('us-east', 39.0, -77.5)}${location('eu-west', 53.3, -6.3)}${location('ap-south', 19.1, 72.9)}` +
     `preference: [us-east, eu-west, ap-south]\nreplication:\n  workerInProcess: ${worker}\n`
 }
@@ -108,11 +112,11 @@ export async function spawnReplay(options: { cwd: string; dataDir: string; answe
 }
 
 /** `runtime`: another binary than this Node (Bun runs TypeScript itself: no loader). */
-async function spawnServer(options: { cwd: string; dataDir: string; script: string; env: (port: number) => Record<string, string>; nodeArgs?: string[]; timeoutMs?: number; runtime?: string }): Promise<OriginProcess> {
+export async function spawnServer(options: { cwd: string; dataDir: string; script: string; env: (port: number) => Record<string, string>; nodeArgs?: string[]; timeoutMs?: number; runtime?: string; runtimeArgs?: string[]; port?: number }): Promise<OriginProcess> {
   const { cwd, dataDir, script, nodeArgs = [], timeoutMs = 30_000 } = options
-  const port = await freePort()
+  const port = options.port ?? await freePort()
   const loader = script.endsWith('.ts') && !options.runtime ? ['--import', 'tsx'] : []
-  const child = spawn(options.runtime ?? process.execPath, [...nodeArgs, ...loader, script], {
+  const child = spawn(options.runtime ?? process.execPath, [...(options.runtimeArgs ?? nodeArgs), ...loader, script], {
     cwd,
     env: { ...process.env, ...options.env(port) },
     stdio: ['ignore', 'ignore', 'pipe'],

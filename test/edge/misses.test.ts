@@ -29,6 +29,7 @@ it('answers manifests, tags and blobs it has not indexed from the origin, and ag
   const manifest = await edge.request(`/v2/${name}/manifests/v1`)
   expect(manifest.status).toBe(200)
   expect(manifest.headers.get('docker-content-digest')).toBe(image.digest)
+  expect(manifest.headers.get('meridian-served-from')).toBe('origin')
   const got = await edge.request(`/v2/${name}/blobs/${blob.digest}`)
   expect(got.status).toBe(200)
   expect(await bytesOf(got)).toEqual(bytes)
