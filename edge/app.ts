@@ -52,6 +52,15 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
   // Pulls repeat the same few paths: their route matches are remembered (oci/pull/match-cache.ts).
   const app = new Hono({ router: createMatchCachingRouter() })
 
+  /** A read the index cannot answer, answered by the origin; never cached. */
+  async function askOrigin(c: Context): Promise<Response> {
+    metrics.missed()
+    const res = await origin.forward(c.req.raw, peerOf(c))
+    const answered = new Response(res.body, res)
+    answered.headers.set(SERVED_FROM_HEADER, 'origin')
+    return answered
+  }
+
   async function locateClient(c: Context): Promise<{ input: LocateInput; position: Position }> {
     const input: LocateInput = { request: c.req.raw, peer: peerOf(c) }
     let position: Position | null = null
@@ -84,6 +93,16 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
     metrics: async () => metrics.render(deps.indexStatus ? await deps.indexStatus() : null, deps.locations.map((l) => ({ id: l.id, up: health.isUp(l.id) }))),
   }))
 
+  // Until its first snapshot is loaded the index knows nothing: every read goes to the origin
+  // (a catalog or referrers list from an empty index would be wrong, not missing). Once ready, an
+  // index stays ready, so this costs one status read per request only while starting.
+  let ready = deps.indexStatus === undefined
+  app.on(['GET', 'HEAD'], '/v2/*', async (c, next) => {
+    if (!ready) ready = (await deps.indexStatus!()).ready
+    if (ready) return next()
+    return askOrigin(c)
+  })
+
   app.route('/', createPullRoutes({
     model: deps.model,
     async serveBlob(c, request) {
@@ -97,13 +116,7 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
       })
     },
     // Not in this region's index (yet): the origin answers. Misses are never cached.
-    onMiss: async (c) => {
-      metrics.missed()
-      const res = await origin.forward(c.req.raw, peerOf(c))
-      const answered = new Response(res.body, res)
-      answered.headers.set(SERVED_FROM_HEADER, 'origin')
-      return answered
-    },
+    onMiss: (c) => askOrigin(c),
   }))
 
   // Writes go to the origin, streamed.

@@ -40,3 +40,12 @@ it('answers manifests, tags and blobs it has not indexed from the origin, and ag
   expect((await edge.request(`/v2/${name}/manifests/v2`)).status).toBe(200)
   expect(await (await edge.request('/metrics')).text()).toMatch(/^meridian_edge_index_miss_total [5-9]$/m)
 })
+
+it('sends every read to the origin until its index has loaded a snapshot (a catalog from an empty index would be wrong)', async () => {
+  await pushImage(origin.url, name, 'v3')
+  const index = await createSqlIndex(openNodeStore(':memory:'))
+  const starting = createEdgeApp({ model: index, indexStatus: () => index.status(), origin: { url: origin.url }, locations: [], locate: () => null, home: { lat: 0, lon: 0, source: 'home' } })
+  const catalog = await starting.request('/v2/_catalog')
+  expect(catalog.headers.get('meridian-served-from')).toBe('origin')
+  expect(((await catalog.json()) as { repositories: string[] }).repositories).toContain(name)
+})
