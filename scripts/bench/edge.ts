@@ -61,7 +61,7 @@ function percentile(values: number[], p: number): number {
 
 export async function edgePhase(ctx: BenchContext, wrk: Omit<WrkOptions, 'scriptDir'>, goals: ReadGoals, ceilings: { node: ReadFigure[]; bun: ReadFigure[] | null }) {
   const options: WrkOptions = { ...wrk, scriptDir: join(ctx.root, 'wrk-edge') }
-  const origin = () => spawnOrigin({ cwd: ctx.repoRoot, dataDir: join(ctx.root, 'origin-edge'), nodeArgs: ctx.nodeArgs, worker: true, redirect: true })
+  const origin = () => spawnOrigin({ cwd: ctx.repoRoot, dataDir: join(ctx.root, 'origin-edge'), nodeArgs: ctx.nodeArgs, worker: false, redirect: true })
   return withServer(ctx, origin, async (server) => {
     const image = await pushImage(server.url)
     const targets: ReadTarget[] = [
