@@ -15,15 +15,9 @@ const external = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies 
   .filter((name) => !BUNDLED.has(name))
   .flatMap((name) => [name, `${name}/*`])
 
-const entries = { origin: 'origin/main.ts', worker: 'origin/worker-main.ts', demo: 'scripts/demo.ts', edge: 'edge/entry/node.ts' }
+const entries = { origin: 'origin/main.ts', worker: 'origin/worker-main.ts', demo: 'scripts/demo.ts', edge: 'edge/entry/node-main.ts' }
 const outdir = process.argv[2] ?? 'dist'
 rmSync(outdir, { recursive: true, force: true })
 const common = { outdir, outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20', external, sourcemap: 'linked', logLevel: 'warning' }
-// edge/entry/node.ts runs its main() when `import.meta.url` is the file node was started with. The
-// demo imports it too: named an entry here, its code lands in a shared chunk (whose URL is never
-// argv[1]) instead of inside demo.mjs, where main() would run and want MERIDIAN_EDGE_CONFIG.
-await build({ ...common, entryPoints: { ...entries, edge: 'edge/entry/node.ts' }, splitting: true })
-// The Node edge (`node dist/edge.mjs`, MERIDIAN_EDGE_CONFIG) then on its own, unsplit, over the
-// split build's stub: here its code is the entry file itself, so main() runs.
-await build({ ...common, entryPoints: { edge: 'edge/entry/node.ts' } })
+await build({ ...common, entryPoints: entries, splitting: true })
 cpSync('db/migrations', `${outdir}/migrations`, { recursive: true })

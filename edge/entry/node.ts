@@ -1,4 +1,4 @@
-// The edge on Node: `node dist/edge.mjs` (or `tsx edge/entry/node.ts`) with MERIDIAN_EDGE_CONFIG.
+// The edge on Node (started by edge/entry/node-main.ts, `npm start`, and the tests).
 // The region index is a better-sqlite3 file; the HTTP server is @hono/node-server.
 
 import { serve } from '@hono/node-server'
@@ -7,12 +7,11 @@ import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { openEdge, type RunningEdge } from '../start.ts'
 import { createLogger, type Logger } from '../../storage/log.ts'
 import { loadGeoDatabase } from './geo-node.ts'
 import { openNodeStore } from './node-store.ts'
-import { edgeSettingsFromEnv, type Env, type SelfHostedSettings } from './env-config.ts'
+import type { Env, SelfHostedSettings } from './env-config.ts'
 
 export interface NodeEdge extends RunningEdge {
   url: string
@@ -48,18 +47,4 @@ export async function startNodeEdge(settings: SelfHostedSettings, options: { env
       await edge.close()
     },
   }
-}
-
-async function main(): Promise<void> {
-  const settings = edgeSettingsFromEnv(process.env)
-  const edge = await startNodeEdge(settings, { env: process.env })
-  console.error(`meridian edge (${settings.config.region}, Node ${process.versions.node}) listening on ${edge.url}, origin ${settings.config.origin.url}`)
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void edge.close().then(() => process.exit(0)))
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    console.error(`meridian edge: ${(err as Error).message}`)
-    process.exit(1)
-  })
 }
