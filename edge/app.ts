@@ -16,6 +16,7 @@ import { planRoute, type EdgeLocation } from './route-plan.ts'
 import { serveBlobAtEdge, SERVED_FROM_HEADER } from './serve-blob.ts'
 import { createEdgeMetrics, type IndexStatus } from './metrics.ts'
 import { debugRoutes } from './debug-routes.ts'
+import { createReadProbe } from './probe.ts'
 
 export const GEO_SOURCE_HEADER = 'Meridian-Geo-Source'
 
@@ -33,6 +34,11 @@ export interface EdgeDeps {
   peer?: (c: Context) => string | null
   /** Client networks that are always proxied, never redirected. */
   mustProxy?: (input: LocateInput) => boolean
+  /** The origin's view of each location's health (the feed's location.health, kept by the index):
+   * a location the origin cannot read is not used either. */
+  originHealth?: () => Promise<Array<{ location: string; readable: boolean }>>
+  /** How often a location is probed before clients are redirected to it (0: before every redirect). */
+  probeIntervalMs?: number
   /** Lifetime of presigned redirect URLs. */
   presignSeconds?: number
   proxyTimeoutMs?: number
@@ -49,6 +55,19 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
   const locations = new Map(deps.locations.map((l) => [l.id, l]))
   const peerOf = deps.peer ?? (() => null)
   const metrics = createEdgeMetrics()
+  const probe = createReadProbe({
+    health, intervalMs: deps.probeIntervalMs,
+    onDown: (id, err) => log.warn('location failed its probe; not redirecting to it for a while', { location: id, error: describeError(err) }),
+  })
+  // The origin's health hints, read at most once a second.
+  let hints: { at: number; down: Set<string> } = { at: 0, down: new Set() }
+  async function downAtOrigin(): Promise<Set<string>> {
+    if (!deps.originHealth) return hints.down
+    if (Date.now() - hints.at > 1000) {
+      hints = { at: Date.now(), down: new Set((await deps.originHealth()).filter((h) => !h.readable).map((h) => h.location)) }
+    }
+    return hints.down
+  }
   // Pulls repeat the same few paths: their route matches are remembered (oci/pull/match-cache.ts).
   const app = new Hono({ router: createMatchCachingRouter() })
 
@@ -74,8 +93,8 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
 
   async function planFor(c: Context, digest: string) {
     const { input, position } = await locateClient(c)
-    const present = await deps.model.placements(digest)
-    const plan = planRoute({ present, locations, client: position, health, mustProxy: deps.mustProxy?.(input) ?? false })
+    const [present, originDown] = await Promise.all([deps.model.placements(digest), downAtOrigin()])
+    const plan = planRoute({ present, locations, client: position, health, originDown, mustProxy: deps.mustProxy?.(input) ?? false })
     return { position, present, plan }
   }
 
@@ -109,7 +128,7 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
       const { position, plan } = await planFor(c, request.blob.digest)
       c.header(GEO_SOURCE_HEADER, position.source)
       return serveBlobAtEdge(c, request, {
-        plan, origin, health, log,
+        plan, origin, health, probe, log,
         presignSeconds: deps.presignSeconds ?? 1200,
         proxyTimeoutMs: deps.proxyTimeoutMs ?? 10_000,
         onServed: (via, how) => metrics.served(via, how),

@@ -31,6 +31,8 @@ export interface EdgeConfig {
   adminToken: string | null
   /** Long-poll of the change feed, seconds. */
   feedWaitSeconds: number
+  /** A location is probed at most this often before clients are redirected to it (0: every time). */
+  probeSeconds: number
 }
 
 export class EdgeConfigError extends Error {
@@ -64,6 +66,7 @@ export function parseEdgeConfig(raw: unknown): EdgeConfig {
     presignSeconds,
     adminToken: o.adminToken === undefined || o.adminToken === null ? null : string(o.adminToken, 'adminToken'),
     feedWaitSeconds: o.feedWaitSeconds === undefined ? 20 : integer(o.feedWaitSeconds, 'feedWaitSeconds', 0, 30),
+    probeSeconds: o.probeSeconds === undefined ? 10 : integer(o.probeSeconds, 'probeSeconds', 0, 3600),
   }
 }
 

@@ -26,7 +26,7 @@ export interface PlannedStep {
 export interface RoutePlan {
   steps: PlannedStep[]
   /** Locations the index lists that this edge does not use now, and why (for the debug endpoint). */
-  skipped: Array<{ id: string; reason: 'unknown location' | 'marked down' }>
+  skipped: Array<{ id: string; reason: 'unknown location' | 'marked down' | 'down at the origin' }>
 }
 
 export function planRoute(options: {
@@ -34,6 +34,8 @@ export function planRoute(options: {
   locations: ReadonlyMap<string, EdgeLocation>
   client: Position
   health: LocationHealth
+  /** Locations the origin reports it cannot read (a hint from the feed). */
+  originDown?: ReadonlySet<string>
   /** The client's network must be proxied (firewalled sites cannot reach storage hosts). */
   mustProxy: boolean
 }): RoutePlan {
@@ -43,6 +45,7 @@ export function planRoute(options: {
     const location = options.locations.get(id)
     if (!location) skipped.push({ id, reason: 'unknown location' })
     else if (!options.health.isUp(id)) skipped.push({ id, reason: 'marked down' })
+    else if (options.originDown?.has(id)) skipped.push({ id, reason: 'down at the origin' })
     else {
       const how = options.mustProxy || location.serve === 'proxy' || !location.engine.presign ? 'proxy' : 'redirect'
       steps.push({ location, distanceKm: distanceKm(options.client, location), how })

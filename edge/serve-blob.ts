@@ -1,6 +1,6 @@
 // A blob GET at the edge (ARCHITECTURE §4.4 "the edge never lies"): the planned locations in
-// order — a 307 to a short-lived presigned URL, or the bytes streamed through (Range → 206) —
-// then the origin. A location that errs or times out is marked down and the next is tried; one
+// order — a 307 to a short-lived presigned URL (only to a location that answered a recent probe),
+// or the bytes streamed through (Range → 206) — then the origin. A location that errs or times out is marked down and the next is tried; one
 // whose bytes are missing is skipped. Never a redirect to a location the index does not list,
 // never a 404 while the origin has the blob.
 
@@ -11,6 +11,7 @@ import { describeError, type Logger } from '../storage/log.ts'
 import type { LocationHealth } from './health.ts'
 import type { OriginClient } from './origin-client.ts'
 import type { RoutePlan } from './route-plan.ts'
+import type { ReadProbe } from './probe.ts'
 
 export const SERVED_FROM_HEADER = 'Meridian-Served-From'
 
@@ -18,6 +19,8 @@ export interface ServeBlobContext {
   plan: RoutePlan
   origin: OriginClient
   health: LocationHealth
+  /** Checks a location answers before a client is redirected to it (edge/probe.ts). */
+  probe: ReadProbe
   log: Logger
   presignSeconds: number
   /** How long a proxied location may take to start answering before the next is tried. */
@@ -31,6 +34,8 @@ export async function serveBlobAtEdge(c: Context, request: BlobRequest, ctx: Ser
     const { location } = step
     try {
       if (step.how === 'redirect') {
+        await ctx.probe(location)
+        if (!ctx.health.isUp(location.id)) continue
         const url = await location.engine.presign!(key, { expiresIn: ctx.presignSeconds })
         if (url) {
           ctx.onServed?.(location.id, 'redirect')

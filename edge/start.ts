@@ -57,6 +57,8 @@ export async function openEdge(config: EdgeConfig, runtime: EdgeRuntime): Promis
       return address !== null && proxyNetworks.contains(address)
     },
     presignSeconds: config.presignSeconds,
+    originHealth: () => index.locationHealth(),
+    probeIntervalMs: config.probeSeconds * 1000,
     log,
     adminToken: config.adminToken,
   })

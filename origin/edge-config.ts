@@ -15,6 +15,7 @@ export interface EdgeDescription {
   proxyNetworks?: string[]
   adminToken?: string | null
   feedWaitSeconds?: number
+  probeSeconds?: number
 }
 
 export function edgeConfigFor(config: MeridianConfig, edge: EdgeDescription): Record<string, unknown> {
@@ -33,5 +34,6 @@ export function edgeConfigFor(config: MeridianConfig, edge: EdgeDescription): Re
     presignSeconds: config.origin.presignSeconds,
     adminToken: edge.adminToken ?? null,
     ...(edge.feedWaitSeconds !== undefined ? { feedWaitSeconds: edge.feedWaitSeconds } : {}),
+    ...(edge.probeSeconds !== undefined ? { probeSeconds: edge.probeSeconds } : {}),
   }
 }

@@ -70,7 +70,7 @@ beforeAll(async () => {
   await origin.worker!.stop()
   const geoDatabase = testGeoDatabase()
   for (const city of CITIES) {
-    edges[city] = await startTestEdge(origin, { region: city, home: COORDS[city], trustedProxies: ['127.0.0.1'], geoDatabase, feedWaitSeconds: 2 })
+    edges[city] = await startTestEdge(origin, { region: city, home: COORDS[city], trustedProxies: ['127.0.0.1'], geoDatabase, feedWaitSeconds: 2, probeSeconds: 0 })
   }
   name = uniqueName('geo')
   const cfg = await pushBlob(origin.url, name, utf8(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } })), OCI_IMAGE_CONFIG)
@@ -216,6 +216,21 @@ describe('geo scenario: Frankfurt, Virginia and Singapore on loopback', () => {
     for (const edge of [edges.singapore, otherEdge('singapore')]) {
       const status = await (await fetch(`${edge.url}/_meridian/edge/status`)).json() as { locationsDown: Array<{ id: string }> }
       expect(status.locationsDown.map((d) => d.id)).toEqual(['ap-southeast'])
+    }
+  })
+
+  it('with Frankfurt (redirected to) down too, no client is redirected to it: 0 failed pulls, all from Virginia', async () => {
+    // A redirect is the edge's last word, so a location is probed before clients are sent to it
+    // (probeSeconds: 0 here, every time; 10 s by default).
+    const root = origin.config.locations.find((l) => l.id === 'eu-central')!.params.root as string
+    renameSync(root, `${root}.away`)
+    symlinkSync(root, root)
+    const runs = CITIES.flatMap((city) => [pull(edges[city].url, BY_HEADERS[city]), pull(otherEdge(city).url, BY_ADDRESS[city])])
+    const settled = await Promise.allSettled(runs)
+    expect(settled.filter((s) => s.status === 'rejected').map((s) => String((s as PromiseRejectedResult).reason))).toEqual([])
+    for (const s of settled) {
+      const blobs = (s as PromiseFulfilledResult<Served[]>).value
+      expect(servedFrom(blobs.filter((b) => b.status === 200 || b.status === 307))).toEqual(['us-east'])
     }
   })
 })
