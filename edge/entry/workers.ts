@@ -11,7 +11,7 @@
 // MERIDIAN_EDGE_TOKEN (the feed credential), MERIDIAN_URL_SIGNING_KEY, MERIDIAN_EDGE_ADMIN_TOKEN.
 
 import { getConnInfo } from 'hono/cloudflare-workers'
-import { parseEdgeConfig, type EdgeConfig } from '../config.ts'
+import { EdgeConfigError, parseEdgeConfig, type EdgeConfig } from '../config.ts'
 import { openEdge, type RunningEdge } from '../start.ts'
 import { syncOnce } from '../index/follow.ts'
 import { createSqlIndex } from '../index/sql-index.ts'
@@ -39,9 +39,16 @@ interface ScheduledController {
 const bookmarks = createBookmarkKeeper()
 let edge: Promise<{ running: RunningEdge; config: EdgeConfig }> | null = null
 
-function configFrom(env: WorkerEnv): EdgeConfig {
-  const raw = typeof env.MERIDIAN_EDGE_CONFIG === 'string' ? JSON.parse(env.MERIDIAN_EDGE_CONFIG) as Record<string, unknown> : env.MERIDIAN_EDGE_CONFIG
-  const origin = { ...(raw?.origin as Record<string, unknown> | undefined) }
+/** The edge config from `[vars]` (an object, or a JSON string) with the secrets merged in. */
+export function edgeConfigFromWorkerEnv(env: Omit<WorkerEnv, 'INDEX'>): EdgeConfig {
+  let raw: Record<string, unknown> | undefined
+  try {
+    raw = typeof env.MERIDIAN_EDGE_CONFIG === 'string' ? JSON.parse(env.MERIDIAN_EDGE_CONFIG) as Record<string, unknown> : env.MERIDIAN_EDGE_CONFIG
+  } catch (err) {
+    throw new EdgeConfigError(`MERIDIAN_EDGE_CONFIG is not JSON: ${(err as Error).message}`)
+  }
+  if (typeof raw !== 'object' || raw === null) throw new EdgeConfigError('MERIDIAN_EDGE_CONFIG must be set in [vars] (the edge config document: docs/edge.md)')
+  const origin = { ...(raw.origin as Record<string, unknown> | undefined) }
   if (env.MERIDIAN_EDGE_TOKEN) origin.token = env.MERIDIAN_EDGE_TOKEN
   return parseEdgeConfig({ ...raw, origin, ...(env.MERIDIAN_EDGE_ADMIN_TOKEN ? { adminToken: env.MERIDIAN_EDGE_ADMIN_TOKEN } : {}) })
 }
@@ -49,7 +56,7 @@ function configFrom(env: WorkerEnv): EdgeConfig {
 /** The isolate's edge, built once; a failed build is retried by the next request. */
 function edgeOf(env: WorkerEnv) {
   edge ??= (async () => {
-    const config = configFrom(env)
+    const config = edgeConfigFromWorkerEnv(env)
     const running = await openEdge(config, {
       store: monotonicD1Store(env.INDEX, bookmarks),
       geoDatabase: null,
