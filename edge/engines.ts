@@ -13,6 +13,8 @@ export interface EdgeEngineContext {
   /** The deployment's URL signing key (signed-url locations). */
   urlSigningKey: string | null
   presignSeconds: number
+  /** How signed-url locations are read when proxied (the Node edge passes one whose answers it can pipe). */
+  fetch?: typeof fetch
 }
 
 export function createEdgeEngine(l: EdgeLocationConfig, context: EdgeEngineContext): StorageEngine {
@@ -21,7 +23,7 @@ export function createEdgeEngine(l: EdgeLocationConfig, context: EdgeEngineConte
     case 'signed-url':
       if (!context.urlSigningKey) throw new EdgeConfigError(`locations ${l.id}: a signed-url location needs the deployment's URL signing key (MERIDIAN_URL_SIGNING_KEY)`)
       if (typeof p.publicUrl !== 'string') throw new EdgeConfigError(`locations ${l.id}: params.publicUrl (the URL of the origin that owns the disk) is required`)
-      return createSignedUrlEngine({ location: l.id, publicUrl: p.publicUrl, secret: context.urlSigningKey, expiresIn: context.presignSeconds })
+      return createSignedUrlEngine({ location: l.id, publicUrl: p.publicUrl, secret: context.urlSigningKey, expiresIn: context.presignSeconds, ...(context.fetch ? { fetch: context.fetch } : {}) })
     case 'memory': return createMemoryEngine({ location: l.id })
     case 's3': return lazyEngine(l.id, 's3', async () => (await import('../storage/drivers/s3.ts')).createS3Engine({
       location: l.id, bucket: p.bucket, region: p.region ?? 'us-east-1', endpoint: p.endpoint,

@@ -25,6 +25,8 @@ export interface EdgeRuntime {
   /** Keep the index in step with a long-polling follower (self-hosted); Workers sync by cron. */
   follow: boolean
   fetch?: typeof fetch
+  /** How locations reached over HTTP are read when proxied; the runtime's fetch otherwise. */
+  engineFetch?: typeof fetch
 }
 
 export interface RunningEdge {
@@ -38,7 +40,7 @@ export async function openEdge(config: EdgeConfig, runtime: EdgeRuntime): Promis
   const index = await createSqlIndex(runtime.store)
   const locations = config.locations.map((l) => ({
     id: l.id, lat: l.lat, lon: l.lon, serve: l.serve,
-    engine: createEdgeEngine(l, { urlSigningKey: runtime.urlSigningKey, presignSeconds: config.presignSeconds }),
+    engine: createEdgeEngine(l, { urlSigningKey: runtime.urlSigningKey, presignSeconds: config.presignSeconds, fetch: runtime.engineFetch }),
   }))
   const locate = selfHostedLocate({
     home: config.home, trustedProxies: config.trustedProxies, database: runtime.geoDatabase,

@@ -1,8 +1,8 @@
 // The Node edge's way to read a location over HTTP (signed-url locations: the origin that owns a
 // disk) when it proxies: node:http instead of fetch, so the answer can be piped to the client as
-// Node streams (edge/entry/node-send.ts) instead of crossing two Web stream hops. The proxied
-// throughput is the reason: measured with curl as the client, fetch-then-Web-stream proxied
-// 150-180 MiB/s where the origin served 650 MiB/s directly (README "Benchmarks").
+// Node streams (edge/entry/node-send.ts) instead of crossing two Web stream hops: measured with
+// curl as the client, 512 MiB proxied at 150-250 MiB/s through fetch and Web streams, 230-480 MiB/s
+// piped (README "Benchmarks"; on 2 cores the edge's extra process is what costs).
 // A fetch look-alike for GET and HEAD without a request body; the Response's body is a Web stream
 // that reads from the socket only if someone pulls it (the portable code path), marked so the
 // Node server can take the IncomingMessage instead.
@@ -88,5 +88,7 @@ function webStreamOf(incoming: IncomingMessage): ReadableStream<Uint8Array> {
     cancel() {
       incoming.destroy()
     },
-  })
+    // No read-ahead: a stream with a positive high-water mark pulls once at construction, and the
+    // socket would no longer be free to pipe.
+  }, { highWaterMark: 0 })
 }

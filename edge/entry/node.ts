@@ -12,6 +12,8 @@ import { createLogger, type Logger } from '../../storage/log.ts'
 import { loadGeoDatabase } from './geo-node.ts'
 import { openNodeStore } from './node-store.ts'
 import type { Env, SelfHostedSettings } from './env-config.ts'
+import { nodeFetch } from './node-fetch.ts'
+import { sendPiped } from './node-send.ts'
 
 export interface NodeEdge extends RunningEdge {
   url: string
@@ -26,9 +28,14 @@ export async function startNodeEdge(settings: SelfHostedSettings, options: { env
     urlSigningKey: settings.urlSigningKey,
     peer: (c) => getConnInfo(c).remote.address ?? null,
     log, follow: true,
+    // Proxied bytes from a signed-url location are piped socket to socket (node-fetch.ts, node-send.ts).
+    engineFetch: nodeFetch,
   })
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: edge.app.fetch, hostname: settings.host, port: settings.port }, () => resolve(s as Server))
+    const s = serve({
+      fetch: async (request, env: { outgoing?: unknown }) => sendPiped(await edge.app.fetch(request, env), env.outgoing),
+      hostname: settings.host, port: settings.port,
+    }, () => resolve(s as Server))
     s.once('error', reject)
   }).catch(async (err: unknown) => {
     await edge.close()
