@@ -108,7 +108,7 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
         skipped: plan.skipped, then: 'origin',
       }
     },
-    status: async () => ({ index: deps.indexStatus ? await deps.indexStatus() : null, locationsDown: health.down() }),
+    status: async () => ({ index: deps.indexStatus ? await deps.indexStatus() : null, locationsDown: health.down(), locationsDownAtOrigin: [...await downAtOrigin()] }),
     metrics: async () => metrics.render(deps.indexStatus ? await deps.indexStatus() : null, deps.locations.map((l) => ({ id: l.id, up: health.isUp(l.id) }))),
   }))
 

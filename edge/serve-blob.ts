@@ -82,8 +82,11 @@ async function withTimeout<T>(ms: number, start: (signal: AbortSignal) => Promis
       reject(new Error(`no answer within ${ms} ms`))
     }, ms)
   })
+  const started = start(controller.signal)
+  // A read that answers after the timeout lost: its body is nobody's, so close it.
+  started.then((late) => { if (controller.signal.aborted) void (late as { body?: ReadableStream } | null)?.body?.cancel().catch(() => {}) }, () => {})
   try {
-    return await Promise.race([start(controller.signal), timeout])
+    return await Promise.race([started, timeout])
   } finally {
     clearTimeout(timer)
   }

@@ -27,6 +27,8 @@ export interface EdgeRuntime {
   fetch?: typeof fetch
   /** How locations reached over HTTP are read when proxied; the runtime's fetch otherwise. */
   engineFetch?: typeof fetch
+  /** Manifests larger than this stay out of the index (the origin answers them): D1 caps a row at 2 MB. */
+  maxManifestBytes?: number
 }
 
 export interface RunningEdge {
@@ -37,7 +39,7 @@ export interface RunningEdge {
 
 export async function openEdge(config: EdgeConfig, runtime: EdgeRuntime): Promise<RunningEdge> {
   const { log } = runtime
-  const index = await createSqlIndex(runtime.store)
+  const index = await createSqlIndex(runtime.store, { maxManifestBytes: runtime.maxManifestBytes })
   const locations = config.locations.map((l) => ({
     id: l.id, lat: l.lat, lon: l.lon, serve: l.serve,
     engine: createEdgeEngine(l, { urlSigningKey: runtime.urlSigningKey, presignSeconds: config.presignSeconds, fetch: runtime.engineFetch }),

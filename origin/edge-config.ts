@@ -18,12 +18,21 @@ export interface EdgeDescription {
   probeSeconds?: number
 }
 
+const SECRET_PARAMS = new Set(['accessKeyId', 'secretAccessKey', 'sessionToken', 'connectionString', 'accountKey', 'sasToken'])
+
+function withoutSecrets(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([k]) => !SECRET_PARAMS.has(k)))
+}
+
 export function edgeConfigFor(config: MeridianConfig, edge: EdgeDescription): Record<string, unknown> {
   const locations = config.locations.flatMap((l): Array<Record<string, unknown>> => {
     const p = l.params as Record<string, unknown>
     const base = { id: l.id, lat: l.lat, lon: l.lon, serve: l.serve }
     if (l.driver === 'fs') return typeof p.publicUrl === 'string' ? [{ ...base, driver: 'signed-url', params: { publicUrl: p.publicUrl } }] : []
-    if (l.driver === 's3' || l.driver === 'azure') return [{ ...base, driver: l.driver, params: p }]
+    // Storage credentials stay out: an edge only reads and presigns, so it should hold read-only
+    // credentials of its own (added to its copy of this document, or from the environment: the S3
+    // SDK's default chain reads AWS_ACCESS_KEY_ID), never the origin's read-write ones.
+    if (l.driver === 's3' || l.driver === 'azure') return [{ ...base, driver: l.driver, params: withoutSecrets(p) }]
     return []
   })
   return {

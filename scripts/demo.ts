@@ -36,7 +36,7 @@ const edgeConfig = edgeConfigFor(config, {
 })
 mkdirSync(config.dataDir, { recursive: true })
 const edgeConfigFile = join(config.dataDir, 'edge-local.json')
-writeFileSync(edgeConfigFile, JSON.stringify(edgeConfig, null, 2) + '\n')
+writeFileSync(edgeConfigFile, JSON.stringify(edgeConfig, null, 2) + '\n', { mode: 0o600 })
 const edge = await startNodeEdge({
   config: parseEdgeConfig(edgeConfig), host: process.env.MERIDIAN_EDGE_HOST ?? '127.0.0.1', port: edgePort,
   indexPath: join(config.dataDir, 'edge-local.sqlite'), urlSigningKey: await resolveUrlSigningKey(config),

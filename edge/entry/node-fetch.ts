@@ -59,10 +59,24 @@ function webStreamOf(incoming: IncomingMessage): ReadableStream<Uint8Array> {
           resolve()
           return
         }
+        if (incoming.destroyed) {
+          reject(new Error('the location closed the connection'))
+          return
+        }
         const cleanup = () => {
           incoming.off('readable', onReadable)
           incoming.off('end', onEnd)
           incoming.off('error', onError)
+          incoming.off('close', onClose)
+        }
+        const onClose = () => {
+          cleanup()
+          if (incoming.readableEnded) controller.close()
+          else {
+            reject(new Error('the location closed the connection'))
+            return
+          }
+          resolve()
         }
         const onReadable = () => {
           cleanup()
@@ -83,6 +97,7 @@ function webStreamOf(incoming: IncomingMessage): ReadableStream<Uint8Array> {
         incoming.once('readable', onReadable)
         incoming.once('end', onEnd)
         incoming.once('error', onError)
+        incoming.once('close', onClose)
       })
     },
     cancel() {

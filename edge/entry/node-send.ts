@@ -3,6 +3,7 @@
 // Status and headers are the app's, untouched.
 
 import { ServerResponse } from 'node:http'
+import { pipeline } from 'node:stream'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { incomingMessageOf } from './node-fetch.ts'
 
@@ -14,12 +15,14 @@ export function sendPiped(response: Response, outgoing: unknown): Response {
   if (!incoming || incoming.readableDidRead) return response
   const headers: Record<string, string> = {}
   response.headers.forEach((value, name) => { headers[name] = value })
+  // The client may have gone while the location was being asked: then only close the location's side.
+  if (outgoing.destroyed) {
+    incoming.destroy()
+    return RESPONSE_ALREADY_SENT
+  }
   outgoing.writeHead(response.status, headers)
-  incoming.pipe(outgoing)
-  // A location that fails mid-body, or a client that went away: cut the other side too (the
-  // client resumes with Range).
-  incoming.once('error', () => outgoing.destroy())
-  incoming.once('aborted', () => outgoing.destroy())
-  outgoing.once('close', () => { if (!incoming.readableEnded) incoming.destroy() })
+  // A location that fails mid-body, or a client that goes away: pipeline destroys both sides (the
+  // client resumes with Range), so no socket or file stays open at the location's end.
+  pipeline(incoming, outgoing, () => {})
   return RESPONSE_ALREADY_SENT
 }

@@ -18,6 +18,10 @@ import { createSqlIndex } from '../index/sql-index.ts'
 import { createLogger, describeError } from '../../storage/log.ts'
 import { createBookmarkKeeper, monotonicD1Store, primaryD1Store, type D1WithSessions } from './d1-sessions.ts'
 
+/** D1 refuses rows over 2 MB; larger manifests (the origin takes up to 4 MiB) stay out of the index
+ * and are answered by the origin, rather than failing the whole feed page forever. */
+const D1_MAX_MANIFEST_BYTES = 1_900_000
+
 export interface WorkerEnv {
   MERIDIAN_EDGE_CONFIG: string | Record<string, unknown>
   MERIDIAN_EDGE_TOKEN?: string
@@ -64,6 +68,7 @@ function edgeOf(env: WorkerEnv) {
       peer: (c) => getConnInfo(c).remote.address ?? null,
       log: createLogger({ base: { edge: config.region } }),
       follow: false,
+      maxManifestBytes: D1_MAX_MANIFEST_BYTES,
     })
     return { running, config }
   })().catch((err: unknown) => {
@@ -85,7 +90,7 @@ export default {
     const log = createLogger({ base: { edge: config.region, cron: controller.cron } })
     // Reads the position from the primary, where the writes go: a replica behind it would make
     // the round ask for (and skip as applied) changes it already has, or miss the snapshot state.
-    const index = await createSqlIndex(primaryD1Store(env.INDEX, bookmarks))
+    const index = await createSqlIndex(primaryD1Store(env.INDEX, bookmarks), { maxManifestBytes: D1_MAX_MANIFEST_BYTES })
     try {
       const result = await syncOnce({ index, originUrl: config.origin.url, token: config.origin.token ?? '' })
       log.info('region index synced', { ...result })

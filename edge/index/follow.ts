@@ -155,7 +155,7 @@ async function pullPage(options: FeedOptions, after: number, waitSeconds: number
     throw new FeedError(res.status, 'feed')
   }
   const page = parsePage(await res.json())
-  const position = await index.apply(page.changes, { head: page.head })
+  const position = await index.apply(page.changes, { head: page.head, next: page.next })
   return { applied: position - after, position, head: page.head }
 }
 

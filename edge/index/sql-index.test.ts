@@ -262,3 +262,18 @@ describe('persistence and status', () => {
     expect(await index.status(BASE_AT + 50_000)).toMatchObject({ position: 10, lagSeconds: 0 })
   })
 })
+
+describe('a page whose tail holds kinds this edge does not know', () => {
+  it('moves the position to the page\'s next, so the follower does not ask for the same page again', async () => {
+    const temp = tempStore()
+    try {
+      const index = await createSqlIndex(temp.store)
+      expect(await index.apply([], { head: 12, next: 12 })).toBe(12)
+      expect(await index.position()).toBe(12)
+      // Never past the head the origin reported.
+      expect(await index.apply([], { head: 12, next: 40 })).toBe(12)
+    } finally {
+      await temp.cleanup()
+    }
+  })
+})

@@ -42,6 +42,8 @@ export interface LocationHealth {
 export interface SyncInfo {
   /** FeedPage.head of the page being applied. */
   head: number
+  /** FeedPage.next: the position after this page, past changes of kinds this edge does not know. */
+  next?: number
   /** Now, ms since the epoch (tests pass their own). */
   now?: number
 }
@@ -150,6 +152,7 @@ export async function createSqlIndex(store: SqlStore, options: SqlIndexOptions =
         newestAt = change.at
       }
       const statements: SqlStatement[] = [...[...repositories].map((r) => ({ sql: REPOSITORY_SEEN, params: [r] })), ...data]
+      if (sync?.next !== undefined && sync.next > to && sync.next <= sync.head) to = sync.next
       if (to > from) statements.push({ sql: SQL.advance, params: [to] })
       if (sync) statements.push(...syncStatements(sync, to, newestAt))
       if (statements.length > 0) await store.batch(statements)

@@ -69,6 +69,8 @@ export function createPullRoutes(deps: PullDeps): Hono {
     if (reference!.kind === 'tag' && isIndex(manifest.mediaType) && refusesIndexes(acceptedTypes(c.req.header('accept')))) {
       const child = defaultPlatformChild(manifest.payload)
       manifest = child ? await model.manifest(name, { kind: 'digest', digest: child }) : null
+      // The child may not be in this model yet (an edge's index lags): the fallback decides.
+      if (!manifest && child) return miss(c, name, { code: 'MANIFEST_UNKNOWN', detail })
       if (!manifest) throw ociError('MANIFEST_UNKNOWN', { message: 'the tag names an image index and the client accepts no index type', detail })
     }
     return manifestResponse(c, manifest, reference!.kind === 'digest')
@@ -106,6 +108,12 @@ export function createPullRoutes(deps: PullDeps): Hono {
   routes.get('/v2/:name{.+}/referrers/:digest', async (c) => {
     const name = assertName(c.req.param('name'))
     const digest = digestParam(c.req.param('digest'))
+    // Referrers always answer 200, but a repository this model does not know yet may be known to
+    // the fallback (an edge's index right after a first push).
+    if (deps.onMiss && !(await model.hasRepository(name))) {
+      const fallback = await deps.onMiss(c)
+      if (fallback) return fallback
+    }
     const all = await model.referrers(name, digest)
     // An empty `?artifactType=` filters nothing (and so must not claim OCI-Filters-Applied).
     const artifactType = c.req.query('artifactType') || null

@@ -13,6 +13,9 @@ export interface EdgeCredentialOptions {
   openWithoutToken: () => boolean
 }
 
+/** Headers a reverse proxy adds when it relays a request. */
+const RELAYED = ['forwarded', 'x-forwarded-for', 'x-real-ip', 'via']
+
 const digestOf = (text: string) => createHash('sha256').update(text).digest()
 
 export function requireEdgeCredential(options: EdgeCredentialOptions): MiddlewareHandler {
@@ -23,8 +26,10 @@ export function requireEdgeCredential(options: EdgeCredentialOptions): Middlewar
       if (!timingSafeEqual(digestOf(c.req.header('authorization') ?? ''), expected)) {
         throw ociError('UNAUTHORIZED', { message: 'edge credential required', headers: { 'WWW-Authenticate': 'Bearer realm="meridian-edge"' } })
       }
-    } else if (!options.openWithoutToken()) {
-      throw ociError('UNAUTHORIZED', { message: 'the change feed is closed: set MERIDIAN_EDGE_TOKEN to use it on a non-loopback address', headers: { 'WWW-Authenticate': 'Bearer realm="meridian-edge"' } })
+    } else if (!options.openWithoutToken() || RELAYED.some((h) => c.req.header(h) !== undefined)) {
+      // Without a token, only a caller on this machine reaching the loopback address itself: a
+      // request relayed by a reverse proxy (which says so in these headers) is refused too.
+      throw ociError('UNAUTHORIZED', { message: 'the change feed is closed: set MERIDIAN_EDGE_TOKEN to use it on a non-loopback address or behind a proxy', headers: { 'WWW-Authenticate': 'Bearer realm="meridian-edge"' } })
     }
     await next()
   }

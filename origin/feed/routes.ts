@@ -42,6 +42,9 @@ export function createFeedRoutes(deps: FeedDeps): Hono {
     const after = numberParam(c.req.query('after'), 'after', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true, fallback: 0 })
     const limit = numberParam(c.req.query('limit'), 'limit', { min: 1, max: MAX_LIMIT, integer: true, fallback: DEFAULT_LIMIT })
     const wait = numberParam(c.req.query('wait'), 'wait', { min: 0, max: MAX_WAIT_SECONDS, integer: false, fallback: 0 })
+    // An edge ahead of this origin's log holds changes this database never made (restored from a
+    // backup, recreated): it must rebuild from the snapshot, not skip what comes next as applied.
+    if (after > q.head()) throw ociError('NOT_FOUND', { status: 410, message: 'the position is beyond this origin\'s change log: rebuild from the snapshot', detail: { after, head: q.head() } })
     let page = readChanges(q, after, limit)
     if (page.next === after && wait > 0) {
       await deps.waiters.wait(after, wait * 1000, c.req.raw.signal)

@@ -49,3 +49,13 @@ it('sends every read to the origin until its index has loaded a snapshot (a cata
   expect(catalog.headers.get('meridian-served-from')).toBe('origin')
   expect(((await catalog.json()) as { repositories: string[] }).repositories).toContain(name)
 })
+
+it('asks the origin for referrers of a repository it does not know, and for an index child it lacks', async () => {
+  const index = await createSqlIndex(openNodeStore(':memory:'))
+  const app = createEdgeApp({ model: index, origin: { url: origin.url }, locations: [], locate: () => null, home: { lat: 0, lon: 0, source: 'home' } })
+  const fresh = uniqueName('miss-ref')
+  const image = await pushImage(origin.url, fresh, 'v1')
+  const referrers = await app.request(`/v2/${fresh}/referrers/${image.digest}`)
+  expect(referrers.status).toBe(200)
+  expect(referrers.headers.get('meridian-served-from')).toBe('origin')
+})

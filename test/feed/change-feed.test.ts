@@ -17,7 +17,7 @@ describe('change feed', () => {
   beforeAll(async () => { origin = await startTestOrigin({ edit: (c) => ({ ...c, replication: { ...c.replication, enabled: false } }) }) })
   afterAll(async () => { await origin?.close() })
 
-  const headOf = async () => (await feedPage(origin.url, `after=${Number.MAX_SAFE_INTEGER}`)).head
+  const headOf = async () => (await feedPage(origin.url, `after=0&limit=1`)).head
 
   it('lists a push as typed changes in commit order, the manifest payload being its exact bytes', async () => {
     const name = uniqueName('feed')
@@ -131,6 +131,19 @@ describe('change feed', () => {
     for (const query of ['after=-1', 'after=abc', 'after=1.5', 'limit=0', 'limit=5001', 'limit=ten', 'wait=31', 'wait=-1', 'wait=soon', 'after=']) {
       const res = await fetch(`${origin.url}${FEED_PATH}?${query}`)
       await expectOciError(res, 'PAGINATION_NUMBER_INVALID', 400)
+    }
+  })
+})
+
+describe('an edge ahead of the origin', () => {
+  it('is told 410 to rebuild from the snapshot (an origin database restored from a backup), never an empty page it would wait on', async () => {
+    const origin = await startTestOrigin()
+    try {
+      const res = await fetch(`${origin.url}/_meridian/feed?after=1000&wait=1`)
+      expect(res.status).toBe(410)
+      await res.body?.cancel()
+    } finally {
+      await origin.close()
     }
   })
 })
