@@ -44,6 +44,10 @@ export interface EdgeDeps {
   proxyTimeoutMs?: number
   health?: LocationHealth
   log?: Logger
+  /** An index that has not heard from the origin for this long, or lags it by more, is stale: tag
+   * reads (the only mutable answers) are asked of the origin first, the index answering only if
+   * the origin cannot. Default 120 s (a Workers index syncs once a minute). */
+  staleAfterSeconds?: number
   /** Bearer token of the debug endpoints; null: they answer 404. */
   adminToken?: string | null
 }
@@ -121,6 +125,34 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
     if (ready) return next()
     return askOrigin(c)
   })
+
+  // A stale index (its follower cut off from the origin, a cron that stopped) must not keep serving
+  // old tags as if current: tag reads go to the origin first while it is stale. Status is read at
+  // most once a second.
+  const staleAfterMs = (deps.staleAfterSeconds ?? 120) * 1000
+  let staleness = { at: 0, stale: false }
+  async function isStale(): Promise<boolean> {
+    if (!deps.indexStatus) return false
+    if (Date.now() - staleness.at > 1000) {
+      const s = await deps.indexStatus()
+      const stale = s.lagSeconds * 1000 > staleAfterMs || (s.lastSyncAt !== null && Date.now() - s.lastSyncAt > staleAfterMs)
+      staleness = { at: Date.now(), stale }
+    }
+    return staleness.stale
+  }
+  const tagRead = async (c: Context, next: () => Promise<void>) => {
+    if (c.req.param('reference')?.includes(':') || !(await isStale())) return next()
+    try {
+      const res = await askOrigin(c)
+      if (res.status < 500) return res
+      await res.body?.cancel()
+    } catch (err) {
+      log.warn('index is stale and the origin did not answer; serving from the index', { error: describeError(err) })
+    }
+    return next()
+  }
+  app.on(['GET', 'HEAD'], '/v2/:name{.+}/manifests/:reference', tagRead)
+  app.on(['GET', 'HEAD'], '/v2/:name{.+}/tags/list', tagRead)
 
   app.route('/', createPullRoutes({
     model: deps.model,

@@ -33,6 +33,8 @@ export interface EdgeConfig {
   feedWaitSeconds: number
   /** A location is probed at most this often before clients are redirected to it (0: every time). */
   probeSeconds: number
+  /** Past this lag (or this long without hearing from the origin) tag reads go to the origin first. */
+  staleAfterSeconds: number
 }
 
 export class EdgeConfigError extends Error {
@@ -67,6 +69,7 @@ export function parseEdgeConfig(raw: unknown): EdgeConfig {
     adminToken: o.adminToken === undefined || o.adminToken === null ? null : string(o.adminToken, 'adminToken'),
     feedWaitSeconds: o.feedWaitSeconds === undefined ? 20 : integer(o.feedWaitSeconds, 'feedWaitSeconds', 0, 30),
     probeSeconds: o.probeSeconds === undefined ? 10 : integer(o.probeSeconds, 'probeSeconds', 0, 3600),
+    staleAfterSeconds: o.staleAfterSeconds === undefined ? 120 : integer(o.staleAfterSeconds, 'staleAfterSeconds', 1, 86_400),
   }
 }
 

@@ -63,6 +63,7 @@ export async function openEdge(config: EdgeConfig, runtime: EdgeRuntime): Promis
     presignSeconds: config.presignSeconds,
     originHealth: () => index.locationHealth(),
     probeIntervalMs: config.probeSeconds * 1000,
+    staleAfterSeconds: config.staleAfterSeconds,
     log,
     adminToken: config.adminToken,
   })

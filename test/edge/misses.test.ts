@@ -59,3 +59,29 @@ it('asks the origin for referrers of a repository it does not know, and for an i
   expect(referrers.status).toBe(200)
   expect(referrers.headers.get('meridian-served-from')).toBe('origin')
 })
+
+it('asks the origin first for tags while its index is stale, and answers from the index while it is fresh', async () => {
+  const repo = uniqueName('stale')
+  const current = await pushImage(origin.url, repo, 'v1')
+  // An index that still has v1 pointing at an older manifest.
+  const index = await createSqlIndex(openNodeStore(':memory:'))
+  const old = new TextEncoder().encode('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}')
+  const oldDigest = `sha256:${'a'.repeat(64)}`
+  const at = Date.now()
+  await index.apply([
+    { seq: 1, at, kind: 'manifest.put', repository: repo, digest: oldDigest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: old.byteLength, subject: null, artifactType: null, annotations: null, payload: btoa(String.fromCharCode(...old)) },
+    { seq: 2, at, kind: 'tag.set', repository: repo, tag: 'v1', digest: oldDigest },
+  ], { head: 2 })
+  let lastSyncAt = Date.now()
+  const status = async () => ({ position: 2, head: 2, lagSeconds: 0, lastSyncAt, ready: true })
+  const app = createEdgeApp({ model: index, indexStatus: status, staleAfterSeconds: 60, origin: { url: origin.url }, locations: [], locate: () => null, home: { lat: 0, lon: 0, source: 'home' } })
+  const fresh = await app.request(`/v2/${repo}/manifests/v1`, { method: 'HEAD' })
+  expect(fresh.headers.get('docker-content-digest')).toBe(oldDigest)
+  lastSyncAt = Date.now() - 61_000
+  await new Promise((r) => setTimeout(r, 1100))
+  const stale = await app.request(`/v2/${repo}/manifests/v1`, { method: 'HEAD' })
+  expect(stale.headers.get('docker-content-digest')).toBe(current.digest)
+  expect(stale.headers.get('meridian-served-from')).toBe('origin')
+  // By digest nothing can be stale: still the index.
+  expect((await app.request(`/v2/${repo}/manifests/${oldDigest}`, { method: 'HEAD' })).headers.get('meridian-served-from')).toBeNull()
+})
