@@ -17,6 +17,7 @@ import { serveBlobAtEdge, SERVED_FROM_HEADER } from './serve-blob.ts'
 import { createEdgeMetrics, type IndexStatus } from './metrics.ts'
 import { debugRoutes } from './debug-routes.ts'
 import { createReadProbe } from './probe.ts'
+import { cachedFor } from './timing.ts'
 
 export const GEO_SOURCE_HEADER = 'Meridian-Geo-Source'
 
@@ -64,14 +65,10 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
     onDown: (id, err) => log.warn('location failed its probe; not redirecting to it for a while', { location: id, error: describeError(err) }),
   })
   // The origin's health hints, read at most once a second.
-  let hints: { at: number; down: Set<string> } = { at: 0, down: new Set() }
-  async function downAtOrigin(): Promise<Set<string>> {
-    if (!deps.originHealth) return hints.down
-    if (Date.now() - hints.at > 1000) {
-      hints = { at: Date.now(), down: new Set((await deps.originHealth()).filter((h) => !h.readable).map((h) => h.location)) }
-    }
-    return hints.down
-  }
+  const originHealth = deps.originHealth
+  const downAtOrigin = originHealth
+    ? cachedFor(1000, async () => new Set((await originHealth()).filter((h) => !h.readable).map((h) => h.location)))
+    : async () => new Set<string>()
   // Pulls repeat the same few paths: their route matches are remembered (oci/pull/match-cache.ts).
   const app = new Hono({ router: createMatchCachingRouter() })
 
@@ -130,16 +127,13 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
   // old tags as if current: tag reads go to the origin first while it is stale. Status is read at
   // most once a second.
   const staleAfterMs = (deps.staleAfterSeconds ?? 120) * 1000
-  let staleness = { at: 0, stale: false }
-  async function isStale(): Promise<boolean> {
-    if (!deps.indexStatus) return false
-    if (Date.now() - staleness.at > 1000) {
-      const s = await deps.indexStatus()
-      const stale = s.lagSeconds * 1000 > staleAfterMs || (s.lastSyncAt !== null && Date.now() - s.lastSyncAt > staleAfterMs)
-      staleness = { at: Date.now(), stale }
-    }
-    return staleness.stale
-  }
+  const indexStatus = deps.indexStatus
+  const isStale = indexStatus
+    ? cachedFor(1000, async () => {
+      const s = await indexStatus()
+      return s.lagSeconds * 1000 > staleAfterMs || (s.lastSyncAt !== null && Date.now() - s.lastSyncAt > staleAfterMs)
+    })
+    : async () => false
   const tagRead = async (c: Context, next: () => Promise<void>) => {
     if (c.req.param('reference')?.includes(':') || !(await isStale())) return next()
     try {

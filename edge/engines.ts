@@ -4,7 +4,7 @@
 // The cloud SDKs load on a location's first use (storage/lazy-engine.ts).
 
 import type { StorageEngine } from '../storage/engine.ts'
-import { lazyEngine } from '../storage/lazy-engine.ts'
+import { lazyAzureEngine, lazyS3Engine } from '../storage/drivers/cloud-engines.ts'
 import { createMemoryEngine } from '../storage/drivers/memory.ts'
 import { createSignedUrlEngine } from '../storage/drivers/signed-url.ts'
 import { EdgeConfigError, type EdgeLocationConfig } from './config.ts'
@@ -25,14 +25,7 @@ export function createEdgeEngine(l: EdgeLocationConfig, context: EdgeEngineConte
       if (typeof p.publicUrl !== 'string') throw new EdgeConfigError(`locations ${l.id}: params.publicUrl (the URL of the origin that owns the disk) is required`)
       return createSignedUrlEngine({ location: l.id, publicUrl: p.publicUrl, secret: context.urlSigningKey, expiresIn: context.presignSeconds, ...(context.fetch ? { fetch: context.fetch } : {}) })
     case 'memory': return createMemoryEngine({ location: l.id })
-    case 's3': return lazyEngine(l.id, 's3', async () => (await import('../storage/drivers/s3.ts')).createS3Engine({
-      location: l.id, bucket: p.bucket, region: p.region ?? 'us-east-1', endpoint: p.endpoint,
-      forcePathStyle: p.forcePathStyle, prefix: p.prefix, presignExpiresIn: context.presignSeconds,
-      credentials: p.accessKeyId ? { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } : undefined,
-    }))
-    case 'azure': return lazyEngine(l.id, 'azure', async () => (await import('../storage/drivers/azure.ts')).createAzureEngine({
-      location: l.id, container: p.container, connectionString: p.connectionString, accountName: p.accountName,
-      accountKey: p.accountKey, sasToken: p.sasToken, endpoint: p.endpoint, prefix: p.prefix, presignExpiresIn: context.presignSeconds,
-    }))
+    case 's3': return lazyS3Engine(l.id, p, context.presignSeconds)
+    case 'azure': return lazyAzureEngine(l.id, p, context.presignSeconds)
   }
 }

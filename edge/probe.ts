@@ -8,6 +8,7 @@
 import { blobKey } from '../storage/keys.ts'
 import type { StorageEngine } from '../storage/engine.ts'
 import type { LocationHealth } from './health.ts'
+import { withTimeout } from './timing.ts'
 
 /** A digest no content has (finding a preimage of all zeros is what SHA-256 rules out). */
 export const PROBE_KEY = blobKey(`sha256:${'0'.repeat(64)}`)
@@ -20,19 +21,13 @@ export function createReadProbe(options: { health: LocationHealth; intervalMs?: 
   const running = new Map<string, Promise<void>>()
 
   async function probe(id: string, engine: StorageEngine): Promise<void> {
-    const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(), timeoutMs)
     try {
-      await Promise.race([
-        engine.stat(PROBE_KEY),
-        new Promise((_, reject) => controller.signal.addEventListener('abort', () => reject(new Error(`no answer within ${timeoutMs} ms`)))),
-      ])
+      await withTimeout(timeoutMs, () => engine.stat(PROBE_KEY))
       health.markUp(id)
     } catch (err) {
       health.markDown(id)
       options.onDown?.(id, err)
     } finally {
-      clearTimeout(timer)
       checkedAt.set(id, now())
       running.delete(id)
     }

@@ -12,6 +12,7 @@ import type { LocationHealth } from './health.ts'
 import type { OriginClient } from './origin-client.ts'
 import type { RoutePlan } from './route-plan.ts'
 import type { ReadProbe } from './probe.ts'
+import { withTimeout } from './timing.ts'
 
 export const SERVED_FROM_HEADER = 'Meridian-Served-From'
 
@@ -70,24 +71,4 @@ export async function serveBlobAtEdge(c: Context, request: BlobRequest, ctx: Ser
   const out = new Response(res.body, res)
   out.headers.set(SERVED_FROM_HEADER, 'origin')
   return out
-}
-
-/** Runs `start` with an abort signal that fires after `ms` if it has not resolved by then. */
-async function withTimeout<T>(ms: number, start: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController()
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort()
-      reject(new Error(`no answer within ${ms} ms`))
-    }, ms)
-  })
-  const started = start(controller.signal)
-  // A read that answers after the timeout lost: its body is nobody's, so close it.
-  started.then((late) => { if (controller.signal.aborted) void (late as { body?: ReadableStream } | null)?.body?.cancel().catch(() => {}) }, () => {})
-  try {
-    return await Promise.race([started, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }

@@ -44,8 +44,10 @@ export async function openEdge(config: EdgeConfig, runtime: EdgeRuntime): Promis
     id: l.id, lat: l.lat, lon: l.lon, serve: l.serve,
     engine: createEdgeEngine(l, { urlSigningKey: runtime.urlSigningKey, presignSeconds: config.presignSeconds, fetch: runtime.engineFetch }),
   }))
+  // Parsed once: the locators and the proxy-network check consult them on every blob GET.
+  const trustedProxies = parseCidrList(config.trustedProxies)
   const locate = selfHostedLocate({
-    home: config.home, trustedProxies: config.trustedProxies, database: runtime.geoDatabase,
+    home: config.home, trustedProxies, database: runtime.geoDatabase,
     onError: (err) => log.warn('locator failed', { error: describeError(err) }),
   })
   const proxyNetworks = parseCidrList(config.proxyNetworks)
@@ -57,7 +59,7 @@ export async function openEdge(config: EdgeConfig, runtime: EdgeRuntime): Promis
     home: { ...config.home, source: 'home' },
     peer: runtime.peer,
     mustProxy: config.proxyNetworks.length === 0 ? undefined : (input) => {
-      const address = clientAddress(input, config.trustedProxies)
+      const address = clientAddress(input, trustedProxies)
       return address !== null && proxyNetworks.contains(address)
     },
     presignSeconds: config.presignSeconds,

@@ -5,6 +5,7 @@ import type { StorageEngine } from '../storage/engine.ts'
 import { createFsEngine } from '../storage/drivers/fs.ts'
 import { createMemoryEngine } from '../storage/drivers/memory.ts'
 import { lazyEngine } from '../storage/lazy-engine.ts'
+import { lazyAzureEngine, lazyS3Engine } from '../storage/drivers/cloud-engines.ts'
 import type { LocationConfig } from './config/types.ts'
 
 export interface EngineContext {
@@ -30,16 +31,8 @@ export const createEngine: EngineFactory = (l, context = {}) => {
       signedUrls: p.publicUrl ? { publicUrl: p.publicUrl, secret: signingKeyFor(l, context), expiresIn: presignExpiresIn } : undefined,
     })
     case 'memory': return createMemoryEngine({ location: l.id })
-    case 's3': return lazyEngine(l.id, 's3', async () => (await import('../storage/drivers/s3.ts')).createS3Engine({
-      location: l.id, bucket: p.bucket, region: p.region ?? 'us-east-1', endpoint: p.endpoint,
-      forcePathStyle: p.forcePathStyle, prefix: p.prefix, presignExpiresIn,
-      credentials: p.accessKeyId ? { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey } : undefined,
-    }))
-    // origin/config/drivers.ts has checked that exactly one way to name the account is given.
-    case 'azure': return lazyEngine(l.id, 'azure', async () => (await import('../storage/drivers/azure.ts')).createAzureEngine({
-      location: l.id, container: p.container, connectionString: p.connectionString, accountName: p.accountName,
-      accountKey: p.accountKey, sasToken: p.sasToken, endpoint: p.endpoint, prefix: p.prefix, presignExpiresIn,
-    }))
+    case 's3': return lazyS3Engine(l.id, p, presignExpiresIn)
+    case 'azure': return lazyAzureEngine(l.id, p, presignExpiresIn)
     case 'gcs': return lazyEngine(l.id, 'gcs', async () => (await import('../storage/drivers/gcs.ts')).createGcsEngine({
       location: l.id, bucket: p.bucket, projectId: p.projectId, keyFilename: p.keyFilename, apiEndpoint: p.apiEndpoint, prefix: p.prefix, presignExpiresIn,
     }))

@@ -7,6 +7,7 @@
 import { StorageError } from './engine.ts'
 import type { ByteRange, ListPage, ObjectInfo, StorageEngine, StorageErrorKind } from './engine.ts'
 import { toStorageError } from './errors.ts'
+import { relayBody } from './relay-body.ts'
 
 const KEY_CHARS = /^[A-Za-z0-9._/-]+$/
 /** S3's limit (1,024 bytes of UTF-8); our keys are ASCII, so characters are bytes. */
@@ -207,30 +208,17 @@ export function guardEngine(engine: StorageEngine, { observe, secrets = [] }: Gu
 /** Passes `body` through, remembering whether reading it failed (and with what). */
 function trackBodyErrors(body: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; failure: { reason: unknown } | null; abandon(reason: unknown): Promise<void> } {
   let failure: { reason: unknown } | null = null
-  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      reader ??= body.getReader()
-      let result: ReadableStreamReadResult<Uint8Array>
-      try {
-        result = await reader.read()
-      } catch (reason) {
-        failure = { reason }
-        throw reason
-      }
-      if (result.done) controller.close()
-      else controller.enqueue(result.value)
-    },
-    cancel: (reason) => (reader ?? body.getReader()).cancel(reason),
-  }, { highWaterMark: 0 })
+  const relayed = relayBody(body, (reason) => {
+    failure = { reason }
+    return reason
+  })
   return {
-    stream,
+    stream: relayed.stream,
     get failure() {
       return failure
     },
     async abandon(reason) {
-      if (failure) return
-      await (reader ?? (body.locked ? null : body.getReader()))?.cancel(reason).catch(() => {})
+      if (!failure) await relayed.cancelSource(reason)
     },
   }
 }

@@ -5,6 +5,8 @@
 // server's: it must reach the 500/503 handling, not be answered as a client error that docker
 // would not retry.
 
+import { relayBody } from '../../storage/relay-body.ts'
+
 /** A failure while reading the request body: the client's doing. */
 export class ClientBodyError extends Error {
   constructor(options: { cause: unknown }) {
@@ -19,19 +21,5 @@ export function isClientBodyError(err: unknown): err is ClientBodyError {
 
 /** `body` as it is, except that a failed read throws ClientBodyError (the original as its cause). */
 export function clientBody(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      reader ??= body.getReader()
-      let result: ReadableStreamReadResult<Uint8Array>
-      try {
-        result = await reader.read()
-      } catch (cause) {
-        throw new ClientBodyError({ cause })
-      }
-      if (result.done) controller.close()
-      else controller.enqueue(result.value)
-    },
-    cancel: (reason) => (reader ?? body.getReader()).cancel(reason),
-  }, { highWaterMark: 0 })
+  return relayBody(body, (cause) => new ClientBodyError({ cause })).stream
 }

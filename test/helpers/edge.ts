@@ -3,7 +3,6 @@
 // region index in a temp directory.
 
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { edgeConfigFor, type EdgeDescription } from '../../origin/edge-config.ts'
@@ -12,19 +11,11 @@ import { createDbReadModel } from '../../db/read-model.ts'
 import { parseEdgeConfig } from '../../edge/config.ts'
 import { startNodeEdge, type NodeEdge } from '../../edge/entry/node.ts'
 import { silentLogger } from '../../storage/log.ts'
+import { freePort } from '../../scripts/bench/origin-process.ts'
 import { startTestOrigin, type TestOrigin, type TestOriginOptions } from './origin.ts'
 
 /** A TCP port free at the moment of asking (for an origin that must know its URL up front). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort }
 
 /** An origin whose fs locations redirect: `publicUrl` is the origin itself. */
 export async function startRedirectingOrigin(options: TestOriginOptions = {}): Promise<TestOrigin> {
