@@ -122,3 +122,62 @@ export const settings = sqliteTable('settings', {
   value: text('value').notNull(),
   createdAt: integer('created_at').notNull(),
 })
+
+// Access control (README "Access control"). Secrets are stored only as salted slow hashes.
+
+/** A user or a robot account (robots: long-lived secrets for CI, named `<namespace>+<name>`). */
+export const accounts = sqliteTable('accounts', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull().unique(),
+  /** 'user' | 'robot' */
+  kind: text('kind').notNull(),
+  /** The password's or robot secret's slow salted hash (origin/auth/passwords.ts), never the secret. */
+  secretHash: text('secret_hash').notNull(),
+  /** Registry-wide admin: every action on every repository, and the admin API. */
+  isAdmin: integer('is_admin', { mode: 'boolean' }).notNull().default(false),
+  disabled: integer('disabled', { mode: 'boolean' }).notNull().default(false),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+})
+
+/**
+ * What an account may do. `target` is a repository name (`team/app`) or a whole namespace
+ * (`team/*`); `actions` a comma-separated subset of pull,push,delete,admin. Absent: nothing (deny by default).
+ */
+export const grants = sqliteTable('grants', {
+  accountId: integer('account_id').notNull().references(() => accounts.id, { onDelete: 'cascade' }),
+  target: text('target').notNull(),
+  actions: text('actions').notNull(),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.accountId, t.target] })])
+
+/** Repositories readable anonymously. A repository not listed here is private. Keyed by name, so a
+ * repository can be made public before its first push. */
+export const publicRepositories = sqliteTable('public_repositories', {
+  repository: text('repository').primaryKey(),
+  createdAt: integer('created_at').notNull(),
+})
+
+/**
+ * Token signing keys (JWS, asymmetric). The newest key not retired signs; a retired key keeps
+ * verifying (it stays in the JWKS) until `verifyUntil`, past the expiry of the last token it signed.
+ */
+export const signingKeys = sqliteTable('signing_keys', {
+  kid: text('kid').primaryKey(),
+  alg: text('alg').notNull(),
+  privateJwk: text('private_jwk').notNull(),
+  publicJwk: text('public_jwk').notNull(),
+  createdAt: integer('created_at').notNull(),
+  retiredAt: integer('retired_at'),
+  verifyUntil: integer('verify_until'),
+})
+
+/** OAuth2 refresh tokens (token endpoint, grant_type=refresh_token), stored as SHA-256 hashes. */
+export const refreshTokens = sqliteTable('refresh_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  accountId: integer('account_id').notNull().references(() => accounts.id, { onDelete: 'cascade' }),
+  service: text('service').notNull(),
+  clientId: text('client_id'),
+  createdAt: integer('created_at').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+}, (t) => [index('refresh_tokens_account').on(t.accountId)])

@@ -22,6 +22,8 @@ export type Change = { seq: number; at: number } & (
   | { kind: 'placement.removed'; digest: string; location: string }
   /** The origin's view of a location's health flipped (a hint: edges keep their own view). */
   | { kind: 'location.health'; location: string; readable: boolean }
+  /** The repository was made public (readable anonymously) or private again (access control). */
+  | { kind: 'repository.visibility'; repository: string; public: boolean }
 )
 
 export type ChangeKind = Change['kind']
@@ -47,4 +49,6 @@ export type SnapshotLine =
   | { type: 'manifest'; repository: string; digest: string; mediaType: string; size: number; subject: string | null; artifactType: string | null; annotations: Record<string, string> | null; payload: string }
   | { type: 'blob'; repository: string; digest: string; size: number }
   | { type: 'placement'; digest: string; location: string; size: number }
+  /** A repository readable anonymously (absent: private). */
+  | { type: 'public'; repository: string }
   | { type: 'end'; records: number }
