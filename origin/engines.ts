@@ -5,7 +5,7 @@ import type { StorageEngine } from '../storage/engine.ts'
 import { createFsEngine } from '../storage/drivers/fs.ts'
 import { createMemoryEngine } from '../storage/drivers/memory.ts'
 import { lazyEngine } from '../storage/lazy-engine.ts'
-import { lazyAzureEngine, lazyS3Engine } from '../storage/drivers/cloud-engines.ts'
+import { lazyAzureEngine, lazyS3Engine, lazySwiftEngine } from '../storage/drivers/cloud-engines.ts'
 import type { LocationConfig } from './config/types.ts'
 
 export interface EngineContext {
@@ -33,6 +33,7 @@ export const createEngine: EngineFactory = (l, context = {}) => {
     case 'memory': return createMemoryEngine({ location: l.id })
     case 's3': return lazyS3Engine(l.id, p, presignExpiresIn)
     case 'azure': return lazyAzureEngine(l.id, p, presignExpiresIn)
+    case 'swift': return lazySwiftEngine(l.id, p, presignExpiresIn)
     case 'gcs': return lazyEngine(l.id, 'gcs', async () => (await import('../storage/drivers/gcs.ts')).createGcsEngine({
       location: l.id, bucket: p.bucket, projectId: p.projectId, keyFilename: p.keyFilename, apiEndpoint: p.apiEndpoint, prefix: p.prefix, presignExpiresIn,
     }))

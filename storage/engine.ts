@@ -68,6 +68,7 @@ export type CopySource =
   | { kind: 'fs'; path: string }
   | { kind: 's3'; service: string; bucket: string; key: string }
   | { kind: 'gcs'; service: string; bucket: string; key: string }
+  | { kind: 'swift'; service: string; container: string; object: string }
   | { kind: 'url'; url: string }
 
 export type StorageErrorKind = 'unavailable' | 'denied' | 'invalid' | 'conflict' | 'aborted' | 'unknown'

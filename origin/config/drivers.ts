@@ -6,21 +6,27 @@ import { resolve } from 'node:path'
 import type { DriverName } from './types.ts'
 import { problem, type Report } from './report.ts'
 import { checkHttpUrl, checkKeys, readBoolean, readString, type YamlMap } from './read-values.ts'
+import { SWIFT_PARAMS, validateSwiftParams } from './swift-params.ts'
 
 export const DRIVER_PARAMS: Record<DriverName, readonly string[]> = {
   fs: ['root', 'publicUrl'],
   s3: ['bucket', 'region', 'endpoint', 'forcePathStyle', 'accessKeyId', 'secretAccessKey', 'prefix'],
   azure: ['container', 'connectionString', 'accountName', 'accountKey', 'sasToken', 'endpoint', 'prefix'],
   gcs: ['bucket', 'projectId', 'keyFilename', 'apiEndpoint', 'prefix'],
+  swift: SWIFT_PARAMS,
   memory: [],
 }
 
 /** These can presign, so they can `serve: redirect`; fs too when it names a `publicUrl`. */
 export const PRESIGNING_DRIVERS: readonly DriverName[] = ['s3', 'azure', 'gcs']
 
-/** Whether a location's URLs can be presigned: a cloud driver, or a disk with a public URL. */
+/**
+ * Whether a location's URLs can be presigned: a cloud driver, a disk with a public URL, or Swift
+ * with a temp URL key.
+ */
 export function canPresign(driver: DriverName, params: Record<string, unknown>): boolean {
   return PRESIGNING_DRIVERS.includes(driver) || (driver === 'fs' && typeof params.publicUrl === 'string')
+    || (driver === 'swift' && typeof params.tempUrlKey === 'string')
 }
 
 export interface ParamContext {
@@ -101,6 +107,9 @@ export function validateDriverParams(report: Report, driver: DriverName, raw: Ya
       set('prefix', readPrefix(str('prefix')))
       break
     }
+    case 'swift':
+      Object.assign(out, validateSwiftParams(report, raw, { ...ctx, nameOf: n }, (value) => readPrefix(value)))
+      break
     case 'memory':
       break
   }

@@ -149,7 +149,7 @@ locations:
   c: { driver: memory, params: { size: 1 }, serve: fast, readonly: true, replicateByDefault: true }
   d:
 `)).toEqual([
-      'locations.a.driver: unknown driver "S3Storage" (expected fs, s3, azure, gcs, memory) (Quay driver names belong in a DISTRIBUTED_STORAGE_CONFIG file)',
+      'locations.a.driver: unknown driver "S3Storage" (expected fs, s3, azure, gcs, swift, memory) (Quay driver names belong in a DISTRIBUTED_STORAGE_CONFIG file)',
       'locations.b.lat: must be -90..90, got 91',
       'locations.b.lon: must be -180..180, got -181',
       'locations.b.serve: "redirect" needs a driver that can presign URLs (s3, azure, gcs, or fs with params.publicUrl); fs without params.publicUrl can only "proxy"',

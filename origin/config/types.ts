@@ -1,9 +1,9 @@
 // The origin's configuration, as loadConfig() returns it: every default filled in, every id
 // cross-checked, every secret already substituted. docs/configuration.md documents each field.
 
-export type DriverName = 'fs' | 's3' | 'azure' | 'gcs' | 'memory'
+export type DriverName = 'fs' | 's3' | 'azure' | 'gcs' | 'swift' | 'memory'
 
-export const DRIVER_NAMES: readonly DriverName[] = ['fs', 's3', 'azure', 'gcs', 'memory']
+export const DRIVER_NAMES: readonly DriverName[] = ['fs', 's3', 'azure', 'gcs', 'swift', 'memory']
 
 export interface LocationConfig {
   /** `[a-z0-9][a-z0-9-_]{0,62}`; stored in placement rows, so renaming one orphans its placements. */

@@ -1,9 +1,11 @@
-// The S3 and Azure engines of a location, from its validated `params` (origin/config/drivers.ts),
+// The S3, Azure and Swift engines of a location, from its validated `params` (origin/config/drivers.ts),
 // loaded on first use (storage/lazy-engine.ts): one mapping for the origin (origin/engines.ts)
-// and the edge (edge/engines.ts). Portable: both SDKs run on Workers, Bun, Deno and Node.
+// and the edge (edge/engines.ts). Portable: both SDKs, and the swift driver's fetch, run on
+// Workers, Bun, Deno and Node.
 
 import type { StorageEngine } from '../engine.ts'
 import { lazyEngine } from '../lazy-engine.ts'
+import type { SwiftAuth } from './swift-auth.ts'
 
 type Params = Record<string, any>
 
@@ -21,4 +23,24 @@ export function lazyAzureEngine(location: string, p: Params, presignExpiresIn?: 
     location, container: p.container, connectionString: p.connectionString, accountName: p.accountName,
     accountKey: p.accountKey, sasToken: p.sasToken, endpoint: p.endpoint, prefix: p.prefix, presignExpiresIn,
   }))
+}
+
+/** origin/config/swift-params.ts has checked which credentials go together. */
+export function lazySwiftEngine(location: string, p: Params, presignExpiresIn?: number): StorageEngine {
+  return lazyEngine(location, 'swift', async () => (await import('./swift.ts')).createSwiftEngine({
+    location, container: p.container, auth: swiftAuthOf(p), storageUrl: p.storageUrl, prefix: p.prefix,
+    segmentContainer: p.segmentContainer, segmentSize: p.segmentSize, tempUrlKey: p.tempUrlKey, presignExpiresIn,
+  }))
+}
+
+function swiftAuthOf(p: Params): SwiftAuth {
+  if (p.authVersion === 1) return { version: 1, authUrl: p.authUrl, user: p.user, key: p.password }
+  const common = { version: 3 as const, authUrl: p.authUrl, region: p.region, interface: p.interface, userId: p.userId, userDomainName: p.userDomainName, userDomainId: p.userDomainId }
+  if (p.applicationCredentialSecret !== undefined) {
+    return { ...common, method: 'application_credential', applicationCredentialId: p.applicationCredentialId, applicationCredentialName: p.applicationCredentialName, applicationCredentialSecret: p.applicationCredentialSecret, username: p.user }
+  }
+  return {
+    ...common, method: 'password', username: p.user, password: p.password,
+    projectName: p.projectName, projectId: p.projectId, projectDomainName: p.projectDomainName, projectDomainId: p.projectDomainId,
+  }
 }
