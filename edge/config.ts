@@ -5,7 +5,7 @@
 
 import { DEFAULT_PRESIGN_SECONDS } from '../storage/presign-lifetime.ts'
 
-export type EdgeDriver = 's3' | 'azure' | 'signed-url' | 'memory'
+export type EdgeDriver = 's3' | 'azure' | 'swift' | 'signed-url' | 'memory'
 
 export interface EdgeLocationConfig {
   id: string
@@ -41,7 +41,7 @@ export class EdgeConfigError extends Error {
   override name = 'EdgeConfigError'
 }
 
-const DRIVERS: readonly EdgeDriver[] = ['s3', 'azure', 'signed-url', 'memory']
+const DRIVERS: readonly EdgeDriver[] = ['s3', 'azure', 'swift', 'signed-url', 'memory']
 
 export function parseEdgeConfig(raw: unknown): EdgeConfig {
   const o = object(raw, 'edge config')

@@ -1,10 +1,11 @@
 // The storage engine of each location an edge serves from, built from its edge config. Portable
-// drivers only: S3 (also R2, Ceph RGW, MinIO), Azure Blob, and `signed-url` for a local-disk
-// location (redirects to, or reads through, the signed URLs of the origin that owns the disk).
+// drivers only: S3 (also R2, Ceph RGW, MinIO), Azure Blob, OpenStack Swift, and `signed-url` for
+// a local-disk location (redirects to, or reads through, the signed URLs of the origin that owns
+// the disk).
 // The cloud SDKs load on a location's first use (storage/lazy-engine.ts).
 
 import type { StorageEngine } from '../storage/engine.ts'
-import { lazyAzureEngine, lazyS3Engine } from '../storage/drivers/cloud-engines.ts'
+import { lazyAzureEngine, lazyS3Engine, lazySwiftEngine } from '../storage/drivers/cloud-engines.ts'
 import { createMemoryEngine } from '../storage/drivers/memory.ts'
 import { createSignedUrlEngine } from '../storage/drivers/signed-url.ts'
 import { EdgeConfigError, type EdgeLocationConfig } from './config.ts'
@@ -27,5 +28,6 @@ export function createEdgeEngine(l: EdgeLocationConfig, context: EdgeEngineConte
     case 'memory': return createMemoryEngine({ location: l.id })
     case 's3': return lazyS3Engine(l.id, p, context.presignSeconds)
     case 'azure': return lazyAzureEngine(l.id, p, context.presignSeconds)
+    case 'swift': return lazySwiftEngine(l.id, p, context.presignSeconds)
   }
 }

@@ -18,7 +18,9 @@ export interface EdgeDescription {
   probeSeconds?: number
 }
 
-const SECRET_PARAMS = new Set(['accessKeyId', 'secretAccessKey', 'sessionToken', 'connectionString', 'accountKey', 'sasToken'])
+const SECRET_PARAMS = new Set(['accessKeyId', 'secretAccessKey', 'sessionToken', 'connectionString', 'accountKey', 'sasToken',
+  // swift (origin/config/swift-params.ts SWIFT_SECRET_PARAMS)
+  'password', 'applicationCredentialSecret', 'tempUrlKey'])
 
 function withoutSecrets(params: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(params).filter(([k]) => !SECRET_PARAMS.has(k)))
@@ -32,7 +34,7 @@ export function edgeConfigFor(config: MeridianConfig, edge: EdgeDescription): Re
     // Storage credentials stay out: an edge only reads and presigns, so it should hold read-only
     // credentials of its own (added to its copy of this document, or from the environment: the S3
     // SDK's default chain reads AWS_ACCESS_KEY_ID), never the origin's read-write ones.
-    if (l.driver === 's3' || l.driver === 'azure') return [{ ...base, driver: l.driver, params: withoutSecrets(p) }]
+    if (l.driver === 's3' || l.driver === 'azure' || l.driver === 'swift') return [{ ...base, driver: l.driver, params: withoutSecrets(p) }]
     return []
   })
   return {
