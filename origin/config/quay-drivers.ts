@@ -4,6 +4,7 @@
 
 import type { DriverName } from './types.ts'
 import { isAbsent, isMap, type YamlMap } from './read-values.ts'
+import { mapQuaySwift } from './quay-swift.ts'
 
 export interface QuayMapping {
   driver: DriverName
@@ -48,7 +49,7 @@ const AWS_S3 = ['S3Storage', 'STSS3Storage', 'CloudFrontedS3Storage', 'CloudFlar
  * addressing: on-premises endpoints rarely have the wildcard DNS virtual-hosted buckets need. */
 const RADOS_S3 = ['RadosGWStorage', 'RHOCSStorage', 'IBMCloudStorage']
 
-export const MAPPED_QUAY_DRIVERS = [...AWS_S3, ...RADOS_S3, 'MultiCDNStorage', 'GoogleCloudStorage', 'AzureStorage', 'LocalStorage']
+export const MAPPED_QUAY_DRIVERS = [...AWS_S3, ...RADOS_S3, 'MultiCDNStorage', 'GoogleCloudStorage', 'AzureStorage', 'SwiftStorage', 'LocalStorage']
 
 /** The mapping, or why the engine cannot be carried over. */
 export function mapQuayDriver(quayDriver: string, quayParams: YamlMap): QuayMapping | string {
@@ -86,9 +87,7 @@ export function mapQuayDriver(quayDriver: string, quayParams: YamlMap): QuayMapp
   }
   if (quayDriver === 'AzureStorage') return rename('azure', quayParams, AZURE_NAMES, '')
   if (quayDriver === 'LocalStorage') return rename('fs', quayParams, FS_NAMES, '')
-  if (quayDriver === 'SwiftStorage') {
-    return 'SwiftStorage has no Meridian driver; if the Swift cluster serves the S3 API (s3api middleware), describe it as an s3 location in a Meridian config file'
-  }
+  if (quayDriver === 'SwiftStorage') return mapQuaySwift(quayParams)
   return `unknown Quay storage driver "${quayDriver}" (Meridian maps ${MAPPED_QUAY_DRIVERS.join(', ')})`
 }
 
