@@ -178,11 +178,12 @@ async function partsOf(client: S3Client, bucket: string, key: string, uploadId: 
 /**
  * Server-side copy of an object over 5 GiB: UploadPartCopy in parts of at least 512 MiB, four at a
  * time, each pinned to the source's ETag so a source replaced mid-copy fails the copy instead of
- * mixing two objects. Not covered by tests: s3rver lacks UploadPartCopy.
+ * mixing two objects. s3rver lacks UploadPartCopy: storage/drivers/s3-copy-parts.test.ts runs it
+ * against moto, with a small copy limit and parts.
  */
-export async function copyInParts(client: S3Client, job: { bucket: string; key: string; copySource: string; size: number; etag?: string }): Promise<void> {
-  const { bucket: Bucket, key: Key, copySource: CopySource, size, etag } = job
-  const partBytes = Math.max(512 * MiB, Math.ceil(size / 10_000))
+export async function copyInParts(client: S3Client, job: { bucket: string; key: string; copySource: string; size: number; etag?: string; partSize?: number }): Promise<void> {
+  const { bucket: Bucket, key: Key, copySource: CopySource, size, etag, partSize = 512 * MiB } = job
+  const partBytes = Math.max(5 * MiB, partSize, Math.ceil(size / 10_000))
   const count = Math.ceil(size / partBytes)
   const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket, Key }))
   if (!UploadId) throw new Error('no upload id from CreateMultipartUpload')

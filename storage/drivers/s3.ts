@@ -42,16 +42,22 @@ export interface S3EngineOptions {
   connectTimeoutMs?: number
   /** Attempts per request, the first included (the SDK backs off between them). */
   maxAttempts?: number
+  /**
+   * Server-side copies of larger objects go part by part (UploadPartCopy): CopyObject's limit, 5
+   * GiB. Smaller only in tests, to reach that path without writing 5 GiB.
+   */
+  singleCopyLimit?: number
+  /** Bytes per UploadPartCopy (at least 5 MiB; raised to stay within 10,000 parts). */
+  copyPartSize?: number
 }
 
 const MiB = 1024 * 1024
-/** CopyObject's limit; larger objects are copied part by part (UploadPartCopy). */
-const SINGLE_COPY_LIMIT = 5 * 1024 * MiB
 
 export function createS3Engine(options: S3EngineOptions): StorageEngine {
   const {
     location, bucket, region, endpoint, forcePathStyle, credentials,
     partSize = 8 * MiB, presignExpiresIn = 300, connectTimeoutMs = 2000, maxAttempts = 3,
+    singleCopyLimit = 5 * 1024 * MiB, copyPartSize = 512 * MiB,
   } = options
   const keyPrefix = options.prefix ? options.prefix.replace(/\/*$/, '/') : ''
   const secrets = credentials ? [credentials.accessKeyId, credentials.secretAccessKey, credentials.sessionToken ?? ''] : []
@@ -202,8 +208,8 @@ export function createS3Engine(options: S3EngineOptions): StorageEngine {
       if (source.kind !== 's3' || source.service !== service) return null
       const CopySource = encodeURI(`${source.bucket}/${source.key}`)
       try {
-        if (size <= SINGLE_COPY_LIMIT) await client.send(new CopyObjectCommand({ Bucket: bucket, Key: objectKey(key), CopySource }))
-        else await copyInParts(client, { bucket, key: objectKey(key), copySource: CopySource, size })
+        if (size <= singleCopyLimit) await client.send(new CopyObjectCommand({ Bucket: bucket, Key: objectKey(key), CopySource }))
+        else await copyInParts(client, { bucket, key: objectKey(key), copySource: CopySource, size, partSize: copyPartSize })
         return { key, size, modified: new Date() }
       } catch (err) {
         if (isMissing(err)) return null
@@ -219,11 +225,11 @@ export function createS3Engine(options: S3EngineOptions): StorageEngine {
       if (fromKey === toKey) return { key: toKey, size: source.size, modified: source.modified }
       const CopySource = encodeURI(`${bucket}/${objectKey(fromKey)}`)
       try {
-        if (source.size <= SINGLE_COPY_LIMIT) {
+        if (source.size <= singleCopyLimit) {
           const res = await client.send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource, CopySourceIfMatch: source.etag }))
           return { key: toKey, size: source.size, modified: res.CopyObjectResult?.LastModified }
         }
-        await copyInParts(client, { bucket, key: to, copySource: CopySource, size: source.size, etag: source.etag })
+        await copyInParts(client, { bucket, key: to, copySource: CopySource, size: source.size, etag: source.etag, partSize: copyPartSize })
         return { key: toKey, size: source.size, modified: new Date() }
       } catch (err) {
         if (isMissing(err)) return null
