@@ -55,8 +55,10 @@ export function createSwiftClient(options: { location: string; session: SwiftSes
         headers: { ...init.headers, 'X-Auth-Token': token },
         body: init.body,
         signal: controller.signal,
-        // Node's fetch needs it for a stream body; other runtimes ignore it.
-        ...(streamed ? { duplex: 'half' } : {}),
+        // Node's fetch needs `duplex` for a stream body (other runtimes ignore it). `redirect:
+        // 'error'`: with 'follow' or 'manual', Node's fetch (undici 6) tees the body to replay it
+        // on a redirect and may hold every byte of a multi-GiB upload in the unread branch.
+        ...(streamed ? { duplex: 'half', redirect: 'error' } : {}),
       } as RequestInit)
       return { res, token }
     } catch (err) {

@@ -32,13 +32,15 @@ export interface AzuriteOptions {
   containers?: string[]
   /** A fixed port, e.g. to bring a "down" location back where clients expect it; free one if 0. */
   port?: number
+  /** Keep blobs on disk (in the temp working directory) instead of in memory: for GiB-sized blobs. */
+  onDisk?: boolean
 }
 
 const BIN = fileURLToPath(new URL('../../node_modules/.bin/azurite-blob', import.meta.url))
 const READY = /successfully listens on (http:\/\/\S+)/
 const START_TIMEOUT_MS = 30_000
 
-export async function startAzurite({ containers = [], port: wantedPort = 0 }: AzuriteOptions = {}): Promise<RunningAzurite> {
+export async function startAzurite({ containers = [], port: wantedPort = 0, onDisk = false }: AzuriteOptions = {}): Promise<RunningAzurite> {
   // In-memory persistence rules out --location, so the working directory is the one place azurite
   // could write to (it should not): a temp one, removed on stop.
   const workdir = await mkdtemp(join(tmpdir(), 'meridian-azurite-'))
@@ -46,7 +48,7 @@ export async function startAzurite({ containers = [], port: wantedPort = 0 }: Az
     await realpath(BIN),
     '--blobHost', '127.0.0.1',
     '--blobPort', String(wantedPort),
-    '--inMemoryPersistence',
+    ...(onDisk ? ['--location', workdir] : ['--inMemoryPersistence']),
     '--disableTelemetry',
     '--skipApiVersionCheck',
     '--loose',
