@@ -41,7 +41,7 @@ export async function putObject(store: SwiftStore, object: string, key: string, 
   try {
     const size = options.size
     if (size !== undefined && size <= store.segmentSize) {
-      await putWhole(store, object, chunks, options.signal)
+      await putWhole(store, object, key, chunks, options.signal)
       return { key, size: body.bytes, modified: new Date() }
     }
     if (size === undefined) {
@@ -49,6 +49,7 @@ export async function putObject(store: SwiftStore, object: string, key: string, 
       if (buffered !== null) {
         const res = await client.request('PUT', client.path(store.container, object), `put ${key}`, { body: buffered, signal: options.signal })
         if (res.status !== 201) throw await client.fail(res, `put ${key}`)
+        await res.body?.cancel()
         return { key, size: body.bytes, modified: new Date() }
       }
     }
@@ -61,14 +62,15 @@ export async function putObject(store: SwiftStore, object: string, key: string, 
   }
 }
 
-async function putWhole(store: SwiftStore, object: string, chunks: Chunks, signal?: AbortSignal): Promise<void> {
+async function putWhole(store: SwiftStore, object: string, key: string, chunks: Chunks, signal?: AbortSignal): Promise<void> {
   const { client } = store
-  const doing = `put ${object}`
+  const doing = `put ${key}`
   // Unbounded here: the body reader fails a body longer or shorter than declared before its end
   // reaches Swift, so such a PUT is cut and stores nothing.
   const res = await client.request('PUT', client.path(store.container, object), doing, { body: chunks.stream(Infinity), signal })
   if (chunks.error) throw chunks.error
   if (res.status !== 201) throw await client.fail(res, doing)
+  await res.body?.cancel()
 }
 
 async function putLarge(store: SwiftStore, object: string, key: string, chunks: Chunks, segmentSize: number, signal?: AbortSignal): Promise<void> {
@@ -86,6 +88,7 @@ async function putLarge(store: SwiftStore, object: string, key: string, chunks: 
       const res = await client.request('PUT', client.path(segmentContainer, name), doing, { body: chunks.stream(segmentSize), signal })
       if (chunks.error) throw chunks.error
       if (res.status !== 201) throw await client.fail(res, `${doing}: segment ${segments.length}`)
+      await res.body?.cancel()
       segments.push({ path: `/${segmentContainer}/${name}`, etag: unquote(res.headers.get('etag')), size_bytes: chunks.bytes - before })
     } while (!(await chunks.ended()))
     if (segments.length === 1) {
@@ -95,7 +98,9 @@ async function putLarge(store: SwiftStore, object: string, key: string, chunks: 
         timeoutMs: 600_000,
       })
       if (res.status !== 201) throw await client.fail(res, doing)
-      await deleteSegments(store, segments.map((s) => s.path))
+      await res.body?.cancel()
+      // The object is in place: a segment left here is the sweep's (swift-sweep.ts), not a failure.
+      await deleteSegments(store, segments.map((s) => s.path)).catch(() => {})
       return
     }
     await commitManifest(store, object, doing, segments)

@@ -5,7 +5,8 @@
 // `<container>_segments` (storage/drivers/swift-upload.ts). Authentication: v1 or Keystone v3
 // (storage/drivers/swift-auth.ts). Redirects: temp URLs signed with the account's or the
 // container's temp URL key (storage/drivers/swift-temp-url.ts). Server-side copies within one
-// account (storage/drivers/swift-copy.ts).
+// account (storage/drivers/swift-copy.ts). Scratch space: segments of uploads that never
+// committed (storage/drivers/swift-sweep.ts).
 
 import { StorageError } from '../engine.ts'
 import type { GetResult, ListPage, ObjectInfo, PresignOptions, StorageEngine } from '../engine.ts'
@@ -14,6 +15,7 @@ import { createSwiftSession } from './swift-auth.ts'
 import type { SwiftAuth } from './swift-auth.ts'
 import { createSwiftClient } from './swift-client.ts'
 import { copyObject } from './swift-copy.ts'
+import { sweepSegments } from './swift-sweep.ts'
 import { swiftTempUrl } from './swift-temp-url.ts'
 import { headObject, putObject } from './swift-upload.ts'
 import type { SwiftStore } from './swift-upload.ts'
@@ -207,6 +209,9 @@ export function createSwiftEngine(options: SwiftEngineOptions): SwiftEngine {
       if (copied !== size) throw new StorageError('conflict', location, `copy ${key}: the source has ${copied} bytes, ${size} expected`)
       return { key, size, modified: new Date() }
     },
+
+    // Segments of large-object uploads that never committed (storage/drivers/swift-sweep.ts).
+    sweepTemporary: (olderThan, { dryRun = false } = {}) => sweepSegments(store, keyPrefix, olderThan, dryRun),
   }
 }
 
