@@ -14,7 +14,10 @@ export interface TestOrigin extends OriginServer {
 }
 
 export interface TestOriginOptions {
-  /** Passed to loadConfig on top of the data dir and port 0. */
+  /**
+   * Passed to loadConfig on top of the data dir and port 0. Access control is off unless this
+   * sets MERIDIAN_AUTH (the loader's default is on).
+   */
   env?: Record<string, string>
   edit?: (c: MeridianConfig) => MeridianConfig
   log?: Logger
@@ -28,7 +31,7 @@ export interface TestOriginOptions {
 export async function startTestOrigin(options: TestOriginOptions = {}): Promise<TestOrigin> {
   const owned = options.dataDir === undefined
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'meridian-test-'))
-  let { config } = loadConfig({ MERIDIAN_DATA_DIR: dataDir, MERIDIAN_ORIGIN_PORT: '0', ...options.env })
+  let { config } = loadConfig({ MERIDIAN_DATA_DIR: dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off', ...options.env })
   if (options.edit) config = options.edit(config)
   const server = await startOriginServer(config, { log: options.log ?? silentLogger, graceMs: 500 })
   return {
