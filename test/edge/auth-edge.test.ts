@@ -36,11 +36,12 @@ async function pushTestImage(name: string) {
 }
 
 /** An edge in front of the origin, its location's storage host behind the recording proxy. */
-function startAuthEdge(options: { proxyNetworks?: string[] } = {}) {
+function startAuthEdge({ staleAfterSeconds, ...options }: { proxyNetworks?: string[]; staleAfterSeconds?: number; feedWaitSeconds?: number } = {}) {
   return startTestEdge(origin, {
     originUrl: originFront.url, auth: settings, jwksUrl: jwks.url, jwksRefresh: { minRefreshMs: 300 }, ...options,
     editConfig: (doc) => ({
       ...doc,
+      ...(staleAfterSeconds !== undefined ? { staleAfterSeconds } : {}),
       locations: (doc.locations as Array<{ params: Record<string, unknown> }>).map((l) => ({ ...l, params: { ...l.params, publicUrl: storageFront.url } })),
     }),
   })
@@ -251,6 +252,44 @@ describe('an edge with access control on, blobs proxied', () => {
     const reads = storageFront.since(storageMark)
     expect(reads.length).toBeGreaterThan(0)
     expect(withAuthorization(reads)).toEqual([])
+  })
+})
+
+describe('an edge with access control on whose index is stale', () => {
+  let edge: TestEdge
+  beforeAll(async () => {
+    edge = await startAuthEdge({ staleAfterSeconds: 1, feedWaitSeconds: 1 })
+    await edge.settle()
+  })
+  afterAll(async () => {
+    originFront.blocked.clear()
+    await edge?.close()
+  })
+
+  it('does not trust its visibility: a request without a token is the origin\'s to answer', async () => {
+    originFront.blocked.add('/_meridian/feed')
+    // Stale once the poll in flight has ended and a second has passed without a page.
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      const status = await (await fetch(`${edge.url}/_meridian/edge/status`)).json() as { index: { lastSyncAt: number | null } }
+      if (status.index.lastSyncAt !== null && Date.now() - status.index.lastSyncAt > 2500) break
+      if (Date.now() > deadline) throw new Error('the edge kept syncing')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    const mark = originFront.requests.length
+    const res = await fetch(at(edge.url, `/v2/${publicName}/manifests/v1`), { headers: { accept: OCI_MANIFEST } })
+    // This origin has access control off, so it answers; one with it on decides from its own tables.
+    expect(res.status).toBe(200)
+    expect(res.headers.get('meridian-served-from')).toBe('origin')
+    await res.body?.cancel()
+    expect(originFront.since(mark, `/v2/${publicName}/manifests/v1`)).toHaveLength(1)
+    // A token is still verified here, and a valid one served from the index.
+    const token = await signToken(key, settings, { access: [pull(privateName)] })
+    const digest = image[privateName]!.manifest
+    const byDigest = await fetch(at(edge.url, `/v2/${privateName}/manifests/${digest}`), { headers: { accept: OCI_MANIFEST, ...bearer(token) } })
+    expect(byDigest.status).toBe(200)
+    expect(byDigest.headers.get('meridian-served-from')).toBeNull()
+    await byDigest.body?.cancel()
   })
 })
 

@@ -21,6 +21,8 @@ export interface RecordingProxy {
   requests: RecordedRequest[]
   /** Requests since `mark` (an index into requests) whose path starts with `prefix`. */
   since(mark: number, prefix?: string): RecordedRequest[]
+  /** Paths starting with one of these are answered 503 (the target cut off for them). */
+  blocked: Set<string>
   close(): Promise<void>
 }
 
@@ -29,8 +31,10 @@ const DROPPED = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding'
 /** An HTTP server on 127.0.0.1 that records each request, then relays it to `target` as it is. */
 export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
   const requests: RecordedRequest[] = []
+  const blocked = new Set<string>()
   const server = createServer((req, res) => {
     requests.push({ method: req.method!, path: req.url!, headers: req.headers })
+    if ([...blocked].some((prefix) => req.url!.startsWith(prefix))) return res.writeHead(503).end()
     const headers = new Headers()
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROPPED.has(k)) headers.set(k, Array.isArray(v) ? v.join(', ') : v)
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
@@ -51,7 +55,7 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
+    requests, blocked,
     since: (mark, prefix = '') => requests.slice(mark).filter((r) => r.path.startsWith(prefix)),
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
   }
