@@ -5,7 +5,7 @@
 // Visibility comes from the region index; the guard runs before anything reads a location.
 
 import type { MiddlewareHandler } from 'hono'
-import type { AuthSettings, IsPublic, Jwks } from '../oci/auth/types.ts'
+import type { AuthSettings, IsPublic, Jwks, JsonWebKeyWithKid } from '../oci/auth/types.ts'
 import { createAccessGuard } from '../oci/auth/guard.ts'
 import { createTokenVerifier } from '../oci/auth/verify.ts'
 import { createJwksKeySource } from '../oci/auth/jwks-cache.ts'
@@ -33,7 +33,7 @@ export class JwksUnavailable extends Error {
   override name = 'JwksUnavailable'
 }
 
-/** The origin's JWKS, checked for shape (a set of keys with kid and alg) before the cache keeps it. */
+/** The origin's JWKS, checked for shape before the cache keeps it. */
 export function jwksFetcher(origin: OriginClient, url: string, timeoutMs = 5000): () => Promise<Jwks> {
   return () => withTimeout(timeoutMs, async (signal) => {
     const res = await origin.get(url, { accept: 'application/json' }, signal)
@@ -43,10 +43,16 @@ export function jwksFetcher(origin: OriginClient, url: string, timeoutMs = 5000)
     }
     const body = await res.json() as { keys?: unknown }
     if (!body || !Array.isArray(body.keys)) throw new JwksUnavailable('the origin\'s JWKS is not a key set')
-    const keys = body.keys.filter((k): k is Jwks['keys'][number] =>
-      typeof k === 'object' && k !== null && typeof (k as { kid?: unknown }).kid === 'string' && typeof (k as { alg?: unknown }).alg === 'string')
-    return { keys }
+    return { keys: body.keys.flatMap(publicEcKey) }
   })
+}
+
+/** Only public P-256 keys with a kid are kept (tokens are ES256), and only their public members. */
+function publicEcKey(raw: unknown): JsonWebKeyWithKid[] {
+  if (typeof raw !== 'object' || raw === null) return []
+  const k = raw as Record<string, unknown>
+  if (k.kty !== 'EC' || k.crv !== 'P-256' || typeof k.kid !== 'string' || typeof k.x !== 'string' || typeof k.y !== 'string') return []
+  return [{ kty: 'EC', crv: 'P-256', x: k.x, y: k.y, kid: k.kid, alg: typeof k.alg === 'string' ? k.alg : 'ES256', use: 'sig' }]
 }
 
 export function createEdgeGuard(auth: EdgeAuth, origin: OriginClient, log?: Logger): MiddlewareHandler {
