@@ -134,7 +134,9 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
   const isStale = indexStatus
     ? cachedFor(1000, async () => {
       const s = await indexStatus()
-      return s.lagSeconds * 1000 > staleAfterMs || (s.lastSyncAt !== null && Date.now() - s.lastSyncAt > staleAfterMs)
+      // An index that loaded its snapshot and never got a feed page since last heard at the snapshot.
+      const heardAt = s.lastSyncAt ?? s.snapshotAt ?? null
+      return s.lagSeconds * 1000 > staleAfterMs || (heardAt !== null && Date.now() - heardAt > staleAfterMs)
     })
     : async () => false
 
