@@ -226,6 +226,19 @@ describe('an edge with access control on, blobs redirected', () => {
     await anonymous.body?.cancel()
   })
 
+  it('hands the token endpoint to the origin (a deployment whose public hostname is an edge)', async () => {
+    const query = new URLSearchParams({ service: settings.service, scope: `repository:${privateName}:pull` })
+    const res = await fetch(at(edge.url, `/v2/token?${query}`), { headers: { authorization: `Basic ${btoa(`${reader.user}:${reader.secret}`)}` } })
+    expect(res.status).toBe(200)
+    const issued = ((await res.json()) as { token: string }).token
+    const pulled = await fetch(at(edge.url, `/v2/${privateName}/manifests/v1`), { headers: bearer(issued) })
+    expect(pulled.status).toBe(200)
+    await pulled.body?.cancel()
+    const wrong = await fetch(at(edge.url, `/v2/token?${query}`), { headers: { authorization: `Basic ${btoa(`${reader.user}:wrong`)}` } })
+    expect(wrong.status).toBe(401)
+    await wrong.body?.cancel()
+  })
+
   it('fetches the origin\'s JWKS once more for a kid it does not know (a key rotated at the origin), not for every request', async () => {
     const keys = originKeys(origin.db)
     const known = await fetch(at(edge.url, `/v2/${privateName}/manifests/v1`), { headers: bearer(await token([`repository:${privateName}:pull`], reader)) })
