@@ -18,7 +18,7 @@ import { createEdgeMetrics, type IndexStatus } from './metrics.ts'
 import { debugRoutes } from './debug-routes.ts'
 import { createReadProbe } from './probe.ts'
 import { cachedFor } from './timing.ts'
-import { createEdgeGuard, type EdgeAuth } from './auth.ts'
+import { createEdgeGuard, warnIfOriginHasAuth, type EdgeAuth } from './auth.ts'
 import { TOKEN_PATH } from '../oci/auth/types.ts'
 
 export const GEO_SOURCE_HEADER = 'Meridian-Geo-Source'
@@ -53,7 +53,8 @@ export interface EdgeDeps {
   staleAfterSeconds?: number
   /** Bearer token of the debug endpoints; null: they answer 404. */
   adminToken?: string | null
-  /** Access control (tokens verified against the origin's JWKS); null or absent: off. */
+  /** Access control (tokens verified against the origin's JWKS). null: off, as configured (a warning
+   * is logged if the origin turns out to have it on); absent: off (tests of the app alone). */
   auth?: EdgeAuth | null
 }
 
@@ -141,6 +142,7 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
     : async () => false
 
   if (deps.auth) mountAccessControl(deps.auth)
+  else if (deps.auth === null) void warnIfOriginHasAuth(origin, log)
 
   app.on(['GET', 'HEAD'], '/v2/*', async (c, next) => {
     if (await isReady()) return next()

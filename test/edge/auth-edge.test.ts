@@ -11,6 +11,7 @@ import type { TestOrigin } from '../helpers/origin.ts'
 import { at, bytesOf, expectOciError, manifestBytes, OCI_MANIFEST, uniqueName } from '../helpers/registry-client.ts'
 import { setRepositoryPublic } from '../../db/queries/visibility.ts'
 import { JWKS_PATH, type AuthSettings } from '../../oci/auth/types.ts'
+import { createLogger } from '../../storage/log.ts'
 import {
   challengeOf, makeAccount, newKey, originKeys, pull, pushImageWith, settingsFor, signToken, startRecordingProxy, tokenFrom, withAuthorization,
   type Credentials, type RecordingProxy,
@@ -287,6 +288,21 @@ describe('an edge with access control on, blobs proxied', () => {
     const reads = storageFront.since(storageMark)
     expect(reads.length).toBeGreaterThan(0)
     expect(withAuthorization(reads)).toEqual([])
+  })
+})
+
+describe('an edge configured without access control in front of an origin that has it', () => {
+  it('says so loudly at start', async () => {
+    const lines: string[] = []
+    const log = createLogger({ write: (line) => lines.push(line) })
+    const edge = await startTestEdge(origin, { auth: null, log })
+    try {
+      const deadline = Date.now() + 5000
+      while (!lines.some((l) => l.includes('auth: null')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(lines.find((l) => l.includes('auth: null'))).toMatch(/"level":"error"/)
+    } finally {
+      await edge.close()
+    }
   })
 })
 
