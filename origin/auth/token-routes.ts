@@ -151,7 +151,10 @@ export function createTokenRoutes(deps: TokenRouteDeps): Hono {
       .setJti(randomBytes(16).toString('base64url'))
       .sign(key.key)
     const scopes = access.map(formatScope)
-    log.info('token issued', { subject: account?.name ?? '', grant: extra.grant, access: scopes })
+    // Anonymous tokens come with every public pull: debug, not info.
+    const fields = { subject: account?.name ?? '', grant: extra.grant, access: scopes }
+    if (account) log.info('token issued', fields)
+    else log.debug('token issued', fields)
     return c.json({
       token, access_token: token, expires_in: tokenSeconds, issued_at: new Date(iat * 1000).toISOString(),
       // oauth.md: the POST answer names the scope granted.
