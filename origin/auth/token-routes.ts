@@ -68,6 +68,25 @@ function basicCredentials(header: string | undefined): { username: string; passw
   return colon < 0 ? 'malformed' : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
+/** The request body as text, or null past `max` bytes (read no further: a chunked flood stops there). */
+async function textUpTo(body: ReadableStream<Uint8Array> | null, max: number): Promise<string | null> {
+  if (!body) return ''
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel()
+      return null
+    }
+    chunks.push(value)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
+}
+
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 export function createTokenRoutes(deps: TokenRouteDeps): Hono {
@@ -132,7 +151,10 @@ export function createTokenRoutes(deps: TokenRouteDeps): Hono {
       .setJti(randomBytes(16).toString('base64url'))
       .sign(key.key)
     const scopes = access.map(formatScope)
-    log.info('token issued', { subject: account?.name ?? '', grant: extra.grant, access: scopes })
+    // Anonymous tokens come with every public pull: debug, not info.
+    const fields = { subject: account?.name ?? '', grant: extra.grant, access: scopes }
+    if (account) log.info('token issued', fields)
+    else log.debug('token issued', fields)
     return c.json({
       token, access_token: token, expires_in: tokenSeconds, issued_at: new Date(iat * 1000).toISOString(),
       // oauth.md: the POST answer names the scope granted.
@@ -162,9 +184,8 @@ export function createTokenRoutes(deps: TokenRouteDeps): Hono {
   app.post(TOKEN_PATH, async function postToken(c) {
     const type = c.req.header('content-type') ?? ''
     if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) return oauthError(c, 'invalid_request', 'expected application/x-www-form-urlencoded')
-    if (Number(c.req.header('content-length') ?? 0) > MAX_FORM_BYTES) return oauthError(c, 'invalid_request', 'form too large')
-    const body = await c.req.text()
-    if (body.length > MAX_FORM_BYTES) return oauthError(c, 'invalid_request', 'form too large')
+    const body = Number(c.req.header('content-length') ?? 0) > MAX_FORM_BYTES ? null : await textUpTo(c.req.raw.body, MAX_FORM_BYTES)
+    if (body === null) return oauthError(c, 'invalid_request', 'form too large')
     const form = new URLSearchParams(body)
     const grant = form.get('grant_type')
     const service = form.get('service')

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose'
 import { openDatabase, closeDatabase, type Db } from '../../db/client.ts'
@@ -204,6 +205,14 @@ describe('POST token (oauth.md)', () => {
     }
   })
 
+  it('refuses a form over 64 KiB, even one sent without a length', async () => {
+    const big = `grant_type=password&service=${settings.service}&username=alice&password=${'x'.repeat(70_000)}`
+    const stream = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new TextEncoder().encode(big)); c.close() } })
+    const res = await app.request(TOKEN_PATH, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: stream, duplex: 'half' } as RequestInit)
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ error: 'invalid_request' })
+  })
+
   it('refuses a wrong password with 401 UNAUTHORIZED and no Basic challenge', async () => {
     const res = await app.request(TOKEN_PATH, form({ grant_type: 'password', username: 'alice', password: 'nope', service: settings.service }))
     expect(res.status).toBe(401)
@@ -234,6 +243,16 @@ describe('failed-login limit', () => {
 })
 
 describe('JWKS and logs', () => {
+  it('keeps its spec error answers when mounted at / in another app', async () => {
+    const outer = new Hono()
+    outer.route('/', app)
+    outer.onError(() => new Response('outer', { status: 500 }))
+    const res = await outer.request(query([]), { headers: basic('alice', 'wrong-again') })
+    expect(res.status).toBe(401)
+    expect(res.headers.get('www-authenticate')).toMatch(/^Basic /)
+    expect((await outer.request(JWKS_PATH)).status).toBe(200)
+  })
+
   it('serves the public keys with Cache-Control max-age=60, no private part', async () => {
     const res = await app.request(JWKS_PATH)
     expect(res.status).toBe(200)
