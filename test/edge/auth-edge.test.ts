@@ -82,6 +82,15 @@ describe('an edge with access control on, blobs redirected', () => {
     expect(originFront.since(mark, '/v2')).toEqual([])
   })
 
+  it('refuses a private pull whatever the path\'s spelling (percent-encoded prefix or keyword)', async () => {
+    for (const path of [`/%76%32/${privateName}/manifests/v1`, `/v2/${privateName}/%6d%61nifests/v1`, `/v2/${privateName.replace('-', '%2D')}/manifests/v1`]) {
+      const res = await fetch(`${edge.url}${path}`, { headers: { accept: OCI_MANIFEST } })
+      expect(res.status, path).not.toBe(200)
+      expect([401, 404], path).toContain(res.status)
+      await res.body?.cancel()
+    }
+  })
+
   it('answers /v2/ with a challenge without scope, and 200 to any valid token (an anonymous one too)', async () => {
     const res = await fetch(at(edge.url, '/v2/'))
     expect(res.status).toBe(401)
