@@ -1,7 +1,8 @@
 // What every runtime's edge test runs: the behavioural pull suite (test/pull/pull-suite.ts) against
 // the edge running in that runtime as a child process, and the redirect a blob pull is for: a 307
 // to the signed URL of the location nearest the client, not everything answered by the origin.
-// One origin and one edge per file, shared by both describes.
+// One origin and one edge per file, shared by those; plus an origin with access control on and an
+// edge of the runtime in front of it (tokens verified inside the runtime against the origin's JWKS).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { definePullSuite } from '../pull/pull-suite.ts'
