@@ -176,7 +176,15 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
     const guard = createEdgeGuard({ ...auth, isPublic: async (repository) => (await fresh()) && auth.isPublic(repository) }, origin, log)
     const anonymousWhileUnsure = async (c: Context, next: () => Promise<void>) => {
       if (/^bearer\s/i.test(c.req.header('authorization') ?? '') || (await fresh())) return next()
-      return askOrigin(c)
+      try {
+        const res = await askOrigin(c)
+        if (res.status < 500) return res
+        await res.body?.cancel()
+      } catch (err) {
+        log.warn('index is not sure of visibility and the origin did not answer', { error: describeError(err) })
+      }
+      // The origin cannot say either: the guard decides with nothing public (a 401 challenge).
+      return next()
     }
     // The token endpoint is the origin's (for deployments whose public hostname is an edge).
     app.on(['GET', 'POST'], TOKEN_PATH, forward)

@@ -354,4 +354,20 @@ describe('an edge with access control on whose index is stale', () => {
     expect(byDigest.headers.get('meridian-served-from')).toBeNull()
     await byDigest.body?.cancel()
   })
+
+  it('with the origin unreachable too, refuses what it cannot be sure of (401), never a 500, and still serves tokens', async () => {
+    originFront.blocked.add('/v2')
+    try {
+      const open = await fetch(at(edge.url, `/v2/${publicName}/manifests/${image[publicName]!.manifest}`), { headers: { accept: OCI_MANIFEST } })
+      expect(open.status).toBe(401)
+      expect(challengeOf(open).scope).toBe(`repository:${publicName}:pull`)
+      await open.body?.cancel()
+      const pullToken = await token([`repository:${publicName}:pull`], reader)
+      const allowed = await fetch(at(edge.url, `/v2/${publicName}/manifests/${image[publicName]!.manifest}`), { headers: { accept: OCI_MANIFEST, ...bearer(pullToken) } })
+      expect(allowed.status).toBe(200)
+      await allowed.body?.cancel()
+    } finally {
+      originFront.blocked.delete('/v2')
+    }
+  })
 })
