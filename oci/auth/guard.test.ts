@@ -262,6 +262,15 @@ describe('the access guard', () => {
     expect((await call('GET', '/v2/team%2Fapp/manifests/latest', await token([repo('team%2Fapp', 'pull')]))).status).toBe(401)
   })
 
+  it('is not bypassed by an encoded /v2 prefix or route keyword', async () => {
+    for (const path of ['/%76%32/team/app/manifests/latest', '/v%32/team/app/%6danifests/latest', `/v2/team/app/%62lobs/${d}`, '/v2/team/ap%70/tags/list']) {
+      const res = await call('GET', path)
+      expect(res.status, path).toBe(401)
+      expect(res.challenge, path).toBe(challenge([repo('team/app', 'pull')]))
+      expect((await call('GET', path, await token([repo('team/app', 'pull')]))).status, path).toBe(200)
+    }
+  })
+
   it('lets a token with more than enough through and hands its claims to the route', async () => {
     const access = [repo('team/app', 'pull', 'push', 'delete'), CATALOG]
     const res = await call('DELETE', `/v2/team/app/manifests/${d}`, await token(access, { sub: 'ci+robot' }))
