@@ -77,7 +77,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     const guard = createAccessGuard({ settings: auth.settings, verify: auth.verify, isPublic: auth.isPublic, log: resolved.log })
     app.use('/v2/*', guard)
     app.use('/v2', guard)
-    app.route('/', createTokenRoutes({ db: resolved.db, keys: auth.keys, settings: auth.settings, tokenSeconds: auth.tokenSeconds, log: resolved.log, limiter: auth.limiter }))
+    app.route('/', createTokenRoutes({ db: resolved.db, keys: auth.keys, settings: auth.settings, tokenSeconds: auth.tokenSeconds, log: resolved.log, limiter: auth.limiter, ...(auth.address ? { address: auth.address } : {}) }))
   }
 
   // The read side is the portable pull layer the edge mounts too (oci/pull/routes.ts); the

@@ -1,6 +1,7 @@
 // What the origin's HTTP app is built from: its dependencies and the Hono environment. A module of
 // its own so that routes, uploads and the app import these types without importing each other.
 
+import type { Context } from 'hono'
 import type { Db } from '../db/client.ts'
 import type { HasherFactory } from '../oci/digest.ts'
 import type { LocationSet } from './locations.ts'
@@ -26,6 +27,8 @@ export interface OriginAuth {
   tokenSeconds: number
   /** Failed logins per account and per address at the token endpoint. */
   limiter?: LoginLimiter
+  /** The client's address for that limit (trusted proxies' X-Forwarded-For believed); default the TCP peer. */
+  address?: (c: Context) => string
 }
 
 export interface OriginDeps {

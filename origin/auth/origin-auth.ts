@@ -10,6 +10,7 @@ import { authSettingsFor } from '../config/auth.ts'
 import type { MeridianConfig } from '../config/types.ts'
 import type { OriginAuth } from '../deps.ts'
 import { createLoginLimiter } from './login-limit.ts'
+import { clientAddressOf } from './client-address.ts'
 import type { KeyStore } from './signing-keys.ts'
 
 /**
@@ -25,6 +26,7 @@ export function createOriginAuth(db: Db, config: MeridianConfig, keys: KeyStore,
     keys,
     tokenSeconds: config.auth.tokenSeconds,
     limiter: createLoginLimiter({ perAccount: config.auth.loginFailuresPerAccount, perAddress: config.auth.loginFailuresPerAddress }),
+    address: clientAddressOf(config.origin.trustedProxies),
   }
 }
 

@@ -53,4 +53,11 @@ describe('auth configuration', () => {
       realm: 'http://127.0.0.1:41234/v2/token', service: '127.0.0.1:41234', issuer: 'meridian:127.0.0.1:41234',
     })
   })
+
+  it('reads the trusted proxies (for the failed-login limit) from the file or MERIDIAN_TRUSTED_PROXIES, and refuses a typo', () => {
+    expect(loadYaml(null).config.origin.trustedProxies).toEqual([])
+    expect(loadYaml(null, { MERIDIAN_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7' }).config.origin.trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.7'])
+    expect(loadYaml(`${OK}origin: { trustedProxies: [fd00::/8] }\n`).config.origin.trustedProxies).toEqual(['fd00::/8'])
+    expect(problemsOf(() => loadYaml(null, { MERIDIAN_TRUSTED_PROXIES: '10.0.0.0/33' }))).toEqual(['MERIDIAN_TRUSTED_PROXIES: not an IP address or CIDR range: "10.0.0.0/33"'])
+  })
 })

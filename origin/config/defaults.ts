@@ -13,6 +13,7 @@ export const DEFAULT_ORIGIN: OriginSettings = {
   deleteEnabled: true,
   publicUrl: null,
   edgeToken: null,
+  trustedProxies: [],
   // Every real client sends its request head in one write; 30 s tolerates a very slow link.
   headersTimeoutMs: 30_000,
   idleTimeoutMs: 120_000,

@@ -53,6 +53,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       deleteEnabled: settings.deleteEnabled ?? fileOrigin.deleteEnabled ?? DEFAULT_ORIGIN.deleteEnabled,
       publicUrl: settings.publicUrl ?? fileOrigin.publicUrl ?? DEFAULT_ORIGIN.publicUrl,
       edgeToken: settings.edgeToken ?? fileOrigin.edgeToken ?? DEFAULT_ORIGIN.edgeToken,
+      trustedProxies: settings.trustedProxies ?? fileOrigin.trustedProxies ?? DEFAULT_ORIGIN.trustedProxies,
       headersTimeoutMs: settings.limits.headersTimeoutMs ?? fileOrigin.headersTimeoutMs ?? DEFAULT_ORIGIN.headersTimeoutMs,
       idleTimeoutMs: settings.limits.idleTimeoutMs ?? fileOrigin.idleTimeoutMs ?? DEFAULT_ORIGIN.idleTimeoutMs,
       maxConnections: settings.limits.maxConnections ?? fileOrigin.maxConnections ?? DEFAULT_ORIGIN.maxConnections,

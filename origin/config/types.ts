@@ -64,6 +64,11 @@ export interface OriginSettings {
    * snapshot; null: the feed answers only while the origin listens on loopback alone.
    */
   edgeToken: string | null
+  /**
+   * Proxies in front of the origin (edges, load balancers), as CIDRs: their `X-Forwarded-For` is
+   * believed for the client's address (the failed-login limit per address). Empty: the TCP peer is.
+   */
+  trustedProxies: string[]
   /** Time a client has to send a request's headers (origin/http-limits.ts). */
   headersTimeoutMs: number
   /** A connection silent this long is closed; a slow but moving upload never is. */
