@@ -1,8 +1,8 @@
 // The locators that need no database: Cloudflare's `request.cf`, location headers set by a
 // trusted CDN in front of a self-hosted edge, and the edge's own home as the last resort.
 
-import { normalizeAddress } from './cidr.ts'
-import { toCidrList, type TrustedProxies } from './client-address.ts'
+import { normalizeAddress } from '../../oci/net/cidr.ts'
+import { toCidrList, type TrustedProxies } from '../../oci/net/client-address.ts'
 import type { Locate, Position } from './locate.ts'
 import { toPosition } from './position.ts'
 

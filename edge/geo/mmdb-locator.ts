@@ -4,8 +4,8 @@
 // that country's centre. Import this file only where mmdb-lib can load (see mmdb-buffer.ts).
 
 import { Reader } from 'mmdb-lib'
-import { parseAddress } from './cidr.ts'
-import { clientAddress, toCidrList, type TrustedProxies } from './client-address.ts'
+import { parseAddress } from '../../oci/net/cidr.ts'
+import { clientAddress, toCidrList, type TrustedProxies } from '../../oci/net/client-address.ts'
 import { COUNTRY_CENTROIDS } from './country-centroids.ts'
 import type { Locate, Position } from './locate.ts'
 import { asNodeBuffer } from './mmdb-buffer.ts'

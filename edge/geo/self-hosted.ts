@@ -4,7 +4,7 @@
 // `locateChain([cloudflareLocator(), homeLocator(home)])` and need no database.
 
 import { locateChain, type ChainOptions } from './chain.ts'
-import { toCidrList, type TrustedProxies } from './client-address.ts'
+import { toCidrList, type TrustedProxies } from '../../oci/net/client-address.ts'
 import type { Locate } from './locate.ts'
 import { cloudflareLocator, homeLocator, trustedHeaderLocator } from './locators.ts'
 import { mmdbLocator } from './mmdb-locator.ts'

@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path'
 import { DEFAULT_DATA_DIR } from './defaults.ts'
-import { LIMIT_RULES, PORT_RULE, PRESIGN_SECONDS_RULE, checkPublicUrl, checkUrlSigningKey, type LimitKey } from './origin-settings.ts'
+import { LIMIT_RULES, PORT_RULE, PRESIGN_SECONDS_RULE, checkPublicUrl, checkTrustedProxies, checkUrlSigningKey, type LimitKey } from './origin-settings.ts'
 import { problem, type Report } from './report.ts'
 import { readBoolean, readNumber } from './read-values.ts'
 
@@ -17,6 +17,8 @@ export const ENV = {
   urlSigningKey: 'MERIDIAN_URL_SIGNING_KEY',
   presignSeconds: 'MERIDIAN_PRESIGN_SECONDS',
   edgeToken: 'MERIDIAN_EDGE_TOKEN',
+  trustedProxies: 'MERIDIAN_TRUSTED_PROXIES',
+  auth: 'MERIDIAN_AUTH',
   headersTimeoutMs: 'MERIDIAN_HEADERS_TIMEOUT_MS',
   idleTimeoutMs: 'MERIDIAN_IDLE_TIMEOUT_MS',
   maxConnections: 'MERIDIAN_MAX_CONNECTIONS',
@@ -39,6 +41,10 @@ export interface EnvSettings {
   urlSigningKey: string | undefined
   presignSeconds: number | undefined
   edgeToken: string | undefined
+  /** MERIDIAN_TRUSTED_PROXIES: comma-separated addresses or CIDRs. */
+  trustedProxies: string[] | undefined
+  /** MERIDIAN_AUTH: on/off (and the other boolean spellings). */
+  auth: boolean | undefined
   limits: Partial<Record<LimitKey, number>>
   /** Not yet checked: relative sqlite paths need the data directory. */
   databaseUrl: string | undefined
@@ -61,6 +67,8 @@ export function readEnv(report: Report, env: Record<string, string | undefined>)
     urlSigningKey: checkUrlSigningKey(report, get(ENV.urlSigningKey), ENV.urlSigningKey),
     presignSeconds: readNumber(report, get(ENV.presignSeconds), ENV.presignSeconds, PRESIGN_SECONDS_RULE),
     edgeToken: get(ENV.edgeToken),
+    trustedProxies: checkTrustedProxies(report, get(ENV.trustedProxies)?.split(',').map((s) => s.trim()).filter((s) => s !== ''), ENV.trustedProxies),
+    auth: readBoolean(report, get(ENV.auth), ENV.auth),
     limits: readLimits(report, get),
     databaseUrl: get(ENV.databaseUrl),
     preference: readPreference(report, get(ENV.preference), get(ENV.quayPreference)),

@@ -6,10 +6,11 @@ import { MAX_MANIFEST_BYTES } from '../../oci/manifest.ts'
 import { MAX_PRESIGN_SECONDS, MIN_PRESIGN_SECONDS } from '../../storage/presign-lifetime.ts'
 import { MIN_SIGNING_KEY_LENGTH } from '../../storage/signed-url.ts'
 import { at, problem, type Report } from './report.ts'
-import { checkHttpUrl, checkKeys, readBoolean, readMap, readNumber, readString } from './read-values.ts'
+import { checkHttpUrl, checkKeys, readBoolean, readMap, readNumber, readString, readStringList } from './read-values.ts'
+import { CidrError, parseCidrList } from '../../oci/net/cidr.ts'
 
 const LIMIT_KEYS = ['headersTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'manifestConcurrency', 'manifestBodyBytes'] as const
-const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', 'edgeToken', 'urlSigningKey', 'presignSeconds', ...LIMIT_KEYS] as const
+const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', 'edgeToken', 'trustedProxies', 'urlSigningKey', 'presignSeconds', ...LIMIT_KEYS] as const
 
 export type LimitKey = typeof LIMIT_KEYS[number]
 
@@ -47,11 +48,26 @@ export function readOriginBlock(report: Report, value: unknown): Partial<OriginS
   // A secret: write it as ${MERIDIAN_EDGE_TOKEN} in the file rather than in clear.
   const edgeToken = readString(report, map.edgeToken, 'origin.edgeToken')
   if (edgeToken !== undefined) out.edgeToken = edgeToken
+  const trustedProxies = checkTrustedProxies(report, readStringList(report, map.trustedProxies, 'origin.trustedProxies'), 'origin.trustedProxies')
+  if (trustedProxies !== undefined) out.trustedProxies = trustedProxies
   for (const key of LIMIT_KEYS) {
     const value = readNumber(report, map[key], at('origin', key), LIMIT_RULES[key])
     if (value !== undefined) out[key] = value
   }
   return out
+}
+
+/** Every entry an address or a CIDR range: a typo must fail the start, not trust nobody (or everybody). */
+export function checkTrustedProxies(report: Report, value: string[] | undefined, path: string): string[] | undefined {
+  if (value === undefined) return undefined
+  try {
+    parseCidrList(value)
+    return value
+  } catch (err) {
+    if (!(err instanceof CidrError)) throw err
+    problem(report, path, err.message)
+    return undefined
+  }
 }
 
 /** A URL signing key must be long enough to be secret; its value is never echoed in a problem. */

@@ -1,8 +1,14 @@
 // Which address the request came from. The TCP peer is the only fact; `X-Forwarded-For` is a
-// claim anyone can write, believed only as far as it was appended by proxies we trust.
+// claim anyone can write, believed only as far as it was appended by proxies we trust. Shared by
+// the edge (geolocation) and the origin (the failed-login limit behind edges and load balancers).
 
 import { normalizeAddress, parseCidrList, type CidrList } from './cidr.ts'
-import type { LocateInput } from './locate.ts'
+
+/** A request and its TCP peer's address (null where the runtime reports none). */
+export interface AddressedRequest {
+  request: Request
+  peer: string | null
+}
 
 /** A list of trusted proxies: CIDR strings (parsed here, CidrError on a bad one) or a built list. */
 export type TrustedProxies = readonly string[] | CidrList
@@ -21,7 +27,7 @@ export function toCidrList(trusted: TrustedProxies): CidrList {
  * are ignored. If every entry is trusted, the left-most is the answer (nginx's real_ip_recursive);
  * if an unparsable entry is reached, the last address walked is (garbage is a client's writing).
  */
-export function clientAddress(input: LocateInput, trustedProxies: TrustedProxies): string | null {
+export function clientAddress(input: AddressedRequest, trustedProxies: TrustedProxies): string | null {
   const peer = input.peer === null ? null : normalizeAddress(input.peer)
   if (peer === null) return null
   const trusted = toCidrList(trustedProxies)
