@@ -33,7 +33,9 @@ export function lazySwiftEngine(location: string, p: Params, presignExpiresIn?: 
   }))
 }
 
-function swiftAuthOf(p: Params): SwiftAuth {
+/** Undefined without a password or secret: an edge's copy, which reads through temp URLs. */
+function swiftAuthOf(p: Params): SwiftAuth | undefined {
+  if (p.password === undefined && p.applicationCredentialSecret === undefined) return undefined
   if (p.authVersion === 1) return { version: 1, authUrl: p.authUrl, user: p.user, key: p.password }
   const common = { version: 3 as const, authUrl: p.authUrl, region: p.region, interface: p.interface, userId: p.userId, userDomainName: p.userDomainName, userDomainId: p.userDomainId }
   if (p.applicationCredentialSecret !== undefined) {

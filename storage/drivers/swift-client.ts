@@ -4,7 +4,7 @@
 
 import { StorageError } from '../engine.ts'
 import type { StorageErrorKind } from '../engine.ts'
-import { redact } from '../errors.ts'
+import { redact, toStorageError } from '../errors.ts'
 import type { SwiftSession } from './swift-auth.ts'
 
 export interface SwiftRequest {
@@ -28,6 +28,8 @@ export interface SwiftClient {
   fail(res: Response, doing: string): Promise<StorageError>
   /** The account's storage URL (logs in if needed). */
   storageUrl(): Promise<string>
+  /** A request to a URL that carries its own authorisation (a temp URL): no token. */
+  fetchSigned(url: string, method: string, doing: string, init?: SwiftRequest): Promise<Response>
   readonly secrets: readonly string[]
 }
 
@@ -39,6 +41,10 @@ export function createSwiftClient(options: { location: string; session: SwiftSes
     const { token, storageUrl } = await session.current()
     const query = Object.entries(init.query ?? {}).filter(([, v]) => v !== undefined)
     const url = `${storageUrl}${path}${query.length ? `?${new URLSearchParams(query as [string, string][])}` : ''}`
+    return { res: await send(url, method, doing, init, { 'X-Auth-Token': token }), token }
+  }
+
+  async function send(url: string, method: string, doing: string, init: SwiftRequest, auth: Record<string, string>): Promise<Response> {
     const controller = new AbortController()
     let timedOut = false
     const timer = setTimeout(() => {
@@ -50,9 +56,9 @@ export function createSwiftClient(options: { location: string; session: SwiftSes
     init.signal?.addEventListener('abort', forward, { once: true })
     try {
       const streamed = init.body instanceof ReadableStream
-      const res = await fetch(url, {
+      return await fetch(url, {
         method,
-        headers: { ...init.headers, 'X-Auth-Token': token },
+        headers: { ...init.headers, ...auth },
         body: init.body,
         signal: controller.signal,
         // Node's fetch needs `duplex` for a stream body (other runtimes ignore it). `redirect:
@@ -60,12 +66,13 @@ export function createSwiftClient(options: { location: string; session: SwiftSes
         // on a redirect and may hold every byte of a multi-GiB upload in the unread branch.
         ...(streamed ? { duplex: 'half', redirect: 'error' } : {}),
       } as RequestInit)
-      return { res, token }
     } catch (err) {
       init.signal?.removeEventListener('abort', forward)
       if (timedOut) throw new StorageError('unavailable', location, `${location}: ${doing}: no answer within ${init.timeoutMs ?? timeoutMs} ms`)
       if (init.signal?.aborted) throw new StorageError('aborted', location, `${location}: ${doing}: aborted`, { cause: init.signal.reason })
-      throw err
+      // A body's own failure is told apart by the caller (storage/body-reader.ts); the rest are ours.
+      if (init.body instanceof ReadableStream) throw err
+      throw toStorageError(err, location, doing, session.secrets)
     } finally {
       // The bound covers the headers only: a body may take as long as it takes, and the caller's
       // signal (still listened to) cancels it.
@@ -91,6 +98,7 @@ export function createSwiftClient(options: { location: string; session: SwiftSes
       return statusError(res.status, location, redact(doing, session.secrets))
     },
     storageUrl: async () => (await session.current()).storageUrl,
+    fetchSigned: (url, method, doing, init = {}) => send(url, method, doing, init, {}),
   }
 }
 

@@ -143,6 +143,23 @@ describe.skipIf(unavailable !== null)('swift driver', () => {
     })
   })
 
+  describe('without credentials (an edge)', () => {
+    it('reads through temp URLs with only the key and the storage URL, and refuses writes', async () => {
+      await engine().put('edge/obj', streamOf(new TextEncoder().encode('read through temp URLs')))
+      const readOnly = createSwiftEngine({ location: 'edge-swift', container: 'registry', tempUrlKey: TEMP_URL_KEY, storageUrl: swift.storageUrl })
+      expect(await readOnly.stat('edge/obj')).toMatchObject({ size: 22 })
+      expect(await readOnly.stat('edge/missing')).toBeNull()
+      const ranged = await readOnly.get('edge/obj', { range: { start: 5, end: 11 } })
+      expect(ranged).toMatchObject({ size: 22, range: { start: 5, end: 11 } })
+      expect(new TextDecoder().decode(await readAll(ranged!.body))).toBe('through')
+      expect(await readOnly.presign('edge/obj')).toContain('temp_url_sig=')
+      await expect(readOnly.put('edge/x', streamOf(new Uint8Array(1)), { size: 1 })).rejects.toMatchObject({ name: 'StorageError', kind: 'denied' })
+      await expect(readOnly.list('edge/')).rejects.toMatchObject({ name: 'StorageError', kind: 'denied' })
+      const keyless = createSwiftEngine({ location: 'edge-swift', container: 'registry', storageUrl: swift.storageUrl })
+      await expect(keyless.stat('edge/obj')).rejects.toMatchObject({ name: 'StorageError', kind: 'denied' })
+    })
+  })
+
   describe('authentication', () => {
     it('logs in once, and again after a 401 (a revoked or expired token)', async () => {
       let logins = 0

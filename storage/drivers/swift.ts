@@ -12,8 +12,9 @@ import { StorageError } from '../engine.ts'
 import type { GetResult, ListPage, ObjectInfo, PresignOptions, StorageEngine } from '../engine.ts'
 import { assertKey, assertPrefix, assertRange, listLimit, pageOf } from '../guard.ts'
 import { createSwiftSession } from './swift-auth.ts'
-import type { SwiftAuth } from './swift-auth.ts'
+import type { SwiftAuth, SwiftSession } from './swift-auth.ts'
 import { createSwiftClient } from './swift-client.ts'
+import type { SwiftRequest } from './swift-client.ts'
 import { copyObject } from './swift-copy.ts'
 import { sweepSegments } from './swift-sweep.ts'
 import { swiftTempUrl } from './swift-temp-url.ts'
@@ -23,7 +24,11 @@ import type { SwiftStore } from './swift-upload.ts'
 export interface SwiftEngineOptions {
   location: string
   container: string
-  auth: SwiftAuth
+  /**
+   * Without it the engine is read-only (an edge): stat and get through short-lived temp URLs,
+   * which needs `tempUrlKey` and `storageUrl`; writes and listings fail with 'denied'.
+   */
+  auth?: SwiftAuth
   /** The account URL to use instead of the one the auth answers (`https://…/v1/AUTH_<project>`). */
   storageUrl?: string
   /** Prepended to every key with '/', so several locations can share a container. */
@@ -56,7 +61,9 @@ export function createSwiftEngine(options: SwiftEngineOptions): SwiftEngine {
     segmentSize = 5 * 1024 * MiB, bufferSize = 8 * MiB, fetch: fetcher = globalThis.fetch.bind(globalThis),
   } = options
   const keyPrefix = options.prefix ? `${options.prefix.replace(/^\/+|\/+$/g, '')}/` : ''
-  const session = createSwiftSession({ location, auth, storageUrl: options.storageUrl, fetch: fetcher, timeoutMs: requestTimeoutMs })
+  const session = auth
+    ? createSwiftSession({ location, auth, storageUrl: options.storageUrl, fetch: fetcher, timeoutMs: requestTimeoutMs })
+    : withoutCredentials(location)
   const client = createSwiftClient({ location, session, fetch: fetcher, timeoutMs: requestTimeoutMs })
   const segmentContainer = options.segmentContainer ?? `${container}_segments`
   const store: SwiftStore = { client, location, container, segmentContainer, segmentSize, bufferSize: Math.min(bufferSize, segmentSize) }
@@ -80,8 +87,19 @@ export function createSwiftEngine(options: SwiftEngineOptions): SwiftEngine {
     return segmentsReady
   }
 
+  /** A read with the token, or (read-only engine) through a temp URL valid for a minute. */
+  async function read(method: 'GET' | 'HEAD', object: string, doing: string, init: SwiftRequest = {}): Promise<Response> {
+    if (auth) return client.request(method, client.path(container, object), doing, init)
+    if (tempUrlKey === undefined || options.storageUrl === undefined) {
+      throw new StorageError('denied', location, `${location}: ${doing}: no credentials, and no tempUrlKey with storageUrl to read through`)
+    }
+    // Swift accepts a GET signature for HEAD too.
+    const url = await swiftTempUrl({ storageUrl: options.storageUrl, objectPath: client.path(container, object), key: tempUrlKey, expires: Math.floor(Date.now() / 1000) + 60 })
+    return client.fetchSigned(url, method, doing, init)
+  }
+
   async function stat(key: string): Promise<ObjectInfo | null> {
-    const res = await client.request('HEAD', client.path(container, objectName(key)), `stat ${key}`)
+    const res = await read('HEAD', objectName(key), `stat ${key}`)
     await res.body?.cancel()
     if (res.status === 404) return null
     if (!res.ok) throw await client.fail(res, `stat ${key}`)
@@ -98,9 +116,7 @@ export function createSwiftEngine(options: SwiftEngineOptions): SwiftEngine {
       const object = objectName(key)
       if (range) assertRange(range, location)
       const doing = `get ${key}`
-      const res = await client.request('GET', client.path(container, object), doing, {
-        headers: range ? { Range: `bytes=${range.start}-${range.end}` } : {}, signal,
-      })
+      const res = await read('GET', object, doing, { headers: range ? { Range: `bytes=${range.start}-${range.end}` } : {}, signal })
       if (res.status === 404) {
         await res.body?.cancel()
         return null
@@ -218,4 +234,15 @@ export function createSwiftEngine(options: SwiftEngineOptions): SwiftEngine {
 function infoOf(key: string, res: Response): ObjectInfo {
   const modified = res.headers.get('last-modified')
   return { key, size: Number(res.headers.get('content-length') ?? 0), modified: modified ? new Date(modified) : undefined }
+}
+
+/** The session of an engine without credentials: every call that needs a token is refused. */
+function withoutCredentials(location: string): SwiftSession {
+  return {
+    secrets: [],
+    current: async () => {
+      throw new StorageError('denied', location, `${location}: no Swift credentials here (read-only through temp URLs)`)
+    },
+    invalidate: () => {},
+  }
 }

@@ -1,7 +1,7 @@
 // Georeplication with OpenStack Swift as one of two locations, from a Quay config.yaml
 // (LocalStorage + SwiftStorage with tempauth and a temp URL key): a push lands on disk, is
-// replicated to Swift and verified there byte for byte, served by temp URLs, and pulled back
-// through an origin that prefers Swift.
+// replicated to Swift and verified there byte for byte, served by temp URLs (an edge redirects to
+// them), and pulled back through an origin that prefers Swift.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,6 +13,7 @@ import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import { bytesOf, pushBlob, pushManifest, imageManifest, randomBytes, sha256, uniqueName, utf8 } from '../helpers/registry-client.ts'
 import { placementProblems, presentMap, waitForReplication } from '../helpers/replication.ts'
 import { startSwift, swiftUnavailable, type RunningSwift } from '../helpers/swift.ts'
+import { startTestEdge } from '../helpers/edge.ts'
 
 const MiB = 1024 * 1024
 const TEMP_URL_KEY = 'replication-temp-url-key'
@@ -23,6 +24,8 @@ describe.skipIf(unavailable !== null)('replication to a Swift location configure
   let dir: string
   let swift: RunningSwift
   let origin: TestOrigin
+  let name: string
+  let pushed: Array<{ digest: string; size: number }>
 
   function writeConfig(name: string, preference: string[]): string {
     const path = join(dir, name)
@@ -57,11 +60,12 @@ describe.skipIf(unavailable !== null)('replication to a Swift location configure
 
   it('replicates a push from disk to Swift, verified byte for byte, and pulls it back through an origin preferring Swift', async () => {
     expect(origin.config.locations.map((l) => `${l.id}:${l.driver}`).sort()).toEqual(['local_us:fs', 'swift_eu:swift'])
-    const name = uniqueName('swift')
+    name = uniqueName('swift')
     const config = await pushBlob(origin.url, name, utf8(JSON.stringify({ architecture: 'amd64', os: 'linux' })), 'application/vnd.oci.image.config.v1+json')
     const big = randomBytes(12 * MiB + 5)
     const layers = [await pushBlob(origin.url, name, randomBytes(1000)), await pushBlob(origin.url, name, big)]
     const manifest = await pushManifest(origin.url, name, 'v1', imageManifest(config, layers))
+    pushed = [config, ...layers]
 
     await waitForReplication(origin.db, { timeoutMs: 60_000 })
     const present = presentMap(origin.db)
@@ -99,4 +103,32 @@ describe.skipIf(unavailable !== null)('replication to a Swift location configure
       await second.close()
     }
   }, 120_000)
+
+  it('redirects pulls at an edge to Swift temp URLs, with only the key and storage URL in its config', async () => {
+    const edge = await startTestEdge(origin, {
+      // What an operator adds to the edge's copy: edgeConfigFor leaves the credentials and the key out.
+      editConfig: (doc) => ({
+        ...doc,
+        locations: (doc.locations as Array<Record<string, any>>).map((l) => {
+          if (l.id !== 'swift_eu') return l
+          expect(l.params).not.toHaveProperty('password')
+          expect(l.params).not.toHaveProperty('tempUrlKey')
+          return { ...l, params: { ...l.params, tempUrlKey: TEMP_URL_KEY, storageUrl: swift.storageUrl } }
+        }),
+      }),
+    })
+    try {
+      await edge.settle()
+      for (const d of pushed) {
+        const res = await fetch(`${edge.url}/v2/${name}/blobs/${d.digest}`, { redirect: 'manual' })
+        expect(res.status, d.digest).toBe(307)
+        expect(res.headers.get('meridian-served-from')).toBe('swift_eu')
+        const location = res.headers.get('location')!
+        expect(location.startsWith(`${swift.storageUrl}/quay/datastorage/registry/blobs/`)).toBe(true)
+        expect(sha256(await bytesOf(await fetch(location)))).toBe(d.digest)
+      }
+    } finally {
+      await edge.close()
+    }
+  }, 60_000)
 })
