@@ -105,4 +105,14 @@ describe('keystone v3 auth', () => {
     await expect(session({ version: 3, authUrl: url, method: 'password', username: 'u', password: 'pw', region: 'r9' }).current())
       .rejects.toMatchObject({ name: 'StorageError', kind: 'unavailable', message: expect.stringContaining('region r9') })
   })
+
+  it("calls an auth endpoint that does not answer 'unavailable', naming no secret", async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const failure = await session({ version: 1, authUrl: `http://127.0.0.1:${port}/auth/v1.0`, user: 'a:b', key: 'secret-key-123' }).current().catch((err: unknown) => err)
+    expect(failure).toMatchObject({ name: 'StorageError', kind: 'unavailable' })
+    expect(String((failure as Error).message)).not.toContain('secret-key-123')
+  })
 })
