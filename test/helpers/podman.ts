@@ -179,3 +179,29 @@ export function tarOf(name: string, content: string): Buffer {
   const padding = Buffer.alloc((512 - (body.byteLength % 512)) % 512)
   return Buffer.concat([header, body, padding, Buffer.alloc(1024)])
 }
+
+/**
+ * An OCI layout (as test/helpers/oci-layout.ts writes them) holding one image tagged `tag` whose
+ * single layer is a real tar (`tarOf`): skopeo can push it anywhere, and podman can unpack it
+ * after a pull, which it cannot do with oci-layout.ts's random-byte layers.
+ */
+export function writeRootfsLayout(dir: string, tag: string, seed: string): { manifest: string; layer: string } {
+  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true })
+  const blob = (bytes: Buffer, mediaType: string) => {
+    const hex = createHash('sha256').update(bytes).digest('hex')
+    writeFileSync(join(dir, 'blobs', 'sha256', hex), bytes)
+    return { mediaType, digest: `sha256:${hex}`, size: bytes.byteLength }
+  }
+  const layer = blob(tarOf('etc/meridian-test', `meridian test image ${seed}\n`), 'application/vnd.oci.image.layer.v1.tar')
+  const config = blob(Buffer.from(JSON.stringify({
+    created: '2024-01-01T00:00:00Z', architecture: 'amd64', os: 'linux',
+    config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] },
+  })), 'application/vnd.oci.image.config.v1+json')
+  const manifest = blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] })), 'application/vnd.oci.image.manifest.v1+json')
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+  }))
+  return { manifest: manifest.digest, layer: layer.digest }
+}
