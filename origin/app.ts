@@ -16,6 +16,9 @@ import { createPullRoutes, blobBytesResponse } from '../oci/pull/routes.ts'
 import { createDbReadModel } from '../db/read-model.ts'
 import { openBlob } from './blob-reader.ts'
 import { createMatchCachingRouter } from '../oci/pull/match-cache.ts'
+import { callerOf, createAccessGuard } from '../oci/auth/guard.ts'
+import { visibleRepositories } from './auth/grants.ts'
+import { createTokenRoutes } from './auth/token-routes.ts'
 
 /**
  * The client's X-Request-Id. Under @hono/node-server (env.incoming) the Node request's parsed
@@ -66,6 +69,19 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     setResponseHeader(c, 'X-Request-Id', requestId)
   })
 
+  const { auth } = resolved
+  if (auth) {
+    // What each request needs is oci/auth/scope.ts's requiredAccess: nothing for the token
+    // endpoint, pull on mount's `from=` repository besides push on the target. On both paths, in
+    // case a router does not send `/v2` through `/v2/*` (Hono's does: then it runs once).
+    const guard = createAccessGuard({ settings: auth.settings, verify: auth.verify, isPublic: auth.isPublic, log: resolved.log })
+    app.use('/v2/*', guard)
+    app.use('/v2', async function guardBare(c, next) {
+      return callerOf(c) ? next() : guard(c, next)
+    })
+    app.route('/', createTokenRoutes({ db: resolved.db, keys: auth.keys, settings: auth.settings, tokenSeconds: auth.tokenSeconds, log: resolved.log, limiter: auth.limiter }))
+  }
+
   // The read side is the portable pull layer the edge mounts too (oci/pull/routes.ts); the
   // origin reads its own database and opens the bytes itself.
   app.route('/', createPullRoutes({
@@ -74,6 +90,13 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
       const got = await openBlob(resolved, request.blob.digest, request.range ?? undefined)
       return blobBytesResponse(c, request, got.body)
     },
+    // The catalog scope is everybody's; what it lists is what the caller's account may pull now.
+    ...(auth ? {
+      async filterCatalog(c, names) {
+        const caller = callerOf(c)
+        return caller ? visibleRepositories(resolved.db, caller, names) : []
+      },
+    } : {}),
   }))
   app.route('/v2', uploadRoutes)
   app.route('/v2', blobRoutes)

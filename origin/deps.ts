@@ -8,6 +8,25 @@ import type { Logger } from './log.ts'
 import type { HashCache } from './uploads/hash-cache.ts'
 import type { Slots } from './slots.ts'
 import type { Budget } from './budget.ts'
+import type { AuthSettings, IsPublic } from '../oci/auth/types.ts'
+import type { VerifyToken } from '../oci/auth/verify.ts'
+import type { KeyStore } from './auth/signing-keys.ts'
+import type { LoginLimiter } from './auth/login-limit.ts'
+
+/** Access control at the origin (docs/access-control.md); origin/auth/origin-auth.ts builds it. */
+export interface OriginAuth {
+  settings: AuthSettings
+  /** Verifies registry tokens against this deployment's signing keys. */
+  verify: VerifyToken
+  /** Public repositories: pulled anonymously, without a token. */
+  isPublic: IsPublic
+  /** Signs the token endpoint's tokens and serves the JWKS. */
+  keys: KeyStore
+  /** Lifetime of issued tokens (config auth.tokenSeconds). */
+  tokenSeconds: number
+  /** Failed logins per account and per address at the token endpoint. */
+  limiter?: LoginLimiter
+}
 
 export interface OriginDeps {
   db: Db
@@ -34,8 +53,13 @@ export interface OriginDeps {
   manifestSlots?: Slots
   /** Bytes of manifest bodies held in memory at once (config origin.manifestBodyBytes). */
   manifestBodyBudget?: Budget
+  /**
+   * Access control: a guard on /v2, the token endpoint and JWKS, a filtered catalog. Absent, the
+   * app lets every request through (MERIDIAN_AUTH=off).
+   */
+  auth?: OriginAuth
 }
 
-export type ResolvedDeps = Required<OriginDeps>
+export type ResolvedDeps = Required<Omit<OriginDeps, 'auth'>> & Pick<OriginDeps, 'auth'>
 
 export type OriginEnv = { Variables: { deps: ResolvedDeps; requestId: string } }

@@ -28,6 +28,13 @@ import { applyHttpLimits, httpServerOptions, listensOnLoopbackOnly } from './htt
 import { createSlots } from './slots.ts'
 import { createBudget } from './budget.ts'
 import { startFeed } from './feed/start.ts'
+import { ociError, renderError } from '../oci/errors.ts'
+import { createKeyStore } from './auth/signing-keys.ts'
+import { createOriginAuth, registryTokenRole } from './auth/origin-auth.ts'
+import { ensureAdminAccount, loginInstructions } from './auth/bootstrap.ts'
+import { createAccessAdminRoutes } from './auth/admin-routes.ts'
+import type { Hono } from 'hono'
+import type { OriginEnv } from './deps.ts'
 
 export interface OriginServer {
   url: string
@@ -51,6 +58,11 @@ export interface StartOptions {
   graceMs?: number
   /** How long a failed location is tried last before it is tried again (default 15 s; tests shorten it). */
   locationDownSeconds?: number
+  /**
+   * Where the first start with access control on says how to log in (never the password itself):
+   * standard output, not the log, by default.
+   */
+  print?: (text: string) => void
 }
 
 /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
@@ -67,6 +79,10 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   // Before the database opens: a key file that cannot be made stops the start with nothing to undo.
   const urlSigningKey = await resolveUrlSigningKey(config)
   const db = openDatabase(config.databaseUrl)
+  // Before anything else runs: a password file that cannot be written stops the start here.
+  const adminPasswordFile = config.auth.enabled
+    ? await ensureAdminAccount(db, config.dataDir, log).catch((err: unknown) => { closeDatabase(db); throw err })
+    : null
   const feed = startFeed(db)
   const locations = await openLocationSet(db, config.locations, config.preference, log, {
     createEngine: options.createEngine, downSeconds: options.locationDownSeconds, onHealthChange: feed.recordHealth,
@@ -88,24 +104,41 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     manifestSlots: createSlots(config.origin.manifestConcurrency),
     manifestBodyBudget: createBudget(config.origin.manifestBodyBytes),
   }
-  const app = createOriginApp(deps)
+  const keys = config.auth.enabled ? createKeyStore(db, { tokenSeconds: config.auth.tokenSeconds }) : null
   // Decided from the address actually bound, once listening: a host name is only a name.
   let loopback = false
-  app.route('/admin', createAdminRoutes({
-    db, config, policy, metrics, wake: () => worker?.wake(),
-    token: options.adminToken ?? process.env.MERIDIAN_ADMIN_TOKEN ?? null,
-    openWithoutToken: () => loopback,
-  }))
-  // Signed URLs of local-disk locations, which edges redirect pulls to (README "Redirects to local disk").
-  if (urlSigningKey !== null) app.route(SIGNED_BLOB_PATH, createSignedBlobRoutes({ locations, urlSigningKey, log }))
-  app.route('/', feed.routes({ token: config.origin.edgeToken, openWithoutToken: () => loopback }))
-  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
+  // Built once listening: with port 0 and no public URL, the token realm and service name the
+  // port. Nothing is served in between (the listen callback and this function's next steps run
+  // before any connection is read); the 503 is only a guard.
+  let app: Hono<OriginEnv> | null = null
+  const buildApp = (url: string): Hono<OriginEnv> => {
+    const auth = keys ? createOriginAuth(db, config, keys, url) : undefined
+    deps.auth = auth
+    const built = createOriginApp(deps)
+    const admin = createAdminRoutes({
+      db, config, policy, metrics, wake: () => worker?.wake(),
+      token: options.adminToken ?? process.env.MERIDIAN_ADMIN_TOKEN ?? null,
+      openWithoutToken: () => loopback,
+      registryTokenRole: auth ? registryTokenRole(db, auth.verify) : undefined,
+    })
+    // Accounts, grants, public repositories: behind the admin API's own credential check.
+    if (auth) admin.route('/', createAccessAdminRoutes({ db, keys: auth.keys, log }))
+    built.route('/admin', admin)
+    // Signed URLs of local-disk locations, which edges redirect pulls to (README "Redirects to local disk").
+    if (urlSigningKey !== null) built.route(SIGNED_BLOB_PATH, createSignedBlobRoutes({ locations, urlSigningKey, log }))
+    built.route('/', feed.routes({ token: config.origin.edgeToken, openWithoutToken: () => loopback }))
+    built.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
+    return built
+  }
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({
       // Bodies reach the app without Readable.toWeb's per-chunk copy (uploads/request-body.ts).
       // Local-disk blobs are piped to the socket natively (origin/send-file.ts).
-      fetch: async (request, env: { incoming?: unknown; outgoing?: unknown }) => sendLocalFile(await app.fetch(withIncomingBody(request, env.incoming), env), env.outgoing),
+      fetch: async (request, env: { incoming?: unknown; outgoing?: unknown }) => {
+        if (!app) return renderError(ociError('UNAVAILABLE', { headers: { 'Retry-After': '1' } }), request.method)
+        return sendLocalFile(await app.fetch(withIncomingBody(request, env.incoming), env), env.outgoing)
+      },
       hostname: config.origin.host, port: config.origin.port,
       // No whole-request timeout (a layer upload on a slow link may take long), but a header
       // timeout, an idle timeout and a connection cap (origin/http-limits.ts).
@@ -124,6 +157,13 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   })
   applyHttpLimits(server, config.origin, log)
   loopback = listensOnLoopbackOnly([server.address()])
+  const { port } = server.address() as AddressInfo
+  const host = config.origin.host.includes(':') ? `[${config.origin.host}]` : config.origin.host
+  const url = `http://${host}:${port}`
+  app = buildApp(url)
+  if (adminPasswordFile !== null && deps.auth) {
+    (options.print ?? ((text) => process.stdout.write(text)))(loginInstructions(new URL(deps.auth.settings.realm).host, adminPasswordFile))
+  }
   worker?.start()
   // Abandoned upload sessions (a day untouched) and orphaned parts go, once an hour (npm run gc).
   const uploadCleanup = startUploadCleanup({ db, locations, log }, {
@@ -137,10 +177,8 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
       onError: (err) => log.error('reconciler failed', { error: describeError(err) }),
     })
     : null
-  const { port } = server.address() as AddressInfo
-  const host = config.origin.host.includes(':') ? `[${config.origin.host}]` : config.origin.host
   return {
-    url: `http://${host}:${port}`, db, locations, deps, metrics, policy, worker,
+    url, db, locations, deps, metrics, policy, worker,
     async close() {
       reconciler?.stop()
       await uploadCleanup.stop()

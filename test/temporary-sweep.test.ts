@@ -111,7 +111,7 @@ describe('temporary file sweep', () => {
 
   it('an origin sweeps at start-up with the grace its configured idle timeout needs', async () => {
     const swept: { location: string; ageMs: number }[] = []
-    const { config } = loadConfig({ MERIDIAN_DATA_DIR: origin.dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_IDLE_TIMEOUT_MS: String(30 * 60_000) })
+    const { config } = loadConfig({ MERIDIAN_DATA_DIR: origin.dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off', MERIDIAN_IDLE_TIMEOUT_MS: String(30 * 60_000) })
     const server = await startOriginServer({ ...config, databaseUrl: `sqlite:${join(origin.dataDir, 'second.db')}` }, {
       log: silentLogger,
       worker: false,

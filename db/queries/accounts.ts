@@ -41,6 +41,11 @@ export function accountByName(db: Tx, name: string): AccountRow | null {
   return r ? asRow(r) : null
 }
 
+export function accountById(db: Tx, id: number): AccountRow | null {
+  const r = db.select().from(accounts).where(eq(accounts.id, id)).get()
+  return r ? asRow(r) : null
+}
+
 export function listAccounts(db: Db): AccountRow[] {
   return db.select().from(accounts).orderBy(asc(accounts.name)).all().map(asRow)
 }

@@ -9,7 +9,7 @@ import { assertName, parseReference, isValidTag, type Reference } from '../names
 import { isDigest, parseDigest } from '../digest.ts'
 import { parseRangeHeader, contentRangeHeader, type ByteRange } from '../range.ts'
 import { buildReferrersIndex, filterByArtifactType, FILTERS_APPLIED_HEADER } from '../referrers.ts'
-import type { BlobRecord, ManifestRecord, ReadModel } from './read-model.ts'
+import type { BlobRecord, ManifestRecord, PageRequest, ReadModel } from './read-model.ts'
 import { pageOf, readPage } from './paging.ts'
 import { acceptedTypes, defaultPlatformChild, isIndex, refusesIndexes } from './negotiate.ts'
 
@@ -32,6 +32,11 @@ export interface PullDeps {
   /** Called when the model has no answer (unknown repository, tag, manifest or blob) before the
    * error is thrown: the edge asks the origin; null keeps the error. */
   onMiss?: (c: Context) => Promise<Response | null>
+  /**
+   * With access control: the repositories of a catalog page this request's caller may see (those
+   * it may pull). Pages are refilled from the model, so a filtered page is short only at the end.
+   */
+  filterCatalog?: (c: Context, names: string[]) => Promise<string[]>
 }
 
 type Missing = { code: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'NAME_UNKNOWN'; detail: Record<string, unknown> }
@@ -46,6 +51,20 @@ export function createPullRoutes(deps: PullDeps): Hono {
     if (fallback) return fallback
     if (missing.code !== 'NAME_UNKNOWN' && !(await model.hasRepository(name))) throw ociError('NAME_UNKNOWN', { detail: { name } })
     throw ociError(missing.code, { detail: missing.detail })
+  }
+
+  /** `p.n` names from the catalog after `p.last` that the filter keeps (all of them without one). */
+  async function visibleCatalog(c: Context, p: PageRequest): Promise<string[]> {
+    const filter = deps.filterCatalog
+    if (!filter) return model.catalog(p)
+    const out: string[] = []
+    let last = p.last
+    for (;;) {
+      const names = await model.catalog({ n: p.n, last })
+      out.push(...await filter(c, names))
+      if (out.length >= p.n || names.length < p.n) return out.slice(0, p.n)
+      last = names[names.length - 1]!
+    }
   }
 
   // distribution-spec end-1: 200 means the registry implements the spec.
@@ -132,7 +151,7 @@ export function createPullRoutes(deps: PullDeps): Hono {
   // distribution's catalog API (not in the OCI spec), paginated like tags.
   routes.get('/v2/_catalog', async (c) => {
     const page = pageOf((k) => c.req.query(k))
-    const { names, link } = await readPage('/v2/_catalog', page, (p) => model.catalog(p))
+    const { names, link } = await readPage('/v2/_catalog', page, (p) => visibleCatalog(c, p))
     c.header(API_VERSION_HEADER, API_VERSION)
     if (link) c.header('Link', link)
     return c.json({ repositories: names })

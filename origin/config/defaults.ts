@@ -3,7 +3,7 @@
 
 import { join } from 'node:path'
 import { DEFAULT_PRESIGN_SECONDS } from '../../storage/presign-lifetime.ts'
-import type { LocationConfig, OriginSettings, ReplicationConfig } from './types.ts'
+import type { AuthConfig, LocationConfig, OriginSettings, ReplicationConfig } from './types.ts'
 
 export const DEFAULT_DATA_DIR = './data'
 
@@ -36,6 +36,17 @@ export const DEFAULT_REPLICATION: ReplicationConfig = {
   // 5 minutes: a location that is down for an hour is retried about a dozen times, not thousands.
   backoffMaxMs: 300_000,
   reconcileIntervalSeconds: 60,
+}
+
+// Access control is on unless switched off (MERIDIAN_AUTH=off): deny by default.
+export const DEFAULT_AUTH: AuthConfig = {
+  enabled: true,
+  service: null,
+  issuer: null,
+  // distribution's own default: a token that leaks is worth five minutes.
+  tokenSeconds: 300,
+  loginFailuresPerAccount: 10,
+  loginFailuresPerAddress: 30,
 }
 
 export function defaultDatabaseUrl(dataDir: string): string {

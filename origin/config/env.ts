@@ -17,6 +17,7 @@ export const ENV = {
   urlSigningKey: 'MERIDIAN_URL_SIGNING_KEY',
   presignSeconds: 'MERIDIAN_PRESIGN_SECONDS',
   edgeToken: 'MERIDIAN_EDGE_TOKEN',
+  auth: 'MERIDIAN_AUTH',
   headersTimeoutMs: 'MERIDIAN_HEADERS_TIMEOUT_MS',
   idleTimeoutMs: 'MERIDIAN_IDLE_TIMEOUT_MS',
   maxConnections: 'MERIDIAN_MAX_CONNECTIONS',
@@ -39,6 +40,8 @@ export interface EnvSettings {
   urlSigningKey: string | undefined
   presignSeconds: number | undefined
   edgeToken: string | undefined
+  /** MERIDIAN_AUTH: on/off (and the other boolean spellings). */
+  auth: boolean | undefined
   limits: Partial<Record<LimitKey, number>>
   /** Not yet checked: relative sqlite paths need the data directory. */
   databaseUrl: string | undefined
@@ -61,6 +64,7 @@ export function readEnv(report: Report, env: Record<string, string | undefined>)
     urlSigningKey: checkUrlSigningKey(report, get(ENV.urlSigningKey), ENV.urlSigningKey),
     presignSeconds: readNumber(report, get(ENV.presignSeconds), ENV.presignSeconds, PRESIGN_SECONDS_RULE),
     edgeToken: get(ENV.edgeToken),
+    auth: readBoolean(report, get(ENV.auth), ENV.auth),
     limits: readLimits(report, get),
     databaseUrl: get(ENV.databaseUrl),
     preference: readPreference(report, get(ENV.preference), get(ENV.quayPreference)),

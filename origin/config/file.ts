@@ -3,9 +3,10 @@
 // `origin`, `databaseUrl`, `namespaces`, `replication` and `preference` blocks.
 
 import { parseDocument } from 'yaml'
-import type { LocationConfig, NamespacePolicy, OriginSettings, ReplicationConfig } from './types.ts'
+import type { AuthConfig, LocationConfig, NamespacePolicy, OriginSettings, ReplicationConfig } from './types.ts'
 import { DEFAULT_REPLICATION } from './defaults.ts'
 import { substituteEnv } from './env-substitution.ts'
+import { readAuthBlock } from './auth.ts'
 import { readLocations } from './locations.ts'
 import { readNamespaces } from './namespaces.ts'
 import { readOriginBlock } from './origin-settings.ts'
@@ -25,9 +26,10 @@ export interface ParsedFile {
   preferencePath: string
   namespaces: NamespacePolicy[]
   replication: ReplicationConfig
+  auth: Partial<AuthConfig>
 }
 
-const SHARED_KEYS = ['origin', 'databaseUrl', 'namespaces', 'replication', 'preference']
+const SHARED_KEYS = ['origin', 'databaseUrl', 'namespaces', 'replication', 'preference', 'auth']
 const MERIDIAN_KEYS = [...SHARED_KEYS, 'locations']
 const QUAY_KEYS = [
   'DISTRIBUTED_STORAGE_CONFIG',
@@ -91,6 +93,7 @@ export function readConfigFile(
     preferencePath: 'preference',
     namespaces: readNamespaces(report, tree.namespaces),
     replication: DEFAULT_REPLICATION,
+    auth: readAuthBlock(report, tree.auth),
   }
   if (!quay) {
     const read = readLocations(report, tree.locations, dataDir)

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs'
 import type { LoadedConfig, MeridianConfig } from './types.ts'
 import { ConfigError } from './config-error.ts'
-import { DEFAULT_ORIGIN, DEFAULT_REPLICATION, defaultDatabaseUrl, defaultLocations, defaultPreference } from './defaults.ts'
+import { checkAuthReachable } from './auth.ts'
+import { DEFAULT_AUTH, DEFAULT_ORIGIN, DEFAULT_REPLICATION, defaultDatabaseUrl, defaultLocations, defaultPreference } from './defaults.ts'
 import { ENV, readEnv } from './env.ts'
 import { readConfigFile, type ParsedFile } from './file.ts'
 import { checkDatabaseUrl } from './origin-settings.ts'
@@ -65,12 +66,14 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     preference,
     namespaces: file?.namespaces ?? [],
     replication: file?.replication ?? { ...DEFAULT_REPLICATION },
+    auth: { ...DEFAULT_AUTH, ...file?.auth, ...(settings.auth === undefined ? {} : { enabled: settings.auth }) },
   }
 
   validateConfig(report, config, {
     preferencePath: settings.preference?.source ?? file?.preferencePath ?? 'preference',
     locationPath: (id) => file?.locationPaths.get(id) ?? at('locations', id),
   })
+  checkAuthReachable(report, config)
   if (report.problems.length > 0) throw new ConfigError(report.problems)
   return { config, warnings: report.warnings }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { matchesResidency, targetLocations, writableLocations } from './policy.ts'
 import type { LocationConfig, MeridianConfig, NamespacePolicy } from './types.ts'
-import { DEFAULT_ORIGIN, DEFAULT_REPLICATION } from './defaults.ts'
+import { DEFAULT_AUTH, DEFAULT_ORIGIN, DEFAULT_REPLICATION } from './defaults.ts'
 
 function location(id: string, extra: Partial<LocationConfig> = {}): LocationConfig {
   return { id, driver: 'memory', params: {}, lat: 0, lon: 0, replicateByDefault: false, serve: 'proxy', readOnly: false, ...extra }
@@ -22,6 +22,7 @@ function config(namespaces: NamespacePolicy[], preference = ['us-east', 'eu-west
     preference,
     namespaces,
     replication: DEFAULT_REPLICATION,
+    auth: DEFAULT_AUTH,
   }
 }
 

@@ -83,6 +83,21 @@ export interface OriginSettings {
   presignSeconds: number
 }
 
+export interface AuthConfig {
+  /** Access control (docs/access-control.md). Off: every request is let through, as before it existed. */
+  enabled: boolean
+  /** The `service` of challenges and the `aud` of tokens. null: host[:port] of the origin's public URL. */
+  service: string | null
+  /** The `iss` of tokens. null: "meridian:" + the service. */
+  issuer: string | null
+  /** Lifetime of issued registry tokens, in seconds (>= 60). */
+  tokenSeconds: number
+  /** Failed logins per account within 15 minutes before the token endpoint refuses that account. */
+  loginFailuresPerAccount: number
+  /** Failed logins per client address within 15 minutes before that address is refused. */
+  loginFailuresPerAddress: number
+}
+
 export interface MeridianConfig {
   /** Absolute. */
   dataDir: string
@@ -94,6 +109,7 @@ export interface MeridianConfig {
   preference: string[]
   namespaces: NamespacePolicy[]
   replication: ReplicationConfig
+  auth: AuthConfig
 }
 
 export interface LoadedConfig {

@@ -1,6 +1,7 @@
 // The admin API (README "Admin API"): placements, replication backlog, jobs, dead letters, lag,
-// namespace policies. JSON only. When MERIDIAN_ADMIN_TOKEN is set, every call needs
-// `Authorization: Bearer <token>`.
+// namespace policies; with access control on, accounts, grants and public repositories
+// (origin/auth/admin-routes.ts). JSON only. When MERIDIAN_ADMIN_TOKEN is set, every call needs
+// `Authorization: Bearer <token>`, or a registry token of an admin account.
 
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Hono } from 'hono'
@@ -30,6 +31,12 @@ export interface AdminDeps {
   openWithoutToken: boolean | (() => boolean)
   /** Called after a policy change or a retry so the worker looks for work now. */
   wake?: () => void
+  /**
+   * With access control on: who a `Bearer` registry token belongs to. 'admin' (an enabled admin
+   * account) opens the API like the admin token; 'other' is refused with 403 DENIED; null (not a
+   * valid registry token) is treated as no credential.
+   */
+  registryTokenRole?: (token: string) => Promise<'admin' | 'other' | null>
 }
 
 const NAMESPACE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
@@ -38,15 +45,26 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
   const admin = new Hono()
   const expected = deps.token ? createHash('sha256').update(`Bearer ${deps.token}`).digest() : null
   admin.use('*', async function requireAdminToken(c, next) {
+    const authorization = c.req.header('authorization') ?? ''
     if (expected) {
       // Hashes compared in constant time: the token's length and prefix do not leak through timing.
-      const given = createHash('sha256').update(c.req.header('authorization') ?? '').digest()
-      if (!timingSafeEqual(given, expected)) throw ociError('UNAUTHORIZED', { message: 'admin token required', headers: { 'WWW-Authenticate': 'Bearer realm="meridian-admin"' } })
-    } else if (!(typeof deps.openWithoutToken === 'function' ? deps.openWithoutToken() : deps.openWithoutToken)) {
-      throw ociError('DENIED', { message: 'the admin API is closed: set MERIDIAN_ADMIN_TOKEN to use it on a non-loopback address' })
+      const given = createHash('sha256').update(authorization).digest()
+      if (timingSafeEqual(given, expected) || await isAdminAccount(authorization)) return next()
+      throw ociError('UNAUTHORIZED', { message: 'admin token required', headers: { 'WWW-Authenticate': 'Bearer realm="meridian-admin"' } })
     }
-    await next()
+    if (typeof deps.openWithoutToken === 'function' ? deps.openWithoutToken() : deps.openWithoutToken) return next()
+    if (await isAdminAccount(authorization)) return next()
+    throw ociError('DENIED', { message: 'the admin API is closed: set MERIDIAN_ADMIN_TOKEN (or use an admin account\'s registry token) to use it on a non-loopback address' })
   })
+
+  /** A registry token of an enabled admin account; a valid token of anyone else is refused here. */
+  async function isAdminAccount(authorization: string): Promise<boolean> {
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1]
+    if (!deps.registryTokenRole || token === undefined) return false
+    const role = await deps.registryTokenRole(token)
+    if (role === 'other') throw ociError('DENIED', { message: 'the admin API needs an admin account' })
+    return role === 'admin'
+  }
 
   admin.get('/blobs/:digest/placements', (c) => {
     const digest = c.req.param('digest')

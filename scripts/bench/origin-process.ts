@@ -68,6 +68,9 @@ export async function spawnOrigin(options: { cwd: string; dataDir: string; nodeA
     // The bundle `npm run origin` runs (scripts/build.mjs): what ships is what is measured.
     script: options.entry ?? 'dist/origin.mjs',
     env: (port) => ({
+      // The read path as it was measured before access control; scripts/bench/auth.ts passes
+      // MERIDIAN_AUTH=on to measure the cost of tokens beside it.
+      MERIDIAN_AUTH: 'off',
       ...options.env,
       MERIDIAN_CONFIG: configFile,
       MERIDIAN_DATA_DIR: options.dataDir,

@@ -27,7 +27,7 @@ beforeAll(async () => {
   await promisify(execFile)(process.execPath, ['scripts/build.mjs', dist], { cwd: ROOT, timeout: 60_000 })
   dataDir = mkdtempSync(join(tmpdir(), 'meridian-demo-'))
   demo = spawn(process.execPath, [join(dist, 'demo.mjs')], {
-    env: { ...process.env, MERIDIAN_DATA_DIR: dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_EDGE_PORT: '0', MERIDIAN_LOG_LEVEL: 'warn' },
+    env: { ...process.env, MERIDIAN_DATA_DIR: dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_EDGE_PORT: '0', MERIDIAN_LOG_LEVEL: 'warn', MERIDIAN_AUTH: 'off' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   demo.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString('utf8') })

@@ -34,7 +34,7 @@ export async function startOriginProcess(env: Record<string, string> = {}): Prom
   const dataDir = mkdtempSync(join(tmpdir(), 'meridian-fault-'))
   const child = spawn(process.execPath, ['--import', 'tsx', 'origin/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, MERIDIAN_DATA_DIR: dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_ADMIN_TOKEN: '', ...env },
+    env: { ...process.env, MERIDIAN_DATA_DIR: dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_ADMIN_TOKEN: '', MERIDIAN_AUTH: 'off', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   const logs: LogLine[] = []

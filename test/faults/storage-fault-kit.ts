@@ -87,7 +87,7 @@ export async function startFaultEnv(options: { preference?: string[] } = {}): Pr
   const logs: FaultEnv['logs'] = []
   const record = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => { logs.push({ level, msg, fields }) }
   const log: Logger = { debug() {}, info: record('info'), warn: record('warn'), error: record('error') }
-  let { config } = loadConfig({ MERIDIAN_DATA_DIR: join(base, 'data'), MERIDIAN_ORIGIN_PORT: '0' })
+  let { config } = loadConfig({ MERIDIAN_DATA_DIR: join(base, 'data'), MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off' })
   config = fastRetries({
     ...config,
     locations: [...volumes.values()].map((v, i) => ({ ...fsLocation(config, v.id, { lat: i * 10, lon: 0 }), params: { root: v.root } })),

@@ -33,7 +33,7 @@ describe.skipIf(!canSetuid)('lost write permission (EACCES) under an unprivilege
       mkdirSync(join(base, dir))
       chownSync(join(base, dir), NOBODY, NOBODY)
     }
-    let { config } = loadConfig({ MERIDIAN_DATA_DIR: join(base, 'data'), MERIDIAN_ORIGIN_PORT: '0' })
+    let { config } = loadConfig({ MERIDIAN_DATA_DIR: join(base, 'data'), MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off' })
     config = fastRetries({
       ...config,
       locations: ['a', 'b'].map((id, i) => ({ ...fsLocation(config, id, { lat: i * 10, lon: 0 }), params: { root: join(base, id, 'registry') } })),

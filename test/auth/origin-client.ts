@@ -1,0 +1,63 @@
+// What the origin-* access-control tests share: an origin with access control on, tokens from its
+// token endpoint, requests with a token, a fingerprint of everything a refused write must not change.
+
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Db } from '../../db/client.ts'
+import { startTestOrigin, type TestOrigin, type TestOriginOptions } from '../helpers/origin.ts'
+
+export const ADMIN_TOKEN = 'admin-token-for-the-origin-auth-tests-0123456789'
+
+/** An origin with MERIDIAN_AUTH=on; its admin API wants ADMIN_TOKEN (not open on loopback). */
+export function startAuthOrigin(options: TestOriginOptions = {}): Promise<TestOrigin> {
+  return startTestOrigin({ adminToken: ADMIN_TOKEN, ...options, env: { MERIDIAN_AUTH: 'on', ...options.env } })
+}
+
+export function serviceOf(origin: TestOrigin): string {
+  return new URL(origin.url).host
+}
+
+/** A token from GET /v2/token (token.md); anonymous without credentials. */
+export async function tokenFor(origin: TestOrigin, scopes: string[], credentials?: { user: string; secret: string }): Promise<string> {
+  const query = new URLSearchParams({ service: serviceOf(origin) })
+  for (const s of scopes) query.append('scope', s)
+  const headers: Record<string, string> = credentials ? { authorization: `Basic ${btoa(`${credentials.user}:${credentials.secret}`)}` } : {}
+  const res = await fetch(`${origin.url}/v2/token?${query}`, { headers })
+  if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${await res.text()}`)
+  return ((await res.json()) as { token: string }).token
+}
+
+/** fetch with `Authorization: Bearer <token>` (none when token is null). */
+export function withToken(token: string | null) {
+  return (url: string, init: RequestInit = {}): Promise<Response> => {
+    const headers = new Headers(init.headers)
+    if (token !== null) headers.set('authorization', `Bearer ${token}`)
+    return fetch(url, { ...init, headers })
+  }
+}
+
+/** The admin API with the admin token (or another Authorization value). */
+export async function adminCall(origin: TestOrigin, method: string, path: string, body?: unknown, authorization = `Bearer ${ADMIN_TOKEN}`): Promise<Response> {
+  return fetch(`${origin.url}/admin${path}`, {
+    method, headers: { authorization, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  })
+}
+
+const TABLES = ['blobs', 'repositories', 'repository_blobs', 'manifests', 'manifest_references', 'tags', 'uploads', 'placements', 'changes', 'replication_jobs']
+
+/** Row counts of the tables a push writes: equal before and after a refused write. */
+export function writeFingerprint(db: Db): Record<string, number> {
+  const sqlite = db.$client
+  const present = new Set((sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name))
+  const out: Record<string, number> = {}
+  for (const table of TABLES.filter((t) => present.has(t))) {
+    out[table] = (sqlite.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n
+  }
+  return out
+}
+
+/** Every file under the origin's locations (uploads and blobs), for "nothing changed in storage". */
+export function storageFingerprint(dataDir: string): string[] {
+  return (readdirSync(join(dataDir, 'locations'), { recursive: true, withFileTypes: true }) as Array<{ name: string; parentPath: string; isFile(): boolean }>)
+    .filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort()
+}
