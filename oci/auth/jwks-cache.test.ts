@@ -112,6 +112,21 @@ describe('createJwksKeySource', () => {
     expect(o.state.fetches).toBe(2)
   })
 
+  it('gives up on a fetch that hangs, keeping its keys', async () => {
+    let calls = 0
+    const hang = new Promise<Jwks>(() => {})
+    let clock = 0
+    const source = createJwksKeySource({
+      fetchJwks: async () => (++calls === 1 ? { keys: [key('a')] } : hang),
+      minRefreshMs: 0, fetchTimeoutMs: 20, now: () => clock,
+    })
+    expect((await source.key('a'))?.kid).toBe('a')
+    clock += 1
+    expect(await source.key('b')).toBeNull()
+    expect((await source.key('a'))?.kid).toBe('a')
+    expect(calls).toBe(2)
+  })
+
   it('feeds a verifier: a token signed with a key published after start verifies; a forged kid does not', async () => {
     const issue = async () => {
       const { publicKey, privateKey } = await generateKeyPair('ES256')

@@ -13,11 +13,14 @@ export interface JwksCacheOptions {
   minRefreshMs?: number
   /** Keys older than this are fetched again before use. */
   maxAgeMs?: number
+  /** A fetch not answered by then counts as failed, so a hung origin cannot hang every request
+   * that waits for the keys. */
+  fetchTimeoutMs?: number
   now?: () => number
 }
 
 export function createJwksKeySource(options: JwksCacheOptions): KeySource {
-  const { fetchJwks, minRefreshMs = 30_000, maxAgeMs = 600_000, now = Date.now } = options
+  const { fetchJwks, minRefreshMs = 30_000, maxAgeMs = 600_000, fetchTimeoutMs = 10_000, now = Date.now } = options
   let keys = new Map<string, JsonWebKeyWithKid>()
   let loaded = false
   let fetchedAt = -Infinity
@@ -31,7 +34,7 @@ export function createJwksKeySource(options: JwksCacheOptions): KeySource {
     attemptedAt = now()
     inflight = (async () => {
       try {
-        const next = keysOf(await fetchJwks())
+        const next = keysOf(await withTimeout(fetchJwks(), fetchTimeoutMs))
         if (next) {
           keys = next
           loaded = true
@@ -55,6 +58,14 @@ export function createJwksKeySource(options: JwksCacheOptions): KeySource {
       return keys.get(kid) ?? null
     },
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('JWKS fetch timed out')), ms)
+  })
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
 }
 
 /** The usable keys of a JWKS by kid, or null when the document is not a JWKS at all. */

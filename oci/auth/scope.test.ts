@@ -154,6 +154,18 @@ describe('requiredAccess', () => {
     expect(at('GET', '/v2/te%61m/app/manifests/latest')).toEqual(need(repo('team/app', 'pull')))
     expect(at('GET', '/v2/team/app/%6danifests/latest')).toEqual(need(repo('team/app', 'pull')))
     expect(at('GET', '/v2/team/../secret/manifests/latest')).toEqual(need(repo('secret', 'pull')))
+    expect(at('GET', '/v2/team/%2E%2E/secret/manifests/latest')).toEqual(need(repo('secret', 'pull')))
+    expect(at('GET', '/v2/team/app%252Fx/manifests/latest')).toEqual({ kind: 'authenticated' })
+  })
+
+  it('reads an encoded /v2 prefix as the router does', () => {
+    expect(at('GET', '/%76%32/team/app/manifests/latest')).toEqual(need(repo('team/app', 'pull')))
+    expect(at('GET', '/v%32/team/app/blobs/uploads/u')).toEqual(need(repo('team/app', 'push')))
+    expect(at('GET', '/%76%32/')).toEqual({ kind: 'authenticated' })
+    expect(at('GET', '/%76%32/_catalog')).toEqual(need({ type: 'registry', name: 'catalog', actions: ['*'] }))
+    expect(at('GET', '/v2/%74oken')).toEqual({ kind: 'none' })
+    // %2F is no path separator to the router: this is no /v2 path at all.
+    expect(at('GET', '/v2%2Fteam/app/manifests/latest')).toEqual({ kind: 'none' })
   })
 
   it('asks only a valid token for unknown paths, other verbs and malformed names', () => {
@@ -182,6 +194,7 @@ describe('requiredAccess', () => {
       ['GET', '/v2/a/blobs/b/blobs/sha256:x'], ['GET', '/v2/a/manifests/b/manifests/v1'], ['GET', '/v2/a/manifests/tags/list'],
       ['GET', '/v2/a%2Fb/manifests/v1'], ['GET', '/v2/%61/blobs/d'], ['GET', '/v2/blobs/uploads/blobs/d'], ['POST', '/v2/a/blobs/uploads/blobs/uploads/'],
       ['PATCH', '/v2/x/blobs/uploads/blobs/uploads/u'], ['GET', '/v2/x/referrers/referrers/d'], ['GET', '/v2/x/tags/list/tags/list'],
+      ['GET', '/%76%32/a/manifests/v1'], ['GET', '/v2/a/%6danifests/v1'], ['GET', '/v2/a%2F%62/blobs/d'], ['PATCH', '/v2/a/blobs/%75ploads/u'],
     ]) {
       const res = await app.request(`http://registry.example${p}`, { method: m })
       const required = at(m!, p!)

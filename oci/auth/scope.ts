@@ -2,6 +2,7 @@
 // The guard at the origin and at every edge asks requiredAccess, then covers(token.access, need);
 // the token endpoint reads the client's scopes with parseScopes.
 
+import { getPath, tryDecodeURIComponent } from 'hono/utils/url'
 import { isValidName } from '../names.ts'
 import { JWKS_PATH, REPOSITORY_ACTIONS, TOKEN_PATH, type Access } from './types.ts'
 
@@ -96,14 +97,16 @@ const AUTHENTICATED: Requirement = { kind: 'authenticated' }
 const CATALOG: Access = { type: 'registry', name: 'catalog', actions: ['*'] }
 
 /**
- * What a request needs (README "Access control"). Paths are read the way the routes read them
- * (Hono: `/v2/:name{.+}/manifests/:reference` and friends, the name being everything before the
- * last such suffix, so `a/blobs/b` is a name) and the name is percent-decoded as the route's
- * parameter is, so `a%2Fb` needs access to `a/b`. Anything under /v2 that is no route, or names a
- * malformed repository, needs only a valid token: the route then answers 404 or NAME_INVALID.
+ * What a request needs (README "Access control"). The path is read exactly as the router reads it
+ * (Hono's own getPath, so `/%76%32/…` is `/v2/…` here as it is there), routes are recognised the
+ * way the registry's patterns match (`/v2/:name{.+}/manifests/:reference` and friends: the name is
+ * everything before the last such suffix, so `a/blobs/b` is a name), and the name is decoded as a
+ * route parameter is (`a%2Fb` is `a/b`). Anything under /v2 that is no route, or names a malformed
+ * repository, needs only a valid token: the route then answers 404 or NAME_INVALID.
  */
 export function requiredAccess(method: string, url: URL): Requirement {
-  const path = url.pathname
+  // getPath reads only `url` from its request: no Request needs building per call.
+  const path = getPath({ url: url.href } as Request)
   if (path === TOKEN_PATH || path === JWKS_PATH) return NONE
   if (path !== '/v2' && !path.startsWith('/v2/')) return NONE
   if (path === '/v2' || path === '/v2/') return AUTHENTICATED
@@ -112,8 +115,10 @@ export function requiredAccess(method: string, url: URL): Requirement {
   if (path === '/v2/_catalog') return read ? { kind: 'access', needs: [CATALOG] } : AUTHENTICATED
 
   const route = matchRoute(path.slice('/v2/'.length).split('/'))
-  if (!route || !isValidName(route.name)) return AUTHENTICATED
-  const { name } = route
+  if (!route) return AUTHENTICATED
+  // The route's parameter, decoded as Hono decodes it (c.req.param).
+  const name = tryDecodeURIComponent(route.name)
+  if (!isValidName(name)) return AUTHENTICATED
   const on = (...actions: string[]): Requirement => ({ kind: 'access', needs: [{ type: 'repository', name, actions }] })
   switch (route.kind) {
     case 'tags':
@@ -151,9 +156,9 @@ function startUpload(name: string, url: URL): Requirement {
 type RouteKind = 'tags' | 'referrers' | 'manifest' | 'blob' | 'upload-start' | 'upload'
 interface Route { kind: RouteKind; name: string; last: string }
 
-/** The route a /v2 path (its segments after `/v2/`) reaches, judged from its last segments. */
-function matchRoute(raw: string[]): Route | null {
-  const segments = raw.map(decodeSegment)
+/** The route a /v2 path (its segments after `/v2/`, as the router sees them) reaches, judged
+ * from its last segments; `name` is still encoded as in the path. */
+function matchRoute(segments: string[]): Route | null {
   const n = segments.length
   const last = segments[n - 1]!
   const at = (i: number) => segments[n - i]
@@ -168,21 +173,4 @@ function matchRoute(raw: string[]): Route | null {
   if (at(2) === 'blobs') return named('blob', 2)
   if (at(2) === 'referrers') return named('referrers', 2)
   return null
-}
-
-/** A path segment decoded as Hono decodes a route parameter: a malformed escape stays as it is
- * (and can then never make a valid name or a route keyword). */
-function decodeSegment(segment: string): string {
-  if (!segment.includes('%')) return segment
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return segment.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-      try {
-        return decodeURIComponent(run)
-      } catch {
-        return run
-      }
-    })
-  }
 }

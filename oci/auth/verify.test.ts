@@ -183,4 +183,45 @@ describe('createTokenVerifier', () => {
     expect((await both(await sign(next))).sub).toBe('alice')
     expect((await both(await sign(signer))).sub).toBe('alice')
   })
+  it('remembers a verified token until its exp, without the key source or a second signature check', async () => {
+    let clock = NOW
+    let lookups = 0
+    const held = new Map([[signer.kid, signer.jwk]])
+    const counting: KeySource = { key: async (kid) => { lookups++; return held.get(kid) ?? null } }
+    const remembering = createTokenVerifier({ keys: counting, issuer: ISSUER, audience: AUDIENCE, now: () => clock * 1000 })
+    const token = await sign(signer)
+    const first = await remembering(token)
+    expect(await remembering(token)).toBe(first)
+    expect(lookups).toBe(1)
+    // The key withdrawn: new tokens stop at once, the remembered one at its exp (plus skew).
+    held.clear()
+    expect(await refusal(remembering, await sign(signer, claims({ jti: 'j2' })))).toBe('unknown kid')
+    clock = NOW + 300 + 29
+    expect((await remembering(token)).sub).toBe('alice')
+    clock = NOW + 300 + 30
+    expect(await refusal(remembering, token)).toBe('expired')
+  })
+
+  it('hands out claims nobody can change, since requests share them', async () => {
+    const got = await verify(await sign(signer))
+    expect(Object.isFrozen(got) && Object.isFrozen(got.access) && Object.isFrozen(got.access[0]) && Object.isFrozen(got.access[0]!.actions)).toBe(true)
+    expect(() => got.access[0]!.actions.push('delete')).toThrow()
+  })
+
+  it('remembers a bounded number of tokens, or none', async () => {
+    let lookups = 0
+    const counting: KeySource = { key: async (kid) => { lookups++; return kid === signer.kid ? signer.jwk : null } }
+    const small = createTokenVerifier({ keys: counting, issuer: ISSUER, audience: AUDIENCE, now: () => NOW * 1000, cacheSize: 2 })
+    const tokens = await Promise.all(['a', 'b', 'c'].map((jti) => sign(signer, claims({ jti }))))
+    for (const t of tokens) await small(t)
+    await small(tokens[2]!)
+    expect(lookups).toBe(3)
+    await small(tokens[0]!)
+    expect(lookups).toBe(4)
+    lookups = 0
+    const none = createTokenVerifier({ keys: counting, issuer: ISSUER, audience: AUDIENCE, now: () => NOW * 1000, cacheSize: 0 })
+    await none(tokens[0]!)
+    await none(tokens[0]!)
+    expect(lookups).toBe(2)
+  })
 })
