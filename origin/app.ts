@@ -73,12 +73,10 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
   if (auth) {
     // What each request needs is oci/auth/scope.ts's requiredAccess: nothing for the token
     // endpoint, pull on mount's `from=` repository besides push on the target. On both paths, in
-    // case a router does not send `/v2` through `/v2/*` (Hono's does: then it runs once).
+    // case a router does not send `/v2` through `/v2/*` (the guard judges a request once).
     const guard = createAccessGuard({ settings: auth.settings, verify: auth.verify, isPublic: auth.isPublic, log: resolved.log })
     app.use('/v2/*', guard)
-    app.use('/v2', async function guardBare(c, next) {
-      return callerOf(c) ? next() : guard(c, next)
-    })
+    app.use('/v2', guard)
     app.route('/', createTokenRoutes({ db: resolved.db, keys: auth.keys, settings: auth.settings, tokenSeconds: auth.tokenSeconds, log: resolved.log, limiter: auth.limiter }))
   }
 

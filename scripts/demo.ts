@@ -58,6 +58,13 @@ process.stdout.write([
   `Meridian edge:   ${edge.url} (region index ${join(config.dataDir, 'edge-local.sqlite')}, config ${edgeConfigFile})`,
   `  status:      ${edge.url}/_meridian/edge/status   metrics: ${edge.url}/metrics`,
   '',
+  ...(config.auth.enabled
+    ? [
+      'Access control is on (MERIDIAN_AUTH=off switches it off; docs/access-control.md). Log in to both first, e.g.:',
+      `  skopeo login --tls-verify=false -u admin --password-stdin ${hostPort} < ${join(config.dataDir, 'admin-password')}`,
+      `  skopeo login --tls-verify=false -u admin --password-stdin ${edgeHostPort} < ${join(config.dataDir, 'admin-password')}`,
+    ]
+    : []),
   `Push with any client, e.g.: skopeo copy --dest-tls-verify=false oci:./my-image:latest docker://${hostPort}/demo/app:latest`,
   `Pull through the edge:      skopeo copy --src-tls-verify=false docker://${edgeHostPort}/demo/app:latest oci:./pulled:latest`,
   'See a blob redirected to the nearest location (a CDN\'s location headers, trusted from loopback):',

@@ -13,7 +13,10 @@ const logged: string[] = []
 
 beforeAll(async () => {
   const record = (msg: string, fields: Record<string, unknown> = {}) => { logged.push(JSON.stringify({ msg, ...fields })) }
-  origin = await startAuthOrigin({ log: { debug: record, info: record, warn: record, error: record } })
+  origin = await startAuthOrigin({
+    log: { debug: record, info: record, warn: record, error: record },
+    edit: (c) => ({ ...c, auth: { ...c.auth, tokenSeconds: 120 } }),
+  })
 })
 
 afterAll(async () => {
@@ -107,6 +110,16 @@ describe('admin API: repositories and keys', () => {
     const rotated = await (await adminCall(origin, 'POST', '/signing-keys/rotate')).json() as { kid: string; retired: string | null }
     expect(rotated.retired).toBe(before)
     expect(await jwks()).toEqual(expect.arrayContaining([before, rotated.kid]))
+  })
+})
+
+describe('configuration', () => {
+  it('issues tokens for auth.tokenSeconds', async () => {
+    const res = await fetch(`${origin.url}/v2/token?service=${encodeURIComponent(new URL(origin.url).host)}`)
+    const body = await res.json() as { token: string; expires_in: number }
+    expect(body.expires_in).toBe(120)
+    const claims = JSON.parse(Buffer.from(body.token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number; iat: number }
+    expect(claims.exp - claims.iat).toBe(120)
   })
 })
 
