@@ -18,6 +18,8 @@ import { createEdgeMetrics, type IndexStatus } from './metrics.ts'
 import { debugRoutes } from './debug-routes.ts'
 import { createReadProbe } from './probe.ts'
 import { cachedFor } from './timing.ts'
+import { createEdgeGuard, type EdgeAuth } from './auth.ts'
+import { TOKEN_PATH } from '../oci/auth/types.ts'
 
 export const GEO_SOURCE_HEADER = 'Meridian-Geo-Source'
 
@@ -51,6 +53,8 @@ export interface EdgeDeps {
   staleAfterSeconds?: number
   /** Bearer token of the debug endpoints; null: they answer 404. */
   adminToken?: string | null
+  /** Access control (tokens verified against the origin's JWKS); null or absent: off. */
+  auth?: EdgeAuth | null
 }
 
 export function createEdgeApp(deps: EdgeDeps): Hono {
@@ -117,11 +121,10 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
   // (a catalog or referrers list from an empty index would be wrong, not missing). Once ready, an
   // index stays ready, so this costs one status read per request only while starting.
   let ready = deps.indexStatus === undefined
-  app.on(['GET', 'HEAD'], '/v2/*', async (c, next) => {
+  const isReady = async () => {
     if (!ready) ready = (await deps.indexStatus!()).ready
-    if (ready) return next()
-    return askOrigin(c)
-  })
+    return ready
+  }
 
   // A stale index (its follower cut off from the origin, a cron that stopped) must not keep serving
   // old tags as if current: tag reads go to the origin first while it is stale. Status is read at
@@ -134,6 +137,13 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
       return s.lagSeconds * 1000 > staleAfterMs || (s.lastSyncAt !== null && Date.now() - s.lastSyncAt > staleAfterMs)
     })
     : async () => false
+
+  if (deps.auth) mountAccessControl(deps.auth)
+
+  app.on(['GET', 'HEAD'], '/v2/*', async (c, next) => {
+    if (await isReady()) return next()
+    return askOrigin(c)
+  })
   const tagRead = async (c: Context, next: () => Promise<void>) => {
     if (c.req.param('reference')?.includes(':') || !(await isStale())) return next()
     try {
@@ -147,6 +157,31 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
   }
   app.on(['GET', 'HEAD'], '/v2/:name{.+}/manifests/:reference', tagRead)
   app.on(['GET', 'HEAD'], '/v2/:name{.+}/tags/list', tagRead)
+
+  /**
+   * The guard first, on every /v2 request: nothing below it (the index, a presign, a location's
+   * bytes, the origin) is reached by a request it refused. Writes it lets through are verified
+   * again by the origin, which gets the client's Authorization.
+   */
+  function mountAccessControl(auth: EdgeAuth) {
+    const forward = (c: Context) => origin.forward(c.req.raw, peerOf(c))
+    // Visibility the index is not sure of (no snapshot yet, or stale: a repository made private
+    // since may still be listed public) is the origin's to decide: a request without a token goes
+    // there whole, and gets the origin's own answer (public content, or the same challenge).
+    const fresh = async () => (await isReady()) && !(await isStale())
+    const guard = createEdgeGuard({ ...auth, isPublic: async (repository) => (await fresh()) && auth.isPublic(repository) }, origin, log)
+    const anonymousWhileUnsure = async (c: Context, next: () => Promise<void>) => {
+      if (/^bearer\s/i.test(c.req.header('authorization') ?? '') || (await fresh())) return next()
+      return askOrigin(c)
+    }
+    // The token endpoint is the origin's (for deployments whose public hostname is an edge).
+    app.on(['GET', 'POST'], TOKEN_PATH, forward)
+    app.on(['GET', 'HEAD'], ['/v2', '/v2/*'], anonymousWhileUnsure)
+    app.use('/v2', guard)
+    app.use('/v2/*', guard)
+    // Only the origin knows grants: it filters the catalog to what the caller may pull.
+    app.on(['GET', 'HEAD'], '/v2/_catalog', forward)
+  }
 
   app.route('/', createPullRoutes({
     model: deps.model,

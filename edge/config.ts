@@ -4,6 +4,7 @@
 // preferably, in the environment the entry merges in; they are never logged.
 
 import { DEFAULT_PRESIGN_SECONDS } from '../storage/presign-lifetime.ts'
+import { JWKS_PATH } from '../oci/auth/types.ts'
 
 export type EdgeDriver = 's3' | 'azure' | 'signed-url' | 'memory'
 
@@ -35,6 +36,21 @@ export interface EdgeConfig {
   probeSeconds: number
   /** Past this lag (or this long without hearing from the origin) tag reads go to the origin first. */
   staleAfterSeconds: number
+  /** Tokens verified at the edge, as the origin issues them; null: access control off (only for an
+   * origin that has it off too). */
+  auth: EdgeAuthConfig | null
+}
+
+/** Access control at the edge: the origin's token settings, and where its public keys are. */
+export interface EdgeAuthConfig {
+  /** The origin's token endpoint, named in every challenge. */
+  realm: string
+  /** The `service` of challenges; the `aud` every token must carry. */
+  service: string
+  /** The `iss` every token must carry. */
+  issuer: string
+  /** The origin's JWKS; default `<origin.url>/.well-known/jwks.json`. */
+  jwksUrl: string
 }
 
 export class EdgeConfigError extends Error {
@@ -42,6 +58,28 @@ export class EdgeConfigError extends Error {
 }
 
 const DRIVERS: readonly EdgeDriver[] = ['s3', 'azure', 'signed-url', 'memory']
+
+/** What the environment may override in the document (secrets, and the JWKS address). */
+export interface EdgeEnvOverrides {
+  MERIDIAN_EDGE_TOKEN?: string
+  MERIDIAN_EDGE_ADMIN_TOKEN?: string
+  /** Replaces `auth.jwksUrl` (when auth is on): e.g. the origin's internal address. */
+  MERIDIAN_EDGE_JWKS_URL?: string
+}
+
+/** The document with the environment's values merged in, parsed. Every entry reads it this way. */
+export function parseEdgeConfigWithEnv(raw: Record<string, unknown>, env: EdgeEnvOverrides): EdgeConfig {
+  const origin = { ...(raw.origin as Record<string, unknown> | undefined) }
+  if (env.MERIDIAN_EDGE_TOKEN) origin.token = env.MERIDIAN_EDGE_TOKEN
+  const auth = env.MERIDIAN_EDGE_JWKS_URL && typeof raw.auth === 'object' && raw.auth !== null
+    ? { ...(raw.auth as Record<string, unknown>), jwksUrl: env.MERIDIAN_EDGE_JWKS_URL }
+    : raw.auth
+  return parseEdgeConfig({
+    ...raw, origin,
+    ...(auth !== undefined ? { auth } : {}),
+    ...(env.MERIDIAN_EDGE_ADMIN_TOKEN ? { adminToken: env.MERIDIAN_EDGE_ADMIN_TOKEN } : {}),
+  })
+}
 
 export function parseEdgeConfig(raw: unknown): EdgeConfig {
   const o = object(raw, 'edge config')
@@ -53,12 +91,13 @@ export function parseEdgeConfig(raw: unknown): EdgeConfig {
     if (ids.has(l.id)) throw new EdgeConfigError(`locations: the id ${l.id} appears twice`)
     ids.add(l.id)
   }
+  const originUrl = url(origin.url, 'origin.url')
   const presignSeconds = o.presignSeconds === undefined ? DEFAULT_PRESIGN_SECONDS : integer(o.presignSeconds, 'presignSeconds', 10, 7 * 24 * 3600)
   return {
     region: o.region === undefined ? 'default' : string(o.region, 'region'),
     home: { lat: coordinate(home.lat, 'home.lat', 90), lon: coordinate(home.lon, 'home.lon', 180) },
     origin: {
-      url: url(origin.url, 'origin.url'),
+      url: originUrl,
       ...(origin.publicUrl !== undefined ? { publicUrl: url(origin.publicUrl, 'origin.publicUrl') } : {}),
       token: origin.token === undefined || origin.token === null ? null : string(origin.token, 'origin.token'),
     },
@@ -70,7 +109,29 @@ export function parseEdgeConfig(raw: unknown): EdgeConfig {
     feedWaitSeconds: o.feedWaitSeconds === undefined ? 20 : integer(o.feedWaitSeconds, 'feedWaitSeconds', 0, 30),
     probeSeconds: o.probeSeconds === undefined ? 10 : integer(o.probeSeconds, 'probeSeconds', 0, 3600),
     staleAfterSeconds: o.staleAfterSeconds === undefined ? 120 : integer(o.staleAfterSeconds, 'staleAfterSeconds', 1, 86_400),
+    auth: auth(o.auth, originUrl),
   }
+}
+
+// Required, so an edge config written before access control existed cannot quietly serve an
+// origin's private repositories to anyone: the operator says `null` (TOML: `false`) to mean off.
+function auth(raw: unknown, originUrl: string): EdgeAuthConfig | null {
+  if (raw === undefined) throw new EdgeConfigError('auth: required: the origin\'s token settings {realm, service, issuer}, or null (false in TOML) when the origin has access control off')
+  if (raw === null || raw === false) return null
+  const a = object(raw, 'auth')
+  return {
+    realm: url(headerSafe(a.realm, 'auth.realm'), 'auth.realm'),
+    service: headerSafe(a.service, 'auth.service'),
+    issuer: headerSafe(a.issuer, 'auth.issuer'),
+    jwksUrl: a.jwksUrl === undefined ? `${originUrl}${JWKS_PATH}` : url(a.jwksUrl, 'auth.jwksUrl'),
+  }
+}
+
+/** Realm, service and issuer travel in a quoted challenge parameter: no quotes, backslashes or spaces. */
+function headerSafe(v: unknown, at: string): string {
+  const s = string(v, at)
+  if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s)) throw new EdgeConfigError(`${at}: expected printable ASCII without spaces, quotes or backslashes`)
+  return s
 }
 
 function location(raw: unknown, at: string): EdgeLocationConfig {

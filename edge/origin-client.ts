@@ -8,8 +8,9 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-en
 export interface OriginClient {
   /** The origin's answer to this request (same method, path, query, headers and body). */
   forward(request: Request, peer: string | null): Promise<Response>
-  /** A GET to the origin of `path` (e.g. a blob, as the last fallback), with the given headers. */
-  get(path: string, headers: HeadersInit): Promise<Response>
+  /** A GET to the origin of `path` (e.g. a blob, as the last fallback), with the given headers; an
+   * absolute URL (the origin's JWKS at another address) is fetched as it is. */
+  get(path: string, headers: HeadersInit, signal?: AbortSignal): Promise<Response>
 }
 
 export function createOriginClient(options: {
@@ -44,8 +45,8 @@ export function createOriginClient(options: {
       if (hasBody) init.duplex = 'half'
       return absoluteLocation(await fetchFn(base + incoming.pathname + incoming.search, init))
     },
-    async get(path, headers) {
-      return fetchFn(base + path, { headers, redirect: 'manual' })
+    async get(path, headers, signal) {
+      return fetchFn(/^https?:\/\//i.test(path) ? path : base + path, { headers, redirect: 'manual', ...(signal ? { signal } : {}) })
     },
   }
 }

@@ -29,6 +29,8 @@ export interface EdgeRuntime {
   engineFetch?: typeof fetch
   /** Manifests larger than this stay out of the index (the origin answers them): D1 caps a row at 2 MB. */
   maxManifestBytes?: number
+  /** How often the origin's JWKS may be fetched again (tests shorten the 30 s floor and 10 min age). */
+  jwksRefresh?: { minRefreshMs?: number; maxAgeMs?: number }
 }
 
 export interface RunningEdge {
@@ -68,6 +70,15 @@ export async function openEdge(config: EdgeConfig, runtime: EdgeRuntime): Promis
     staleAfterSeconds: config.staleAfterSeconds,
     log,
     adminToken: config.adminToken,
+    auth: config.auth
+      ? {
+        settings: { realm: config.auth.realm, service: config.auth.service, issuer: config.auth.issuer },
+        jwksUrl: config.auth.jwksUrl,
+        isPublic: (repository) => index.isPublic(repository),
+        jwksMinRefreshMs: runtime.jwksRefresh?.minRefreshMs,
+        jwksMaxAgeMs: runtime.jwksRefresh?.maxAgeMs,
+      }
+      : null,
   })
   const follower: Follower | null = runtime.follow
     ? followFeed({

@@ -12,4 +12,22 @@ describe('the edge config an origin writes', () => {
     const parsed = parseEdgeConfig(doc)
     expect(parsed.locations).toEqual([expect.objectContaining({ id: 'eu-s3', driver: 's3', params: { bucket: 'b', region: 'eu-central-1' } })])
   })
+
+  it('carries the origin\'s token settings when its access control is on, and null when off', () => {
+    const edge = { region: 'eu', home: { lat: 50, lon: 8 }, originUrl: 'http://10.0.0.5:5000' }
+    const on = loadConfig({ MERIDIAN_DATA_DIR: '/tmp/meridian-edge-config-test', MERIDIAN_AUTH: 'on', MERIDIAN_PUBLIC_URL: 'https://registry.example' }).config
+    expect(parseEdgeConfig(edgeConfigFor(on, edge)).auth).toEqual({
+      realm: 'https://registry.example/v2/token', service: 'registry.example', issuer: 'meridian:registry.example',
+      jwksUrl: 'http://10.0.0.5:5000/.well-known/jwks.json',
+    })
+    // Without a public URL the origin's address stands in, as at the origin (authSettingsFor).
+    const local = loadConfig({ MERIDIAN_DATA_DIR: '/tmp/meridian-edge-config-test', MERIDIAN_AUTH: 'on' }).config
+    expect(parseEdgeConfig(edgeConfigFor(local, edge)).auth).toMatchObject({ realm: 'http://10.0.0.5:5000/v2/token', service: '10.0.0.5:5000' })
+    const off = loadConfig({ MERIDIAN_DATA_DIR: '/tmp/meridian-edge-config-test', MERIDIAN_AUTH: 'off' }).config
+    expect(parseEdgeConfig(edgeConfigFor(off, edge)).auth).toBeNull()
+    // Given explicitly: those, with the JWKS where it was said to be.
+    const given = { realm: 'https://r.example/v2/token', service: 'r.example', issuer: 'meridian:r.example' }
+    expect(parseEdgeConfig(edgeConfigFor(off, { ...edge, auth: given, jwksUrl: 'https://r.example/.well-known/jwks.json' })).auth)
+      .toEqual({ ...given, jwksUrl: 'https://r.example/.well-known/jwks.json' })
+  })
 })

@@ -5,6 +5,8 @@
 // `npm start` and the tests write it out for their edges.
 
 import type { MeridianConfig } from './config/types.ts'
+import type { AuthSettings } from '../oci/auth/types.ts'
+import { authSettingsFor } from './config/auth.ts'
 
 export interface EdgeDescription {
   region: string
@@ -16,6 +18,15 @@ export interface EdgeDescription {
   adminToken?: string | null
   feedWaitSeconds?: number
   probeSeconds?: number
+  /**
+   * Token settings the edge verifies against. Default: the origin's own (`authSettingsFor`: realm,
+   * service and issuer from its public URL, or `originUrl` without one) when its access control is
+   * on, null when it is off. Give them when the origin's public URL is unset and differs from
+   * `originUrl`.
+   */
+  auth?: AuthSettings | null
+  /** Where the edge fetches the origin's public keys; default `<originUrl>/.well-known/jwks.json`. */
+  jwksUrl?: string
 }
 
 const SECRET_PARAMS = new Set(['accessKeyId', 'secretAccessKey', 'sessionToken', 'connectionString', 'accountKey', 'sasToken'])
@@ -35,6 +46,7 @@ export function edgeConfigFor(config: MeridianConfig, edge: EdgeDescription): Re
     if (l.driver === 's3' || l.driver === 'azure') return [{ ...base, driver: l.driver, params: withoutSecrets(p) }]
     return []
   })
+  const auth = edge.auth !== undefined ? edge.auth : config.auth.enabled ? authSettingsFor(config, edge.originUrl) : null
   return {
     region: edge.region, home: edge.home,
     origin: { url: edge.originUrl, ...(config.origin.publicUrl ? { publicUrl: config.origin.publicUrl } : {}) },
@@ -44,5 +56,6 @@ export function edgeConfigFor(config: MeridianConfig, edge: EdgeDescription): Re
     adminToken: edge.adminToken ?? null,
     ...(edge.feedWaitSeconds !== undefined ? { feedWaitSeconds: edge.feedWaitSeconds } : {}),
     ...(edge.probeSeconds !== undefined ? { probeSeconds: edge.probeSeconds } : {}),
+    auth: auth ? { realm: auth.realm, service: auth.service, issuer: auth.issuer, ...(edge.jwksUrl ? { jwksUrl: edge.jwksUrl } : {}) } : null,
   }
 }

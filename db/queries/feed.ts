@@ -3,7 +3,7 @@
 
 import { and, asc, eq, gt, max, sql } from 'drizzle-orm'
 import type { Db } from '../client.ts'
-import { blobs, changes, manifests, placements, repositories, repositoryBlobs, tags } from '../schema.ts'
+import { blobs, changes, manifests, placements, publicRepositories, repositories, repositoryBlobs, tags } from '../schema.ts'
 
 export interface ChangeRow { seq: number; kind: string; repository: string | null; payload: string; at: number }
 
@@ -26,6 +26,8 @@ export interface FeedQueries {
   manifestBytes(repositoryId: number, digest: string): Buffer | null
   linkedBlobsAfter(repositoryId: number, digest: string, limit: number): { repositoryId: number; repository: string; digest: string; size: number }[]
   presentPlacementsAfter(digest: string, location: string, limit: number): { digest: string; location: string; size: number }[]
+  /** Repositories readable anonymously, by name (access control). */
+  publicRepositoriesAfter(repository: string, limit: number): { repository: string }[]
 }
 
 const p = sql.placeholder
@@ -59,6 +61,8 @@ export function prepareFeedQueries(db: Db): FeedQueries {
   const placementPage = db.select({ digest: placements.digest, location: placements.location, size: placements.size }).from(placements)
     .where(and(eq(placements.state, 'present'), sql`(${placements.digest}, ${placements.location}) > (${p('d')}, ${p('l')})`))
     .orderBy(asc(placements.digest), asc(placements.location)).limit(p('limit')).prepare()
+  const publicPage = db.select({ repository: publicRepositories.repository }).from(publicRepositories)
+    .where(gt(publicRepositories.repository, p('r'))).orderBy(asc(publicRepositories.repository)).limit(p('limit')).prepare()
 
   return {
     head: () => head.get()?.seq ?? 0,
@@ -71,5 +75,6 @@ export function prepareFeedQueries(db: Db): FeedQueries {
     manifestBytes: (r, k) => manifestBytes.get({ r, k })?.payload ?? null,
     linkedBlobsAfter: (r, k, limit) => linkedPage.all({ r, k, limit }),
     presentPlacementsAfter: (d, l, limit) => placementPage.all({ d, l, limit }),
+    publicRepositoriesAfter: (r, limit) => publicPage.all({ r, limit }),
   }
 }

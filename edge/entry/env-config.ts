@@ -1,10 +1,11 @@
 // A self-hosted edge's settings (Node, Bun, Deno: all three read files through node:fs):
 // MERIDIAN_EDGE_CONFIG names the JSON document (edge/config.ts, docs/edge.md), and the secrets
 // come from the environment so the file can be shared: MERIDIAN_EDGE_TOKEN (the origin's feed
-// credential), MERIDIAN_URL_SIGNING_KEY (local-disk locations), MERIDIAN_EDGE_ADMIN_TOKEN.
+// credential), MERIDIAN_URL_SIGNING_KEY (local-disk locations), MERIDIAN_EDGE_ADMIN_TOKEN; and
+// MERIDIAN_EDGE_JWKS_URL (where the origin's public keys are, when not at origin.url).
 
 import { readFileSync } from 'node:fs'
-import { EdgeConfigError, parseEdgeConfig, type EdgeConfig } from '../config.ts'
+import { EdgeConfigError, parseEdgeConfigWithEnv, type EdgeConfig } from '../config.ts'
 
 export type Env = Record<string, string | undefined>
 
@@ -26,9 +27,7 @@ export function edgeSettingsFromEnv(env: Env): SelfHostedSettings {
   } catch (err) {
     throw new EdgeConfigError(`MERIDIAN_EDGE_CONFIG ${path}: ${(err as Error).message}`)
   }
-  const origin = { ...(raw.origin as Record<string, unknown> | undefined) }
-  if (env.MERIDIAN_EDGE_TOKEN) origin.token = env.MERIDIAN_EDGE_TOKEN
-  const config = parseEdgeConfig({ ...raw, origin, ...(env.MERIDIAN_EDGE_ADMIN_TOKEN ? { adminToken: env.MERIDIAN_EDGE_ADMIN_TOKEN } : {}) })
+  const config = parseEdgeConfigWithEnv(raw, env)
   const port = Number(env.MERIDIAN_EDGE_PORT ?? 8080)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EdgeConfigError(`MERIDIAN_EDGE_PORT: ${env.MERIDIAN_EDGE_PORT} is not a port`)
   return {

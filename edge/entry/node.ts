@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { openEdge, type RunningEdge } from '../start.ts'
+import { openEdge, type EdgeRuntime, type RunningEdge } from '../start.ts'
 import { createLogger, type Logger } from '../../storage/log.ts'
 import { loadGeoDatabase } from './geo-node.ts'
 import { openNodeStore } from './node-store.ts'
@@ -19,7 +19,15 @@ export interface NodeEdge extends RunningEdge {
   url: string
 }
 
-export async function startNodeEdge(settings: SelfHostedSettings, options: { env?: Env; log?: Logger; geoDatabase?: Uint8Array | null } = {}): Promise<NodeEdge> {
+export interface NodeEdgeOptions {
+  env?: Env
+  log?: Logger
+  geoDatabase?: Uint8Array | null
+  /** JWKS refresh limits (tests; edge/start.ts EdgeRuntime). */
+  jwksRefresh?: EdgeRuntime['jwksRefresh']
+}
+
+export async function startNodeEdge(settings: SelfHostedSettings, options: NodeEdgeOptions = {}): Promise<NodeEdge> {
   const log = options.log ?? createLogger({ base: { edge: settings.config.region } })
   if (settings.indexPath !== ':memory:') mkdirSync(dirname(settings.indexPath), { recursive: true })
   const edge = await openEdge(settings.config, {
@@ -30,6 +38,7 @@ export async function startNodeEdge(settings: SelfHostedSettings, options: { env
     log, follow: true,
     // Proxied bytes from a signed-url location are piped socket to socket (node-fetch.ts, node-send.ts).
     engineFetch: nodeFetch,
+    ...(options.jwksRefresh ? { jwksRefresh: options.jwksRefresh } : {}),
   })
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({

@@ -97,5 +97,15 @@ for (const { name, open, available } of stores) {
       expect(new TextDecoder().decode(manifest!.payload)).toBe('{"ok":true}')
       expect(await index.position()).toBe(2)
     })
+
+    it('carries repository visibility: made public by the feed, private again', async () => {
+      const index = await createSqlIndex(await fresh(open))
+      const c = changeLog()
+      await index.apply([c.repositoryVisibility({ repository: 'open/app', public: true })])
+      expect(await index.isPublic('open/app')).toBe(true)
+      expect(await index.isPublic('closed/app')).toBe(false)
+      await index.apply([c.repositoryVisibility({ repository: 'open/app', public: false })])
+      expect(await index.isPublic('open/app')).toBe(false)
+    })
   })
 }

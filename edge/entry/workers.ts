@@ -8,10 +8,12 @@
 //
 // Settings (README "Running an edge", docs/edge.md): MERIDIAN_EDGE_CONFIG, the edge config
 // document as a `[vars]` object or a JSON string; secrets by `wrangler secret put`:
-// MERIDIAN_EDGE_TOKEN (the feed credential), MERIDIAN_URL_SIGNING_KEY, MERIDIAN_EDGE_ADMIN_TOKEN.
+// MERIDIAN_EDGE_TOKEN (the feed credential), MERIDIAN_URL_SIGNING_KEY, MERIDIAN_EDGE_ADMIN_TOKEN;
+// MERIDIAN_EDGE_JWKS_URL (a var) replaces auth.jwksUrl. The JWKS is fetched with the Worker's
+// fetch, like the feed.
 
 import { getConnInfo } from 'hono/cloudflare-workers'
-import { EdgeConfigError, parseEdgeConfig, type EdgeConfig } from '../config.ts'
+import { EdgeConfigError, parseEdgeConfigWithEnv, type EdgeConfig } from '../config.ts'
 import { openEdge, type RunningEdge } from '../start.ts'
 import { syncOnce } from '../index/follow.ts'
 import { createSqlIndex } from '../index/sql-index.ts'
@@ -27,6 +29,7 @@ export interface WorkerEnv {
   MERIDIAN_EDGE_TOKEN?: string
   MERIDIAN_URL_SIGNING_KEY?: string
   MERIDIAN_EDGE_ADMIN_TOKEN?: string
+  MERIDIAN_EDGE_JWKS_URL?: string
   INDEX: D1WithSessions
 }
 
@@ -52,9 +55,7 @@ export function edgeConfigFromWorkerEnv(env: Omit<WorkerEnv, 'INDEX'>): EdgeConf
     throw new EdgeConfigError(`MERIDIAN_EDGE_CONFIG is not JSON: ${(err as Error).message}`)
   }
   if (typeof raw !== 'object' || raw === null) throw new EdgeConfigError('MERIDIAN_EDGE_CONFIG must be set in [vars] (the edge config document: docs/edge.md)')
-  const origin = { ...(raw.origin as Record<string, unknown> | undefined) }
-  if (env.MERIDIAN_EDGE_TOKEN) origin.token = env.MERIDIAN_EDGE_TOKEN
-  return parseEdgeConfig({ ...raw, origin, ...(env.MERIDIAN_EDGE_ADMIN_TOKEN ? { adminToken: env.MERIDIAN_EDGE_ADMIN_TOKEN } : {}) })
+  return parseEdgeConfigWithEnv(raw, env)
 }
 
 /** The isolate's edge, built once; a failed build is retried by the next request. */

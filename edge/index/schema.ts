@@ -6,10 +6,10 @@
 // table is dropped and recreated empty, and the follower bootstraps it again from a snapshot.
 
 /** Bump on any change below; an index written by another version is rebuilt, never migrated. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /** The data tables, in the order a snapshot swap copies them. */
-export const DATA_TABLES = ['repositories', 'tags', 'manifests', 'repository_blobs', 'placements'] as const
+export const DATA_TABLES = ['repositories', 'tags', 'manifests', 'repository_blobs', 'placements', 'public_repositories'] as const
 export type DataTable = (typeof DATA_TABLES)[number]
 
 /** Column lists, shared by the live tables and their snapshot staging copies. */
@@ -21,13 +21,15 @@ const COLUMNS: Record<DataTable, string> = {
     'payload BLOB NOT NULL, subject TEXT, artifact_type TEXT, annotations TEXT, PRIMARY KEY (repository, digest)',
   repository_blobs: 'repository TEXT NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (repository, digest)',
   placements: 'digest TEXT NOT NULL, location TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (digest, location)',
+  // Repositories readable anonymously (access control); a repository absent here is private.
+  public_repositories: 'repository TEXT NOT NULL PRIMARY KEY',
 }
 
 // Manifests hold payloads of up to megabytes: a rowid table keeps them out of the key b-tree
 // (SQLite advises WITHOUT ROWID only for rows under ~1/20 of a page). The rest are small rows
 // looked up by their whole key, where WITHOUT ROWID saves one b-tree descent per read.
 const WITHOUT_ROWID: Record<DataTable, boolean> = {
-  repositories: true, tags: true, manifests: false, repository_blobs: true, placements: true,
+  repositories: true, tags: true, manifests: false, repository_blobs: true, placements: true, public_repositories: true,
 }
 
 function createTable(name: string, table: DataTable): string {

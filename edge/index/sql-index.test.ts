@@ -153,6 +153,58 @@ describe('applying the change feed', () => {
   })
 })
 
+describe('repository visibility', () => {
+  it('answers isPublic as the feed last set it, for that name only', async () => {
+    const c = changeLog()
+    expect(await index.isPublic('org/app')).toBe(false)
+    await index.apply([c.repositoryVisibility({ repository: 'org/app', public: true })])
+    expect(await index.isPublic('org/app')).toBe(true)
+    expect(await index.isPublic('org/app2')).toBe(false)
+    expect(await index.isPublic('org')).toBe(false)
+    // Setting it twice is harmless; private again removes it.
+    await index.apply([c.repositoryVisibility({ repository: 'org/app', public: true })])
+    await index.apply([c.repositoryVisibility({ repository: 'org/app', public: false })])
+    expect(await index.isPublic('org/app')).toBe(false)
+    expect(await index.position()).toBe(3)
+  })
+
+  it('does not list a repository in the catalog because it was made public', async () => {
+    const c = changeLog()
+    await index.apply([c.repositoryVisibility({ repository: 'not/pushed', public: true })])
+    expect(await index.isPublic('not/pushed')).toBe(true)
+    expect(await index.hasRepository('not/pushed')).toBe(false)
+    expect(await index.catalog({ n: 10, last: null })).toEqual([])
+  })
+
+  it('never replays an old visibility over a newer one', async () => {
+    const c = changeLog()
+    const opened = [c.repositoryVisibility({ repository: 'r', public: true })]
+    const closed = [c.repositoryVisibility({ repository: 'r', public: false })]
+    await index.apply([...opened, ...closed])
+    expect(await index.apply(opened)).toBe(2)
+    expect(await index.isPublic('r')).toBe(false)
+  })
+
+  it('loads public repositories from a snapshot, replacing what the index held', async () => {
+    const c = changeLog()
+    await index.apply([c.repositoryVisibility({ repository: 'was/public', public: true })])
+    await index.loadSnapshot(linesOf([
+      { type: 'header', position: 5, takenAt: BASE_AT },
+      { type: 'repository', name: 'org/app' },
+      { type: 'public', repository: 'org/app' },
+      { type: 'public', repository: 'made/public/before/push' },
+      { type: 'end', records: 3 },
+    ]))
+    expect(await index.isPublic('org/app')).toBe(true)
+    expect(await index.isPublic('made/public/before/push')).toBe(true)
+    expect(await index.isPublic('was/public')).toBe(false)
+    expect(await index.catalog({ n: 10, last: null })).toEqual(['org/app'])
+    // The feed after the snapshot's position still applies.
+    await index.apply([changeLog(6).repositoryVisibility({ repository: 'org/app', public: false })])
+    expect(await index.isPublic('org/app')).toBe(false)
+  })
+})
+
 describe('pages', () => {
   it('pages tags and the catalog in lexical order after `last`, at most n', async () => {
     const c = changeLog()

@@ -60,6 +60,9 @@ export interface SqlIndex extends ReadModel {
   loadSnapshot(lines: AsyncIterable<SnapshotLine>): Promise<LoadedSnapshot>
   status(now?: number): Promise<IndexStatus>
   locationHealth(): Promise<LocationHealth[]>
+  /** Whether the origin last said this repository is readable anonymously (the feed's
+   * repository.visibility, the snapshot's public lines); false for any name it never named. */
+  isPublic(repository: string): Promise<boolean>
 }
 
 const SQL = {
@@ -79,6 +82,7 @@ const SQL = {
   position: `SELECT value FROM meta WHERE key = '${META.position}'`,
   meta: 'SELECT key, value FROM meta',
   health: 'SELECT location, readable, at FROM location_health ORDER BY location',
+  isPublic: 'SELECT 1 AS found FROM public_repositories WHERE repository = ?',
   setMeta: 'INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)',
   advance: `UPDATE meta SET value = max(value, ?) WHERE key = '${META.position}'`,
 } as const
@@ -182,6 +186,10 @@ export async function createSqlIndex(store: SqlStore, options: SqlIndexOptions =
     async locationHealth() {
       const rows = await store.all<{ location: string; readable: number; at: number }>(SQL.health)
       return rows.map((r) => ({ location: r.location, readable: Number(r.readable) === 1, at: Number(r.at) }))
+    },
+
+    async isPublic(repository) {
+      return (await store.all(SQL.isPublic, [repository])).length > 0
     },
   }
 

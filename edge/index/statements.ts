@@ -38,6 +38,9 @@ const PLACEMENT_REMOVED = `DELETE FROM placements WHERE digest = ? AND location 
 const LOCATION_HEALTH =
   `INSERT INTO location_health (location, readable, at) SELECT ?, ?, ? WHERE ${BEHIND} ` +
   'ON CONFLICT (location) DO UPDATE SET readable = excluded.readable, at = excluded.at'
+// Visibility is set, not toggled: `public: true` inserts the row (kept if there), false deletes it.
+const MADE_PUBLIC = `INSERT INTO public_repositories (repository) SELECT ? WHERE ${BEHIND} ON CONFLICT (repository) DO NOTHING`
+const MADE_PRIVATE = `DELETE FROM public_repositories WHERE repository = ? AND ${BEHIND}`
 
 /** A repository, once seen, stays: the origin never removes one (db/queries/repositories.ts). */
 export const REPOSITORY_SEEN = 'INSERT OR IGNORE INTO repositories (name) VALUES (?)'
@@ -61,6 +64,7 @@ export function changeStatements(c: Change, maxManifestBytes = Infinity): SqlSta
     case 'placement.present': return [guarded(PLACEMENT_PRESENT, [c.digest, c.location, c.size], c.seq)]
     case 'placement.removed': return [guarded(PLACEMENT_REMOVED, [c.digest, c.location], c.seq)]
     case 'location.health': return [guarded(LOCATION_HEALTH, [c.location, c.readable ? 1 : 0, c.at], c.seq)]
+    case 'repository.visibility': return [guarded(c.public ? MADE_PUBLIC : MADE_PRIVATE, [c.repository], c.seq)]
     default: {
       // A newer origin may add kinds; an index that cannot apply one must not skip past it silently.
       const unknown: { kind: string } = c
@@ -69,7 +73,10 @@ export function changeStatements(c: Change, maxManifestBytes = Infinity): SqlSta
   }
 }
 
+/** The repository a change shows exists. Visibility does not: a name can be made public before
+ * anything is pushed to it, and the catalog must not list it for that. */
 export function repositoryOf(c: Change): string | null {
+  if (c.kind === 'repository.visibility') return null
   return 'repository' in c ? c.repository : null
 }
 
@@ -80,6 +87,7 @@ const STAGE_MANIFEST =
   'VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
 const STAGE_BLOB = `INSERT OR REPLACE INTO ${stagingName('repository_blobs')} (repository, digest, size) VALUES (?, ?, ?)`
 const STAGE_PLACEMENT = `INSERT OR REPLACE INTO ${stagingName('placements')} (digest, location, size) VALUES (?, ?, ?)`
+const STAGE_PUBLIC = `INSERT OR IGNORE INTO ${stagingName('public_repositories')} (repository) VALUES (?)`
 
 export type SnapshotRecord = Exclude<SnapshotLine, { type: 'header' } | { type: 'end' }>
 
@@ -89,7 +97,7 @@ export type SnapshotRecord = Exclude<SnapshotLine, { type: 'header' } | { type: 
  */
 export function snapshotStatements(line: SnapshotRecord, seen: Set<string>, maxManifestBytes = Infinity): SqlStatement[] {
   const out: SqlStatement[] = []
-  const repository = line.type === 'repository' ? line.name : line.type === 'placement' ? null : line.repository
+  const repository = line.type === 'repository' ? line.name : line.type === 'placement' || line.type === 'public' ? null : line.repository
   if (repository !== null && !seen.has(repository)) {
     seen.add(repository)
     out.push({ sql: STAGE_REPOSITORY, params: [repository] })
@@ -104,6 +112,7 @@ export function snapshotStatements(line: SnapshotRecord, seen: Set<string>, maxM
       break
     case 'blob': out.push({ sql: STAGE_BLOB, params: [line.repository, line.digest, line.size] }); break
     case 'placement': out.push({ sql: STAGE_PLACEMENT, params: [line.digest, line.location, line.size] }); break
+    case 'public': out.push({ sql: STAGE_PUBLIC, params: [line.repository] }); break
     default: {
       const unknown: { type: string } = line
       throw new Error(`unknown snapshot record type ${unknown.type}`)

@@ -49,6 +49,9 @@ function* records(q: FeedQueries): Generator<Record[]> {
   for (const rows of keysetPages(([d, l]) => q.presentPlacementsAfter(d, l, PAGE), ['', ''] as [string, string], (p): [string, string] => [p.digest, p.location])) {
     yield rows.map((p) => ({ type: 'placement', digest: p.digest, location: p.location, size: p.size }))
   }
+  for (const rows of keysetPages((r) => q.publicRepositoriesAfter(r, PAGE), '', (p) => p.repository)) {
+    yield rows.map((p) => ({ type: 'public', repository: p.repository }))
+  }
 }
 
 const line = (l: SnapshotLine) => `${JSON.stringify(l)}\n`

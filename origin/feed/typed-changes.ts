@@ -47,6 +47,9 @@ export function typedChange(q: FeedQueries, row: ChangeRow): Change | null {
     case 'placement.present': return { ...base, kind: 'placement.present', digest: str(d.digest), location: str(d.location), size: Number(d.size) }
     case 'placement.removed': return { ...base, kind: 'placement.removed', digest: str(d.digest), location: str(d.location) }
     case 'location.health': return { ...base, kind: 'location.health', location: str(d.location), readable: d.readable === true }
+    // Appended by setRepositoryPublic (db/queries/visibility.ts): the repository in its column,
+    // `{public}` in the payload. Anything but a literal true reads as private (deny by default).
+    case 'repository.visibility': return { ...base, kind: 'repository.visibility', repository: repository || str(d.repository), public: d.public === true }
     default: return null
   }
 }

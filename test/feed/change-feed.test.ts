@@ -10,6 +10,7 @@ import { FEED_PATH } from '../../oci/pull/feed.ts'
 import { openDatabase, closeDatabase } from '../../db/client.ts'
 import { appendChange } from '../../db/queries/changes.ts'
 import { allChanges, feedPage } from './feed-model.ts'
+import { setVisibility } from './visibility.ts'
 
 describe('change feed', () => {
   let origin: TestOrigin
@@ -86,6 +87,18 @@ describe('change feed', () => {
     appendChange(origin.db, 'blob.linked', name, { digest: blob.digest })
     const [change] = (await feedPage(origin.url, `after=${start}`)).changes
     expect(change).toMatchObject({ kind: 'blob.linked', repository: name, digest: blob.digest, size: blob.size })
+  })
+
+  it('passes repository visibility through, public or private again', async () => {
+    const name = uniqueName('feed')
+    const start = await headOf()
+    setVisibility(origin.db, name, true)
+    setVisibility(origin.db, name, false)
+    const changes = await allChanges(origin.url, start)
+    expect(changes).toMatchObject([
+      { kind: 'repository.visibility', repository: name, public: true },
+      { kind: 'repository.visibility', repository: name, public: false },
+    ])
   })
 
   it('long-polls: answers as soon as a push commits', async () => {

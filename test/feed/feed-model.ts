@@ -10,14 +10,17 @@ export interface IndexModel {
   manifests: Map<string, { mediaType: string; size: number; subject: string | null; artifactType: string | null; annotations: Record<string, string> | null; payload: string }>
   blobs: Map<string, number>
   placements: Map<string, number>
+  /** Repositories readable anonymously. */
+  public: Set<string>
 }
 
 export function emptyModel(): IndexModel {
-  return { repositories: new Set(), tags: new Map(), manifests: new Map(), blobs: new Map(), placements: new Map() }
+  return { repositories: new Set(), tags: new Map(), manifests: new Map(), blobs: new Map(), placements: new Map(), public: new Set() }
 }
 
 export function applyChange(m: IndexModel, c: Change): void {
-  if ('repository' in c) m.repositories.add(c.repository)
+  // Visibility names a repository without showing it exists (it may be made public before a push).
+  if ('repository' in c && c.kind !== 'repository.visibility') m.repositories.add(c.repository)
   switch (c.kind) {
     case 'tag.set': m.tags.set(`${c.repository}:${c.tag}`, c.digest); break
     case 'tag.deleted': m.tags.delete(`${c.repository}:${c.tag}`); break
@@ -30,6 +33,10 @@ export function applyChange(m: IndexModel, c: Change): void {
     case 'placement.present': m.placements.set(`${c.digest}@${c.location}`, c.size); break
     case 'placement.removed': m.placements.delete(`${c.digest}@${c.location}`); break
     case 'location.health': break
+    case 'repository.visibility':
+      if (c.public) m.public.add(c.repository)
+      else m.public.delete(c.repository)
+      break
   }
 }
 
@@ -44,6 +51,7 @@ export function applyLine(m: IndexModel, l: SnapshotLine): void {
     }
     case 'blob': m.blobs.set(`${l.repository}@${l.digest}`, l.size); break
     case 'placement': m.placements.set(`${l.digest}@${l.location}`, l.size); break
+    case 'public': m.public.add(l.repository); break
     default: break
   }
 }

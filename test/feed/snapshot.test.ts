@@ -9,6 +9,7 @@ import { repositories } from '../../db/schema.ts'
 import { prepareFeedQueries } from '../../db/queries/feed.ts'
 import { snapshotStream } from '../../origin/feed/snapshot.ts'
 import { allChanges, applyChange, applyLine, emptyModel, snapshotLines } from './feed-model.ts'
+import { setVisibility } from './visibility.ts'
 
 describe('snapshot', () => {
   let origin: TestOrigin
@@ -22,6 +23,10 @@ describe('snapshot', () => {
     const dropped = await pushManifest(origin.url, name, 'dropped', imageManifest(config, layers))
     await pushManifest(origin.url, name, 'multi', indexManifest([kept]))
     const stray = await pushBlob(origin.url, name, utf8('unlinked later'))
+    setVisibility(origin.db, name, true)
+    setVisibility(origin.db, `${name}-was-public`, true)
+    setVisibility(origin.db, `${name}-was-public`, false)
+    setVisibility(origin.db, `${name}-not-pushed`, true)
     expect((await fetch(at(origin.url, `/v2/${name}/manifests/${dropped.digest}`), { method: 'DELETE' })).status).toBe(202)
     expect((await fetch(at(origin.url, `/v2/${name}/blobs/${stray.digest}`), { method: 'DELETE' })).status).toBe(202)
     expect((await fetch(at(origin.url, `/v2/${name}/manifests/multi`), { method: 'DELETE' })).status).toBe(202)
@@ -46,6 +51,8 @@ describe('snapshot', () => {
     expect(fromSnapshot.manifests.has(`${name}@${dropped.digest}`)).toBe(false)
     expect(fromSnapshot.blobs.has(`${name}@${stray.digest}`)).toBe(false)
     expect(fromSnapshot.blobs.get(`${name}@${config.digest}`)).toBe(config.size)
+    expect([...fromSnapshot.public].filter((r) => r.startsWith(name)).sort()).toEqual([name, `${name}-not-pushed`])
+    expect(fromSnapshot.repositories.has(`${name}-not-pushed`)).toBe(false)
     // The placement of the stray's bytes stays: unlinking is not garbage collection.
     expect(fromSnapshot.placements.get(`${stray.digest}@${origin.config.preference[0]}`)).toBe(stray.size)
   })
@@ -63,6 +70,14 @@ describe('snapshot', () => {
     for (const l of await snapshotLines(origin.url)) applyLine(fresh, l)
     expect(index).toEqual(fresh)
     expect(index.tags.get(`${name}:later`)).toBe(moved.digest)
+  })
+
+  it('pages public repositories like every other table', async () => {
+    const names = Array.from({ length: 1203 }, (_, i) => `pub/r${String(i).padStart(4, '0')}`)
+    for (const n of names) setVisibility(origin.db, n, true)
+    const lines = await snapshotLines(origin.url)
+    const listed = lines.flatMap((l) => (l.type === 'public' && l.repository.startsWith('pub/') ? [l.repository] : []))
+    expect(listed).toEqual(names)
   })
 
   it('streams a large registry in many chunks', async () => {

@@ -9,7 +9,7 @@ import { edgeConfigFor, type EdgeDescription } from '../../origin/edge-config.ts
 import { loadOrCreateUrlSigningKey } from '../../origin/url-signing-key.ts'
 import { createDbReadModel } from '../../db/read-model.ts'
 import { parseEdgeConfig } from '../../edge/config.ts'
-import { startNodeEdge, type NodeEdge } from '../../edge/entry/node.ts'
+import { startNodeEdge, type NodeEdge, type NodeEdgeOptions } from '../../edge/entry/node.ts'
 import { silentLogger } from '../../storage/log.ts'
 import { freePort } from '../../scripts/bench/origin-process.ts'
 import { startTestOrigin, type TestOrigin, type TestOriginOptions } from './origin.ts'
@@ -36,15 +36,24 @@ export interface TestEdge extends NodeEdge {
   settle(timeoutMs?: number): Promise<void>
 }
 
-export async function startTestEdge(origin: TestOrigin, edge: Partial<EdgeDescription> & { geoDatabase?: Uint8Array | null } = {}): Promise<TestEdge> {
+export interface TestEdgeOptions extends Partial<EdgeDescription> {
+  geoDatabase?: Uint8Array | null
+  /** Changes the edge config document edgeConfigFor wrote (locations elsewhere, say) before it is parsed. */
+  editConfig?: (doc: Record<string, unknown>) => Record<string, unknown>
+  jwksRefresh?: NodeEdgeOptions['jwksRefresh']
+}
+
+export async function startTestEdge(origin: TestOrigin, edge: TestEdgeOptions = {}): Promise<TestEdge> {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-edge-'))
-  const config = parseEdgeConfig(edgeConfigFor(origin.config, {
-    region: 'test', home: { lat: 50.1, lon: 8.7 }, feedWaitSeconds: 5, ...edge, originUrl: origin.url,
-  }))
+  const { geoDatabase, editConfig, jwksRefresh, ...description } = edge
+  const doc = edgeConfigFor(origin.config, {
+    region: 'test', home: { lat: 50.1, lon: 8.7 }, feedWaitSeconds: 5, ...description, originUrl: description.originUrl ?? origin.url,
+  })
+  const config = parseEdgeConfig(editConfig ? editConfig(doc) : doc)
   const node = await startNodeEdge({
     config, host: '127.0.0.1', port: 0, indexPath: join(dir, 'index.sqlite'),
     urlSigningKey: await loadOrCreateUrlSigningKey(origin.dataDir),
-  }, { log: silentLogger, geoDatabase: edge.geoDatabase ?? null })
+  }, { log: silentLogger, geoDatabase: geoDatabase ?? null, ...(jwksRefresh ? { jwksRefresh } : {}) })
   const originModel = createDbReadModel(origin.db)
   return {
     ...node,

@@ -28,6 +28,7 @@ export function changeLog(start = 1) {
     placementPresent: make('placement.present'),
     placementRemoved: make('placement.removed'),
     locationHealth: make('location.health'),
+    repositoryVisibility: make('repository.visibility'),
   }
 }
 
