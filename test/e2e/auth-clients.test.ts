@@ -126,7 +126,8 @@ describe('skopeo against an origin with access control', () => {
     const failed = await skopeoFails(['copy', ...PUSH_FLAGS, '--dest-creds', creds(reader.user, reader.secret), `oci:${source.path}:v1`, dockerRef(origin.url, name, 'v1')])
     expect(failed.stderr).toMatch(AUTH_ERROR)
     expect(await snapshotState(origin.db, origin.locations)).toEqual(before)
-    expect(await tagsOf(origin.url, name, ['--creds', creds(dev.user, dev.secret)])).toEqual([])
+    const missing = await skopeoFails(['list-tags', ...REGISTRY_FLAGS, '--creds', creds(dev.user, dev.secret), dockerRef(origin.url, name)])
+    expect(missing.stderr).toMatch(/404|name unknown/i)
   })
 
   it('uses a robot account made by `npm run admin` from a shell script', async () => {
