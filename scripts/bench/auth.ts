@@ -135,7 +135,7 @@ async function visibleAt(url: string, digest: string, authorization: string | nu
   }
 }
 
-export async function authPhase(ctx: BenchContext, wrk: Omit<WrkOptions, 'scriptDir'>, goals: AuthGoals, rounds = 2): Promise<{ rows: ReadRow[]; notes: string[] }> {
+export async function authPhase(ctx: BenchContext, wrk: Omit<WrkOptions, 'scriptDir'>, goals: AuthGoals, rounds = 3): Promise<{ rows: ReadRow[]; notes: string[] }> {
   if (!hasAb()) return { rows: [], notes: ['auth: skipped, ab not found (apt-get install apache2-utils): HEADs run under ab'] }
   const options: WrkOptions = { ...wrk, scriptDir: join(ctx.root, 'wrk-auth') }
   const started: OriginProcess[] = []
@@ -181,9 +181,15 @@ export async function authPhase(ctx: BenchContext, wrk: Omit<WrkOptions, 'script
       rows.push({ ...row!, goal: `>= ${goals.ratio}x auth off`, pass: row!.errors === 0 && row!.ratio !== null && row!.ratio >= goals.ratio })
     }
     const notes = [
-      `auth: manifest HEAD by tag with a bearer token (ES256, verified offline on every request) vs the same HEAD with access control off, ` +
+      `auth: manifest HEAD by tag with a bearer token (ES256, verified offline) vs the same HEAD with access control off, ` +
       `best of ${rounds} alternating rounds each; for the auth rows "ceiling req/s" is the auth-off figure and ratio = with token / without (goal ≥ ${goals.ratio}×).`,
     ]
+    // Server CPU per request moves less with the machine's load than req/s does: the token's cost in µs.
+    for (const [plain, authorised] of [[sides[0]!, sides[1]!], [sides[2]!, sides[3]!]] as const) {
+      const a = best.get(plain.label)?.cpuUsPerRequest
+      const b = best.get(authorised.label)?.cpuUsPerRequest
+      if (a != null && b != null) notes.push(`auth: ${authorised.label}: ${(b - a).toFixed(0)} µs of server CPU per request more than ${plain.label} (${a.toFixed(0)} → ${b.toFixed(0)} µs)`)
+    }
     return { rows, notes }
   } finally {
     for (const p of started.reverse()) await p.stop().catch(() => undefined)
