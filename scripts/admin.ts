@@ -165,6 +165,7 @@ async function readAll(stream: NodeJS.ReadStream): Promise<string> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const config = configOrExit()
+  if (!config.auth.enabled) process.stderr.write('note: access control is off (MERIDIAN_AUTH=off): these settings take effect once it is on\n')
   const db = openDatabase(config.databaseUrl)
   const status = await runAdmin(process.argv.slice(2), {
     db, tokenSeconds: config.auth.tokenSeconds,

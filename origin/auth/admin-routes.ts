@@ -1,13 +1,15 @@
 // The access-control part of the admin API (docs/access-control.md "Admin API"), mounted inside
-// the admin API's own app (origin/routes/admin.ts), so its credential rules apply unchanged: the
-// admin token, loopback, or a registry token of an admin account. JSON in and out; a secret is in
-// the answer that made it and nowhere else (never in the log).
+// the admin API's own app (origin/routes/admin.ts), behind its credential check, with one rule
+// more: no loopback exception. Whoever can reach a loopback port could otherwise make themselves
+// an admin of the registry, and access control would stop at the machine's edge. JSON in and out;
+// a secret is in the answer that made it and nowhere else (never in the log).
 
 import { Hono, type Context } from 'hono'
 import type { Db } from '../../db/client.ts'
 import { publicRepositoryNames } from '../../db/queries/visibility.ts'
 import { ociError } from '../../oci/errors.ts'
 import type { Logger } from '../log.ts'
+import { adminAccessOf, type AdminEnv } from '../routes/admin.ts'
 import {
   createRobot, createUser, describeAccess, describeAccount, grant, removeAccount, resetSecret, revoke, rotateKey, setAdmin, setDisabled,
   setPublic,
@@ -21,6 +23,17 @@ export interface AccessAdminDeps {
 }
 
 type Body = Record<string, unknown>
+
+async function requireCredential(c: Context<AdminEnv>, next: () => Promise<void>): Promise<void> {
+  const access = adminAccessOf(c)
+  if (access !== 'token' && access !== 'account') {
+    throw ociError('UNAUTHORIZED', {
+      message: 'accounts and grants need MERIDIAN_ADMIN_TOKEN or an admin account\'s registry token, on loopback too',
+      headers: { 'WWW-Authenticate': 'Bearer realm="meridian-admin"' },
+    })
+  }
+  await next()
+}
 
 async function jsonBody(c: Context): Promise<Body> {
   const body: unknown = await c.req.json().catch(() => null)
@@ -42,9 +55,12 @@ function optionalBoolean(body: Body, key: string): boolean | undefined {
   return value
 }
 
-export function createAccessAdminRoutes(deps: AccessAdminDeps): Hono {
+export function createAccessAdminRoutes(deps: AccessAdminDeps): Hono<AdminEnv> {
   const { db } = deps
-  const routes = new Hono()
+  const routes = new Hono<AdminEnv>()
+  // On these prefixes only (`/accounts/*` covers `/accounts` too): mounted into the admin app, a
+  // bare `*` would reach its replication routes as well.
+  for (const prefix of ['/accounts', '/robots', '/public-repositories', '/signing-keys']) routes.use(`${prefix}/*`, requireCredential)
   // What changed, for the operator's audit trail: names and targets, never a secret.
   const audit = (action: string, fields: Record<string, unknown>) => deps.log?.info('access changed', { action, ...fields })
 

@@ -4,7 +4,7 @@
 // `Authorization: Bearer <token>`, or a registry token of an admin account.
 
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { eq } from 'drizzle-orm'
 import type { Db } from '../../db/client.ts'
 import { placementsOf } from '../../db/queries/placements.ts'
@@ -39,21 +39,36 @@ export interface AdminDeps {
   registryTokenRole?: (token: string) => Promise<'admin' | 'other' | null>
 }
 
+/** How a request got into the admin API: its token, an admin account's registry token, or open (loopback). */
+export type AdminAccess = 'token' | 'account' | 'open'
+export type AdminEnv = { Variables: { adminAccess: AdminAccess } }
+
+export function adminAccessOf(c: Context<AdminEnv>): AdminAccess | null {
+  return c.get('adminAccess') ?? null
+}
+
 const NAMESPACE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
 
-export function createAdminRoutes(deps: AdminDeps): Hono {
-  const admin = new Hono()
+export function createAdminRoutes(deps: AdminDeps): Hono<AdminEnv> {
+  const admin = new Hono<AdminEnv>()
   const expected = deps.token ? createHash('sha256').update(`Bearer ${deps.token}`).digest() : null
   admin.use('*', async function requireAdminToken(c, next) {
     const authorization = c.req.header('authorization') ?? ''
-    if (expected) {
-      // Hashes compared in constant time: the token's length and prefix do not leak through timing.
-      const given = createHash('sha256').update(authorization).digest()
-      if (timingSafeEqual(given, expected) || await isAdminAccount(authorization)) return next()
-      throw ociError('UNAUTHORIZED', { message: 'admin token required', headers: { 'WWW-Authenticate': 'Bearer realm="meridian-admin"' } })
+    // Hashes compared in constant time: the token's length and prefix do not leak through timing.
+    if (expected && timingSafeEqual(createHash('sha256').update(authorization).digest(), expected)) {
+      c.set('adminAccess', 'token')
+      return next()
     }
-    if (typeof deps.openWithoutToken === 'function' ? deps.openWithoutToken() : deps.openWithoutToken) return next()
-    if (await isAdminAccount(authorization)) return next()
+    // Before the loopback rule: a caller that names a non-admin account is refused even there.
+    if (await isAdminAccount(authorization)) {
+      c.set('adminAccess', 'account')
+      return next()
+    }
+    if (expected) throw ociError('UNAUTHORIZED', { message: 'admin token required', headers: { 'WWW-Authenticate': 'Bearer realm="meridian-admin"' } })
+    if (typeof deps.openWithoutToken === 'function' ? deps.openWithoutToken() : deps.openWithoutToken) {
+      c.set('adminAccess', 'open')
+      return next()
+    }
     throw ociError('DENIED', { message: 'the admin API is closed: set MERIDIAN_ADMIN_TOKEN (or use an admin account\'s registry token) to use it on a non-loopback address' })
   })
 

@@ -1,12 +1,14 @@
 // The access-control admin API on a real origin: accounts, robots, grants, public repositories,
 // key rotation; secrets once; who may call it (admin token, an admin account's registry token).
 
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { accountByName } from '../../db/queries/accounts.ts'
 import { isRepositoryPublic } from '../../db/queries/visibility.ts'
 import { verifySecret } from '../../origin/auth/passwords.ts'
 import type { TestOrigin } from '../helpers/origin.ts'
-import { adminCall, startAuthOrigin, tokenFor } from './origin-client.ts'
+import { ADMIN_TOKEN, adminCall, startAuthOrigin, tokenFor } from './origin-client.ts'
 
 let origin: TestOrigin
 const logged: string[] = []
@@ -144,5 +146,34 @@ describe('admin API: who may call it', () => {
     // Demoted since the token was issued: refused at once.
     await adminCall(origin, 'PATCH', '/accounts/root', { isAdmin: false })
     expect((await adminCall(origin, 'GET', '/accounts', undefined, `Bearer ${rootToken}`)).status).toBe(403)
+  })
+})
+
+describe('admin API on loopback without MERIDIAN_ADMIN_TOKEN', () => {
+  it('keeps the replication routes open as before, but accounts and grants need an admin credential', async () => {
+    const open = await startAuthOrigin({ adminToken: null })
+    try {
+      const call = (path: string, authorization = '', method = 'GET', body?: unknown) => adminCall(open, method, path, body, authorization)
+      expect((await call('/replication/backlog')).status).toBe(200)
+      for (const path of ['/accounts', '/accounts/admin', '/public-repositories', '/robots']) {
+        const res = await call(path, '', path === '/robots' ? 'POST' : 'GET', path === '/robots' ? { namespace: 'a', name: 'b' } : undefined)
+        expect(res.status, path).toBe(401)
+        expect(((await res.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toContain('on loopback too')
+      }
+      expect(accountByName(open.db, 'a+b')).toBeNull()
+      expect((await call('/signing-keys/rotate', '', 'POST')).status).toBe(401)
+      // The wrong admin token is no credential either.
+      expect((await call('/accounts', `Bearer ${ADMIN_TOKEN}`)).status).toBe(401)
+
+      const password = readFileSync(join(open.dataDir, 'admin-password'), 'utf8').trim()
+      const adminToken = await tokenFor(open, [], { user: 'admin', secret: password })
+      expect((await call('/accounts', `Bearer ${adminToken}`)).status).toBe(200)
+      await call('/accounts', `Bearer ${adminToken}`, 'POST', { name: 'erin', password: 'erin has a long password' })
+      const erin = await tokenFor(open, [], { user: 'erin', secret: 'erin has a long password' })
+      // A caller that names a non-admin account is refused, on the replication routes too.
+      expect((await call('/replication/backlog', `Bearer ${erin}`)).status).toBe(403)
+    } finally {
+      await open.close()
+    }
   })
 })
