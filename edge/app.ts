@@ -18,7 +18,7 @@ import { createEdgeMetrics, type IndexStatus } from './metrics.ts'
 import { debugRoutes } from './debug-routes.ts'
 import { createReadProbe } from './probe.ts'
 import { cachedFor } from './timing.ts'
-import { createEdgeGuard, type EdgeAuth } from './auth.ts'
+import { createEdgeGuard, warnIfOriginHasAuth, type EdgeAuth } from './auth.ts'
 import { TOKEN_PATH } from '../oci/auth/types.ts'
 
 export const GEO_SOURCE_HEADER = 'Meridian-Geo-Source'
@@ -53,7 +53,8 @@ export interface EdgeDeps {
   staleAfterSeconds?: number
   /** Bearer token of the debug endpoints; null: they answer 404. */
   adminToken?: string | null
-  /** Access control (tokens verified against the origin's JWKS); null or absent: off. */
+  /** Access control (tokens verified against the origin's JWKS). null: off, as configured (a warning
+   * is logged if the origin turns out to have it on); absent: off (tests of the app alone). */
   auth?: EdgeAuth | null
 }
 
@@ -134,11 +135,14 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
   const isStale = indexStatus
     ? cachedFor(1000, async () => {
       const s = await indexStatus()
-      return s.lagSeconds * 1000 > staleAfterMs || (s.lastSyncAt !== null && Date.now() - s.lastSyncAt > staleAfterMs)
+      // An index that loaded its snapshot and never got a feed page since last heard at the snapshot.
+      const heardAt = s.lastSyncAt ?? s.snapshotAt ?? null
+      return s.lagSeconds * 1000 > staleAfterMs || (heardAt !== null && Date.now() - heardAt > staleAfterMs)
     })
     : async () => false
 
   if (deps.auth) mountAccessControl(deps.auth)
+  else if (deps.auth === null) void warnIfOriginHasAuth(origin, log)
 
   app.on(['GET', 'HEAD'], '/v2/*', async (c, next) => {
     if (await isReady()) return next()
@@ -172,7 +176,15 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
     const guard = createEdgeGuard({ ...auth, isPublic: async (repository) => (await fresh()) && auth.isPublic(repository) }, origin, log)
     const anonymousWhileUnsure = async (c: Context, next: () => Promise<void>) => {
       if (/^bearer\s/i.test(c.req.header('authorization') ?? '') || (await fresh())) return next()
-      return askOrigin(c)
+      try {
+        const res = await askOrigin(c)
+        if (res.status < 500) return res
+        await res.body?.cancel()
+      } catch (err) {
+        log.warn('index is not sure of visibility and the origin did not answer', { error: describeError(err) })
+      }
+      // The origin cannot say either: the guard decides with nothing public (a 401 challenge).
+      return next()
     }
     // The token endpoint is the origin's (for deployments whose public hostname is an edge).
     app.on(['GET', 'POST'], TOKEN_PATH, forward)

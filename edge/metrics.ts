@@ -12,6 +12,8 @@ export interface IndexStatus {
   lastSyncAt: number | null
   /** False until a snapshot or the feed has been loaded. */
   ready: boolean
+  /** When the snapshot the index was built from was taken (ms since the epoch), or null. */
+  snapshotAt?: number | null
 }
 
 export interface EdgeMetrics {

@@ -1,14 +1,22 @@
 // What the edge access-control tests need around a real origin and a real Node edge: a recording
 // proxy (in front of the origin, to see what the edge asks of it; in front of a location's
-// storage host, to see that a client's Authorization never reaches it) and registry tokens
-// signed in the test (expired, forged, for another audience: what no token endpoint hands out).
+// storage host, to see that a client's Authorization never reaches it), accounts and tokens from
+// the origin's own endpoint, and tokens signed in the test (expired, forged, for another audience:
+// what no token endpoint hands out) with the origin's key or a stranger's.
 
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey as JoseKey } from 'jose'
-import type { Access, AuthSettings, Jwks, JsonWebKeyWithKid } from '../../oci/auth/types.ts'
+import type { Access, AuthSettings, JsonWebKeyWithKid } from '../../oci/auth/types.ts'
 import { TOKEN_PATH } from '../../oci/auth/types.ts'
+import type { Db } from '../../db/client.ts'
+import { createAccount } from '../../db/queries/accounts.ts'
+import { grantActions } from '../../db/queries/grants.ts'
+import { hashSecret } from '../../origin/auth/passwords.ts'
+import { createKeyStore } from '../../origin/auth/signing-keys.ts'
+import { OCI_IMAGE_CONFIG } from '../../oci/media-types.ts'
+import { OCI_LAYER, OCI_MANIFEST, at, imageManifest, randomBytes, sha256, utf8, type Bytes } from '../helpers/registry-client.ts'
 
 export interface RecordedRequest {
   method: string
@@ -68,8 +76,70 @@ export function withAuthorization(requests: RecordedRequest[]): RecordedRequest[
 
 export interface TestKey {
   kid: string
-  publicJwk: JsonWebKeyWithKid
-  privateKey: JoseKey
+  publicJwk?: JsonWebKeyWithKid
+  privateKey: JoseKey | CryptoKey
+}
+
+/**
+ * The origin's own signing key (the shared signing_keys table), for tokens its endpoint never
+ * hands out (expired ones); `rotate` makes a new key sign, as `npm run admin` would.
+ */
+export function originKeys(db: Db) {
+  const store = createKeyStore(db)
+  return {
+    async current(): Promise<TestKey> {
+      const { kid, key } = await store.signingKey()
+      return { kid, privateKey: key }
+    },
+    async rotate(): Promise<TestKey> {
+      await store.rotate()
+      const { kid, key } = await store.signingKey()
+      return { kid, privateKey: key }
+    },
+  }
+}
+
+export interface Credentials { user: string; secret: string }
+
+/** An account made straight in the origin's database, with grants (`target` → actions). */
+export async function makeAccount(db: Db, user: string, grants: Record<string, string[]>, isAdmin = false): Promise<Credentials> {
+  const secret = `secret-${crypto.randomUUID()}`
+  const account = createAccount(db, { name: user, kind: 'user', secretHash: await hashSecret(secret), isAdmin })
+  for (const [target, actions] of Object.entries(grants)) grantActions(db, account.id, target, actions)
+  return { user, secret }
+}
+
+/** A token from the origin's token endpoint (GET, token.md); anonymous without credentials. */
+export async function tokenFrom(originUrl: string, settings: AuthSettings, scopes: string[], credentials?: Credentials): Promise<string> {
+  const query = new URLSearchParams({ service: settings.service })
+  for (const s of scopes) query.append('scope', s)
+  const headers: Record<string, string> = credentials ? { authorization: `Basic ${btoa(`${credentials.user}:${credentials.secret}`)}` } : {}
+  const res = await fetch(`${originUrl}${TOKEN_PATH}?${query}`, { headers })
+  if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${await res.text()}`)
+  return ((await res.json()) as { token: string }).token
+}
+
+/** A one-layer image pushed with a token: blobs monolithically (POST, PUT ?digest=), then the manifest as `tag`. */
+export async function pushImageWith(url: string, token: string, name: string, tag: string, layerBytes: Bytes = randomBytes(4096)) {
+  const headers = { authorization: `Bearer ${token}` }
+  async function blob(bytes: Bytes) {
+    const opened = await fetch(at(url, `/v2/${name}/blobs/uploads/`), { method: 'POST', headers })
+    if (opened.status !== 202) throw new Error(`upload answered ${opened.status}: ${await opened.text()}`)
+    const target = new URL(at(url, opened.headers.get('location')!))
+    const digest = sha256(bytes)
+    target.searchParams.set('digest', digest)
+    const closed = await fetch(target, { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: bytes })
+    if (closed.status !== 201) throw new Error(`blob PUT answered ${closed.status}: ${await closed.text()}`)
+    return { digest, size: bytes.byteLength }
+  }
+  const config = await blob(utf8(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: Math.random() })))
+  const layer = await blob(layerBytes)
+  const manifest = imageManifest({ mediaType: OCI_IMAGE_CONFIG, ...config }, [{ mediaType: OCI_LAYER, ...layer }])
+  const body = utf8(JSON.stringify(manifest))
+  const res = await fetch(at(url, `/v2/${name}/manifests/${tag}`), { method: 'PUT', headers: { ...headers, 'content-type': OCI_MANIFEST }, body })
+  if (res.status !== 201) throw new Error(`manifest PUT answered ${res.status}: ${await res.text()}`)
+  await res.body?.cancel()
+  return { manifest: sha256(body), layer: layer.digest, layerBytes, config, manifestBody: manifest }
 }
 
 /** An ES256 key whose kid is its JWK thumbprint, as the origin makes them. */
@@ -110,21 +180,6 @@ export async function signToken(key: TestKey, settings: AuthSettings, options: T
 export const pull = (name: string): Access => ({ type: 'repository', name, actions: ['pull'] })
 export const pushPull = (name: string): Access => ({ type: 'repository', name, actions: ['pull', 'push'] })
 export const catalog: Access = { type: 'registry', name: 'catalog', actions: ['*'] }
-
-/** A JWKS endpoint standing in for the origin's where it cannot serve one yet; counts its fetches. */
-export async function startJwksServer(keys: () => Jwks): Promise<{ url: string; fetches: () => number; close(): Promise<void> }> {
-  let fetches = 0
-  const server = createServer((req, res) => {
-    fetches++
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(keys()))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`,
-    fetches: () => fetches,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
-  }
-}
 
 /** The settings an origin at `url` without a public URL uses (origin/config/auth.ts authSettingsFor). */
 export function settingsFor(url: string): AuthSettings {

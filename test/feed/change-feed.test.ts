@@ -10,7 +10,7 @@ import { FEED_PATH } from '../../oci/pull/feed.ts'
 import { openDatabase, closeDatabase } from '../../db/client.ts'
 import { appendChange } from '../../db/queries/changes.ts'
 import { allChanges, feedPage } from './feed-model.ts'
-import { setVisibility } from './visibility.ts'
+import { setRepositoryPublic } from '../../db/queries/visibility.ts'
 
 describe('change feed', () => {
   let origin: TestOrigin
@@ -92,8 +92,8 @@ describe('change feed', () => {
   it('passes repository visibility through, public or private again', async () => {
     const name = uniqueName('feed')
     const start = await headOf()
-    setVisibility(origin.db, name, true)
-    setVisibility(origin.db, name, false)
+    setRepositoryPublic(origin.db, name, true)
+    setRepositoryPublic(origin.db, name, false)
     const changes = await allChanges(origin.url, start)
     expect(changes).toMatchObject([
       { kind: 'repository.visibility', repository: name, public: true },

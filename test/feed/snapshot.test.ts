@@ -9,7 +9,7 @@ import { repositories } from '../../db/schema.ts'
 import { prepareFeedQueries } from '../../db/queries/feed.ts'
 import { snapshotStream } from '../../origin/feed/snapshot.ts'
 import { allChanges, applyChange, applyLine, emptyModel, snapshotLines } from './feed-model.ts'
-import { setVisibility } from './visibility.ts'
+import { setRepositoryPublic } from '../../db/queries/visibility.ts'
 
 describe('snapshot', () => {
   let origin: TestOrigin
@@ -23,10 +23,10 @@ describe('snapshot', () => {
     const dropped = await pushManifest(origin.url, name, 'dropped', imageManifest(config, layers))
     await pushManifest(origin.url, name, 'multi', indexManifest([kept]))
     const stray = await pushBlob(origin.url, name, utf8('unlinked later'))
-    setVisibility(origin.db, name, true)
-    setVisibility(origin.db, `${name}-was-public`, true)
-    setVisibility(origin.db, `${name}-was-public`, false)
-    setVisibility(origin.db, `${name}-not-pushed`, true)
+    setRepositoryPublic(origin.db, name, true)
+    setRepositoryPublic(origin.db, `${name}-was-public`, true)
+    setRepositoryPublic(origin.db, `${name}-was-public`, false)
+    setRepositoryPublic(origin.db, `${name}-not-pushed`, true)
     expect((await fetch(at(origin.url, `/v2/${name}/manifests/${dropped.digest}`), { method: 'DELETE' })).status).toBe(202)
     expect((await fetch(at(origin.url, `/v2/${name}/blobs/${stray.digest}`), { method: 'DELETE' })).status).toBe(202)
     expect((await fetch(at(origin.url, `/v2/${name}/manifests/multi`), { method: 'DELETE' })).status).toBe(202)
@@ -74,7 +74,7 @@ describe('snapshot', () => {
 
   it('pages public repositories like every other table', async () => {
     const names = Array.from({ length: 1203 }, (_, i) => `pub/r${String(i).padStart(4, '0')}`)
-    for (const n of names) setVisibility(origin.db, n, true)
+    for (const n of names) setRepositoryPublic(origin.db, n, true)
     const lines = await snapshotLines(origin.url)
     const listed = lines.flatMap((l) => (l.type === 'public' && l.repository.startsWith('pub/') ? [l.repository] : []))
     expect(listed).toEqual(names)

@@ -41,11 +41,12 @@ export interface TestEdgeOptions extends Partial<EdgeDescription> {
   /** Changes the edge config document edgeConfigFor wrote (locations elsewhere, say) before it is parsed. */
   editConfig?: (doc: Record<string, unknown>) => Record<string, unknown>
   jwksRefresh?: NodeEdgeOptions['jwksRefresh']
+  log?: NodeEdgeOptions['log']
 }
 
 export async function startTestEdge(origin: TestOrigin, edge: TestEdgeOptions = {}): Promise<TestEdge> {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-edge-'))
-  const { geoDatabase, editConfig, jwksRefresh, ...description } = edge
+  const { geoDatabase, editConfig, jwksRefresh, log, ...description } = edge
   const doc = edgeConfigFor(origin.config, {
     region: 'test', home: { lat: 50.1, lon: 8.7 }, feedWaitSeconds: 5, ...description, originUrl: description.originUrl ?? origin.url,
   })
@@ -53,7 +54,7 @@ export async function startTestEdge(origin: TestOrigin, edge: TestEdgeOptions = 
   const node = await startNodeEdge({
     config, host: '127.0.0.1', port: 0, indexPath: join(dir, 'index.sqlite'),
     urlSigningKey: await loadOrCreateUrlSigningKey(origin.dataDir),
-  }, { log: silentLogger, geoDatabase: geoDatabase ?? null, ...(jwksRefresh ? { jwksRefresh } : {}) })
+  }, { log: log ?? silentLogger, geoDatabase: geoDatabase ?? null, ...(jwksRefresh ? { jwksRefresh } : {}) })
   const originModel = createDbReadModel(origin.db)
   return {
     ...node,

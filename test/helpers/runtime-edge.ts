@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createDbReadModel } from '../../db/read-model.ts'
 import { edgeConfigFor } from '../../origin/edge-config.ts'
-import type { AuthSettings } from '../../oci/auth/types.ts'
 import { loadOrCreateUrlSigningKey } from '../../origin/url-signing-key.ts'
 import { freePort } from './edge.ts'
 import type { TestOrigin } from './origin.ts'
@@ -38,10 +37,6 @@ export interface RuntimeEdgeOptions {
   home?: { lat: number; lon: number }
   /** How long to wait for the first answer (wrangler bundles first). */
   startTimeoutMs?: number
-  /** Access control at the edge (default: as the origin's config says). */
-  auth?: AuthSettings | null
-  /** Where the edge fetches the JWKS (default: the origin's). */
-  jwksUrl?: string
   /** A name for the edge's region (two edges of one runtime side by side). */
   region?: string
 }
@@ -50,7 +45,6 @@ export async function startRuntimeEdge(runtime: EdgeRuntimeName, origin: TestOri
   const dir = mkdtempSync(join(tmpdir(), `meridian-${runtime}-edge-`))
   const config = edgeConfigFor(origin.config, {
     region: options.region ?? `test-${runtime}`, home: options.home ?? { lat: 50.1, lon: 8.7 }, originUrl: origin.url, feedWaitSeconds: 5,
-    ...(options.auth !== undefined ? { auth: options.auth } : {}), ...(options.jwksUrl ? { jwksUrl: options.jwksUrl } : {}),
   })
   const secrets = { MERIDIAN_EDGE_TOKEN: options.token, MERIDIAN_URL_SIGNING_KEY: await loadOrCreateUrlSigningKey(origin.dataDir) }
   const port = await freePort()

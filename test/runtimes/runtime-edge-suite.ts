@@ -1,7 +1,8 @@
 // What every runtime's edge test runs: the behavioural pull suite (test/pull/pull-suite.ts) against
 // the edge running in that runtime as a child process, and the redirect a blob pull is for: a 307
 // to the signed URL of the location nearest the client, not everything answered by the origin.
-// One origin and one edge per file, shared by both describes.
+// One origin and one edge per file, shared by those; plus an origin with access control on and an
+// edge of the runtime in front of it (tokens verified inside the runtime against the origin's JWKS).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { definePullSuite } from '../pull/pull-suite.ts'
@@ -11,8 +12,8 @@ import { waitForReplication } from '../helpers/replication.ts'
 import { at, bytesOf, pushBlob, randomBytes, uniqueName } from '../helpers/registry-client.ts'
 import type { TestOrigin } from '../helpers/origin.ts'
 import { nearestFirst } from '../../storage/distance.ts'
-import { setVisibility } from '../feed/visibility.ts'
-import { challengeOf, newKey, pull, settingsFor, signToken, startJwksServer } from '../edge/auth-kit.ts'
+import { setRepositoryPublic } from '../../db/queries/visibility.ts'
+import { challengeOf, makeAccount, newKey, originKeys, pull, pushImageWith, settingsFor, signToken, tokenFrom } from '../edge/auth-kit.ts'
 
 export interface ClientPlacement {
   /** Headers that place the client (workerd: request.cf), or none. */
@@ -40,51 +41,61 @@ export function defineRuntimeEdgeTests(runtime: EdgeRuntimeName, label: string, 
     definePullSuite(label, async () => ({ origin: origin.url, pull: edge.url, settle: () => edge.settle(), close: async () => {} }))
 
     describe(`access control: ${label}`, () => {
+      // A second origin, with access control on: its token endpoint, its JWKS, its keys.
+      let secureOrigin: TestOrigin
       let secured: RuntimeEdge
-      let jwks: Awaited<ReturnType<typeof startJwksServer>>
-      let key: Awaited<ReturnType<typeof newKey>>
       beforeAll(async () => {
-        key = await newKey()
-        jwks = await startJwksServer(() => ({ keys: [key.publicJwk] }))
-        secured = await startRuntimeEdge(runtime, origin, { token, region: `auth-${runtime}`, auth: settingsFor(origin.url), jwksUrl: jwks.url })
+        secureOrigin = await startRedirectingOrigin({ env: { MERIDIAN_EDGE_TOKEN: token, MERIDIAN_AUTH: 'on' } })
+        secured = await startRuntimeEdge(runtime, secureOrigin, { token, region: `auth-${runtime}` })
       }, 120_000)
       afterAll(async () => {
         await secured?.close()
-        await jwks?.close()
+        await secureOrigin?.close()
       })
 
       it('refuses an anonymous pull of a private repository (401 naming the realm), serves a valid token and a public repository', async () => {
-        const settings = settingsFor(origin.url)
+        const settings = settingsFor(secureOrigin.url)
         const privateName = uniqueName('private')
         const publicName = uniqueName('public')
-        const bytes = randomBytes(1024)
-        const secret = await pushBlob(origin.url, privateName, bytes)
-        const open = await pushBlob(origin.url, publicName, bytes)
-        setVisibility(origin.db, publicName, true)
-        await waitForReplication(origin.db)
+        const admin = await makeAccount(secureOrigin.db, `admin-${runtime}`, {}, true)
+        const reader = await makeAccount(secureOrigin.db, `reader-${runtime}`, { [privateName]: ['pull'] })
+        const secret = await pushImageWith(secureOrigin.url, await tokenFrom(secureOrigin.url, settings, [`repository:${privateName}:pull,push`], admin), privateName, 'v1')
+        const open = await pushImageWith(secureOrigin.url, await tokenFrom(secureOrigin.url, settings, [`repository:${publicName}:pull,push`], admin), publicName, 'v1')
+        setRepositoryPublic(secureOrigin.db, publicName, true)
+        await waitForReplication(secureOrigin.db)
         await secured.settle()
+        const blobOf = (name: string, digest: string) => at(secured.url, `/v2/${name}/blobs/${digest}`)
 
-        const anonymous = await fetch(at(secured.url, `/v2/${privateName}/blobs/${secret.digest}`), { redirect: 'manual', headers: client.headers })
+        const anonymous = await fetch(blobOf(privateName, secret.layer), { redirect: 'manual', headers: client.headers })
         expect(anonymous.status).toBe(401)
         expect(challengeOf(anonymous)).toEqual({ realm: settings.realm, service: settings.service, scope: `repository:${privateName}:pull` })
         await anonymous.body?.cancel()
 
-        const token = await signToken(key, settings, { access: [pull(privateName)] })
-        const allowed = await fetch(at(secured.url, `/v2/${privateName}/blobs/${secret.digest}`), { redirect: 'manual', headers: { ...client.headers, authorization: `Bearer ${token}` } })
+        // A token from the origin's endpoint, verified inside this runtime against the origin's JWKS.
+        const pullToken = await tokenFrom(secureOrigin.url, settings, [`repository:${privateName}:pull`], reader)
+        const allowed = await fetch(blobOf(privateName, secret.layer), { redirect: 'manual', headers: { ...client.headers, authorization: `Bearer ${pullToken}` } })
         expect(allowed.status).toBe(307)
-        expect(await bytesOf(await fetch(allowed.headers.get('location')!))).toEqual(bytes)
+        expect(await bytesOf(await fetch(allowed.headers.get('location')!))).toEqual(secret.layerBytes)
+        const manifest = await fetch(at(secured.url, `/v2/${privateName}/manifests/v1`), { headers: { ...client.headers, authorization: `Bearer ${pullToken}` } })
+        expect(manifest.status).toBe(200)
+        expect(manifest.headers.get('docker-content-digest')).toBe(secret.manifest)
+        await manifest.body?.cancel()
 
-        const forged = await signToken(await newKey(), settings, { access: [pull(privateName)], kid: key.kid })
-        const refused = await fetch(at(secured.url, `/v2/${privateName}/blobs/${secret.digest}`), { redirect: 'manual', headers: { authorization: `Bearer ${forged}` } })
-        expect(refused.status).toBe(401)
-        expect(challengeOf(refused).error).toBe('invalid_token')
-        await refused.body?.cancel()
+        const real = await originKeys(secureOrigin.db).current()
+        const forged = await signToken(await newKey(), settings, { access: [pull(privateName)], kid: real.kid })
+        const expired = await signToken(real, settings, { access: [pull(privateName)], expiresIn: -120 })
+        for (const bad of [forged, expired]) {
+          const refused = await fetch(blobOf(privateName, secret.layer), { redirect: 'manual', headers: { authorization: `Bearer ${bad}` } })
+          expect(refused.status).toBe(401)
+          expect(challengeOf(refused).error).toBe('invalid_token')
+          await refused.body?.cancel()
+        }
 
-        const head = await fetch(at(secured.url, `/v2/${publicName}/blobs/${open.digest}`), { method: 'HEAD', headers: client.headers })
+        const head = await fetch(blobOf(publicName, open.layer), { method: 'HEAD', headers: client.headers })
         expect(head.status).toBe(200)
-        const pulled = await fetch(at(secured.url, `/v2/${publicName}/blobs/${open.digest}`), { redirect: 'manual', headers: client.headers })
+        const pulled = await fetch(blobOf(publicName, open.layer), { redirect: 'manual', headers: client.headers })
         expect(pulled.status).toBe(307)
-        await pulled.body?.cancel()
+        expect(await bytesOf(await fetch(pulled.headers.get('location')!))).toEqual(open.layerBytes)
       })
     })
 
