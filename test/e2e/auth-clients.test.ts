@@ -25,6 +25,8 @@ import { creds, dockerRef, PULL_FLAGS, PUSH_FLAGS, REGISTRY_FLAGS, skopeo, skope
 const REPO_ROOT = resolve(import.meta.dirname, '../..')
 /** What containers/image says when the registry refuses for want of rights. */
 const AUTH_ERROR = /unauthorized|authentication required|denied|insufficient_scope|401/i
+/** Where podman and skopeo keep root's logins without REGISTRY_AUTH_FILE. */
+const SYSTEM_AUTH_FILE = '/run/containers/0/auth.json'
 
 const dev = { user: 'clients-dev', secret: `dev-${randomUUID()}` }
 const reader = { user: 'clients-reader', secret: `reader-${randomUUID()}` }
@@ -109,8 +111,7 @@ describe('skopeo against an origin with access control', () => {
 
     await skopeo(['logout', new URL(origin.url).host], { authFile: auth })
     expect(loggedIn(auth, origin.url)).toBeNull()
-    const systemAuth = '/run/containers/0/auth.json'
-    if (existsSync(systemAuth)) expect(readFileSync(systemAuth, 'utf8')).not.toContain(new URL(origin.url).host)
+    if (existsSync(SYSTEM_AUTH_FILE)) expect(readFileSync(SYSTEM_AUTH_FILE, 'utf8')).not.toContain(new URL(origin.url).host)
   })
 
   it('pulls a public repository anonymously', async () => {
@@ -197,6 +198,8 @@ describe.skipIf(podmanMissing !== null)(`podman against an origin with access co
     expect(stdout).toMatch(/\bv1\b/)
     await podman.run(['logout', new URL(origin.url).host])
     expect(loggedIn(podman.authFile, origin.url)).toBeNull()
+    // Root's default auth file never saw this login.
+    if (existsSync(SYSTEM_AUTH_FILE)) expect(readFileSync(SYSTEM_AUTH_FILE, 'utf8')).not.toContain(new URL(origin.url).host)
   })
 
   it('pulls a public repository anonymously', async () => {
