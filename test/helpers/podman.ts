@@ -14,6 +14,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { redactCreds } from './skopeo.ts'
 
 export const PODMAN = process.env.PODMAN ?? 'podman'
 
@@ -40,7 +41,7 @@ export class PodmanError extends Error {
   readonly stdout: string
   readonly stderr: string
   constructor(args: string[], code: number | string | null, stdout: string, stderr: string) {
-    super(`podman ${args.join(' ')} failed (${code}):\n${stderr.trim() || stdout.trim()}`)
+    super(`podman ${redactCreds(args).join(' ')} failed (${code}):\n${stderr.trim() || stdout.trim()}`)
     this.name = 'PodmanError'
     this.code = code
     this.stdout = stdout
@@ -128,7 +129,7 @@ export function createPodman(): Podman {
     async fails(args, options) {
       try {
         const { stdout } = await run(args, options)
-        throw new Error(`podman ${args.join(' ')} unexpectedly succeeded:\n${stdout}`)
+        throw new Error(`podman ${redactCreds(args).join(' ')} unexpectedly succeeded:\n${stdout}`)
       } catch (err) {
         if (err instanceof PodmanError) return err
         throw err

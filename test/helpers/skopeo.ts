@@ -16,7 +16,7 @@ export class SkopeoError extends Error {
   readonly stdout: string
   readonly stderr: string
   constructor(args: string[], code: number | string | null, stdout: string, stderr: string) {
-    super(`skopeo ${args.join(' ')} failed (${code}):\n${stderr.trim() || stdout.trim()}`)
+    super(`skopeo ${redactCreds(args).join(' ')} failed (${code}):\n${stderr.trim() || stdout.trim()}`)
     this.name = 'SkopeoError'
     this.code = code
     this.stdout = stdout
@@ -61,7 +61,7 @@ export function skopeo(args: string[], options: SkopeoOptions = {}): Promise<Sko
 export async function skopeoFails(args: string[], options: SkopeoOptions = {}): Promise<SkopeoError> {
   try {
     const { stdout } = await skopeo(args, options)
-    throw new Error(`skopeo ${args.join(' ')} unexpectedly succeeded:\n${stdout}`)
+    throw new Error(`skopeo ${redactCreds(args).join(' ')} unexpectedly succeeded:\n${stdout}`)
   } catch (err) {
     if (err instanceof SkopeoError) return err
     throw err
@@ -83,6 +83,11 @@ export const PUSH_FLAGS = ['--dest-tls-verify=false', '--preserve-digests', '--r
 export const PULL_FLAGS = ['--src-tls-verify=false', '--preserve-digests', '--retry-times', '0']
 /** Flags for inspect, list-tags and delete. */
 export const REGISTRY_FLAGS = ['--tls-verify=false', '--retry-times', '0']
+
+/** The arguments with the secret of every `--creds`, `--src-creds`, `--dest-creds` value masked. */
+export function redactCreds(args: string[]): string[] {
+  return args.map((a, i) => (/^--(src-|dest-)?creds$/.test(args[i - 1] ?? '') ? a.replace(/:.*$/, ':***') : a.replace(/^(--(?:src-|dest-)?creds=[^:]*):.*$/, '$1:***')))
+}
 
 /** `user:secret` for `--creds`, `--src-creds` and `--dest-creds`. */
 export function creds(user: string, secret: string): string {
