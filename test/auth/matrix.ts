@@ -15,6 +15,7 @@ import { JWKS_PATH, type Access } from '../../oci/auth/types.ts'
 import { hashSecret } from '../../origin/auth/passwords.ts'
 import { createKeyStore } from '../../origin/auth/signing-keys.ts'
 import type { LocationSet } from '../../origin/locations.ts'
+import { rawRequest } from '../helpers/raw-http.ts'
 import { OCI_MANIFEST, at, randomBytes, sha256, utf8 } from '../helpers/registry-client.ts'
 import { snapshotState, type StateSnapshot } from './matrix-state.ts'
 import {
@@ -39,6 +40,8 @@ const PRIVATE = `${NS}/private`
 const OTHER = `${NS}/other`
 const PUBLIC = `${NS}/public`
 const WRITABLE = `${NS}/writable`
+/** Not WRITABLE, though a careless prefix match would say so. */
+const STRETCHED = [`${WRITABLE}x`, `${WRITABLE}-2`, `${WRITABLE}/sub`, `${NS}/writ`]
 
 const repo = (name: string, ...actions: string[]): Access => ({ type: 'repository', name, actions })
 const scope = (name: string, actions: string) => `repository:${name}:${actions}`
@@ -97,6 +100,8 @@ export function defineAuthMatrix(label: string, start: () => Promise<AuthMatrixT
       tokens.readerAskingPush = await fetchToken(realm, service, accounts.reader, [scope(PRIVATE, 'pull,push,delete')])
       tokens.readerAskingOther = await fetchToken(realm, service, accounts.reader, [scope(OTHER, 'pull')])
       tokens.writer = await fetchToken(realm, service, accounts.writer, [scope(WRITABLE, 'pull,push'), scope(OTHER, 'pull')])
+      // Names that start like a granted one, or sit below it: none of them is the grant's.
+      tokens.writerStretching = await fetchToken(realm, service, accounts.writer, STRETCHED.map((n) => scope(n, 'pull,push')))
       tokens.anonymous = await fetchToken(realm, service, null, [scope(PRIVATE, 'pull'), scope(PUBLIC, 'pull'), 'registry:catalog:*'])
       before = await snapshotState(db, t.origin.locations)
     }, 60_000)
@@ -265,6 +270,28 @@ export function defineAuthMatrix(label: string, start: () => Promise<AuthMatrixT
       await expectRefused(res, [scope(WRITABLE, 'pull,push'), scope(OTHER, 'pull')], 'insufficient_scope', 'mount from=')
       const head = await send('HEAD', `/v2/${WRITABLE}/blobs/${layer}`, tokens.writer!)
       expect(head.status, 'the blob was not linked into the writable repository').toBe(404)
+    })
+
+    it('does not stretch a grant to names that start like it or sit below it', async () => {
+      expect(claimsOf(tokens.writerStretching!).access.filter((a) => a.actions.length > 0)).toEqual([])
+      for (const name of STRETCHED) await expectAllRefused(name, tokens.writerStretching!, 'insufficient_scope', `grant on ${WRITABLE}, asked for ${name}`, ['pull', 'push'])
+    })
+
+    it('is not fooled by encoded or dotted paths aiming at another repository', async () => {
+      const { manifest, layer } = images[OTHER]!
+      const paths = [
+        `/v2/${PRIVATE}/../other/manifests/v1`, `/v2/${PRIVATE}/%2e%2e/other/manifests/v1`, `/v2/${NS}%2Fother/manifests/v1`,
+        `/v2/${NS}/%6fther/manifests/v1`, `/%76%32/${OTHER}/manifests/v1`, `/v2//${OTHER}/manifests/v1`, `/v2/${OTHER}/manifests/v1?x=/v2/${PRIVATE}/`,
+        `/v2/${OTHER}/blobs/${layer}#/v2/${PRIVATE}/`, `/v2/${OTHER}/manifests/${manifest}/`, `/V2/${OTHER}/manifests/v1`,
+      ]
+      const host = new URL(t.url).host
+      for (const path of paths) {
+        const res = await rawRequest(t.url, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${tokens.reader}\r\nConnection: close\r\n\r\n`)
+        // Refused, or not found, or not a registry path at all: never the other repository's content.
+        expect(res.status, `${path}: ${res.body.slice(0, 200)}`).toBeGreaterThanOrEqual(400)
+        expect(res.body, path).not.toContain(images[OTHER]!.config)
+        if (res.status === 401) expect(JSON.parse(res.body).errors[0].code, path).toBe('UNAUTHORIZED')
+      }
     })
 
     it('lists in the catalog only repositories the caller may pull', async () => {
