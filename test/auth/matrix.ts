@@ -23,6 +23,11 @@ import {
   type ClaimsBase, type Credentials, type SigningKey,
 } from './matrix-tokens.ts'
 
+/**
+ * What the suite runs against. The origin must be fresh and have access control on: the suite
+ * writes its accounts (`matrix-*`) and repositories (`matrix/*`) into it, and takes the origin's
+ * signing key from its database to sign tokens the token endpoint would never issue.
+ */
 export interface AuthMatrixTarget {
   /** The origin, in this process: its token endpoint, its database and its storage. */
   origin: { url: string; db: Db; locations: LocationSet }
