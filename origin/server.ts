@@ -33,6 +33,7 @@ import { createKeyStore } from './auth/signing-keys.ts'
 import { createOriginAuth, registryTokenRole } from './auth/origin-auth.ts'
 import { ensureAdminAccount, loginInstructions } from './auth/bootstrap.ts'
 import { createAccessAdminRoutes } from './auth/admin-routes.ts'
+import { startAuthHousekeeping } from './auth/housekeeping.ts'
 import type { Hono } from 'hono'
 import type { OriginEnv } from './deps.ts'
 
@@ -169,6 +170,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   const uploadCleanup = startUploadCleanup({ db, locations, log }, {
     intervalMs: 3_600_000, olderThanMs: 24 * 3_600_000, tempGraceMs: tempGraceFor(config.origin.idleTimeoutMs),
   })
+  const authHousekeeping = keys ? startAuthHousekeeping(db, log) : null
   // One reconciler per deployment: it runs beside the worker (here, or in npm run worker).
   const reconciler = runWorker
     ? startReconciler(db, policy.targetsFor, {
@@ -181,6 +183,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     url, db, locations, deps, metrics, policy, worker,
     async close() {
       reconciler?.stop()
+      authHousekeeping?.stop()
       await uploadCleanup.stop()
       await worker?.stop()
       // Long polls answer now (empty) instead of holding the shutdown for their wait.

@@ -63,6 +63,8 @@ process.stdout.write([
       'Access control is on (MERIDIAN_AUTH=off switches it off; docs/access-control.md). Log in to both first, e.g.:',
       `  skopeo login --tls-verify=false -u admin --password-stdin ${hostPort} < ${join(config.dataDir, 'admin-password')}`,
       `  skopeo login --tls-verify=false -u admin --password-stdin ${edgeHostPort} < ${join(config.dataDir, 'admin-password')}`,
+      'The curl lines below ask anonymously: make the repository public first (npm run admin -- private demo/app undoes it):',
+      '  npm run admin -- public demo/app',
     ]
     : []),
   `Push with any client, e.g.: skopeo copy --dest-tls-verify=false oci:./my-image:latest docker://${hostPort}/demo/app:latest`,

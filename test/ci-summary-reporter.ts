@@ -22,18 +22,25 @@ export interface CiSummary {
   /** Files that failed with no failed or unrun test to show for it (import error, early crash). */
   brokenFiles: string[]
   unhandledErrors: number
+  /** `file > test` of every failed or unrun test: CI prints them, so a red run names its culprits. */
+  failedTests: string[]
+  /** Tests that failed, then passed on vitest's retry (MERIDIAN_TEST_RETRY): counted as passed, named so they are not hidden. */
+  flakyTests: string[]
 }
 
 export function summarize(modules: ReadonlyArray<TestModule>, unhandled: ReadonlyArray<SerializedError>): CiSummary {
-  const s: CiSummary = { passed: 0, failed: 0, skipped: 0, neverRan: 0, brokenFiles: [], unhandledErrors: unhandled.length }
+  const s: CiSummary = { passed: 0, failed: 0, skipped: 0, neverRan: 0, brokenFiles: [], unhandledErrors: unhandled.length, failedTests: [], flakyTests: [] }
   for (const module of modules) {
     let counted = 0
     for (const test of module.children.allTests()) {
       const state = test.result().state
-      if (state === 'passed') s.passed++
-      else if (state === 'skipped') s.skipped++
-      else if (state === 'failed') s.failed++, counted++
-      else s.neverRan++, counted++
+      const name = `${module.relativeModuleId} > ${test.fullName}`
+      if (state === 'passed') {
+        s.passed++
+        if (test.diagnostic()?.flaky) s.flakyTests.push(name)
+      } else if (state === 'skipped') s.skipped++
+      else if (state === 'failed') s.failed++, counted++, s.failedTests.push(name)
+      else s.neverRan++, counted++, s.failedTests.push(`${name} (never ran)`)
     }
     const moduleState = module.state()
     const moduleFailed = moduleState === 'failed' || moduleState === 'queued' || module.errors().length > 0
@@ -57,6 +64,8 @@ export default class CiSummaryReporter implements Reporter {
     if (s.neverRan > 0) notes.push(`${s.neverRan} tests never ran (a worker crashed or the run was cut short)`)
     if (s.brokenFiles.length > 0) notes.push(`files failed outside any test: ${s.brokenFiles.join(', ')}`)
     if (s.unhandledErrors > 0) notes.push(`${s.unhandledErrors} unhandled errors`)
+    for (const name of s.failedTests) notes.push(`failed: ${name}`)
+    for (const name of s.flakyTests) notes.push(`flaky (failed, then passed on retry): ${name}`)
     for (const note of notes) process.stdout.write(`ci-summary: ${note}\n`)
     process.stdout.write(`ci-summary: ${s.passed} passed, ${failures(s)} failed, ${s.skipped} skipped\n`)
   }

@@ -10,6 +10,7 @@ export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0] | Db
 export type ChangeKind =
   | 'blob.linked' | 'blob.unlinked' | 'placement.present' | 'placement.removed'
   | 'manifest.put' | 'manifest.deleted' | 'tag.set' | 'tag.deleted' | 'location.health'
+  | 'repository.visibility'
 
 export function appendChange(tx: Tx, kind: ChangeKind, repository: string | null, payload: Record<string, unknown>, now = Date.now()): void {
   tx.insert(changes).values({ kind, repository, payload: JSON.stringify(payload), at: now }).run()

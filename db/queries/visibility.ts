@@ -4,8 +4,8 @@
 
 import { asc, eq } from 'drizzle-orm'
 import type { Db } from '../client.ts'
-import { changes, publicRepositories } from '../schema.ts'
-import type { Tx } from './changes.ts'
+import { publicRepositories } from '../schema.ts'
+import { appendChange } from './changes.ts'
 
 export function isRepositoryPublic(db: Db, repository: string): boolean {
   return db.select({ r: publicRepositories.repository }).from(publicRepositories)
@@ -18,7 +18,8 @@ export function setRepositoryPublic(db: Db, repository: string, isPublic: boolea
     const changed = isPublic
       ? tx.insert(publicRepositories).values({ repository, createdAt: now }).onConflictDoNothing().run().changes > 0
       : tx.delete(publicRepositories).where(eq(publicRepositories.repository, repository)).run().changes > 0
-    if (changed) appendVisibilityChange(tx, repository, isPublic, now)
+    // Shape as oci/pull/feed.ts: the repository in its column, `{ public }` in the payload.
+    if (changed) appendChange(tx, 'repository.visibility', repository, { public: isPublic }, now)
     return changed
   })
 }
@@ -26,11 +27,4 @@ export function setRepositoryPublic(db: Db, repository: string, isPublic: boolea
 export function publicRepositoryNames(db: Db): string[] {
   return db.select({ r: publicRepositories.repository }).from(publicRepositories)
     .orderBy(asc(publicRepositories.repository)).all().map((r) => r.r)
-}
-
-// The row appendChange (db/queries/changes.ts) would write; its ChangeKind union predates this kind
-// and that file is shared, so the one insert is written here. Shape as oci/pull/feed.ts:
-// the repository in its column, `{ public }` in the payload.
-function appendVisibilityChange(tx: Tx, repository: string, isPublic: boolean, now: number): void {
-  tx.insert(changes).values({ kind: 'repository.visibility', repository, payload: JSON.stringify({ public: isPublic }), at: now }).run()
 }

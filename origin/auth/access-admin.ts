@@ -3,6 +3,7 @@
 // rotation. Input is checked here, once; every refusal is an OciError, whose message the CLI
 // prints and the API renders. A secret leaves only in the answer to the call that made it.
 
+import { deleteRefreshTokensOf } from '../../db/queries/refresh-tokens.ts'
 import type { Db } from '../../db/client.ts'
 import {
   AccountExists, accountByName, createAccount, deleteAccount, listAccounts, setAccountAdmin, setAccountDisabled, setAccountSecret,
@@ -96,6 +97,8 @@ export async function resetSecret(db: Db, name: string, password?: string): Prom
   }
   const secret = password ?? (row.kind === 'robot' ? newRobotSecret() : newPassword())
   setAccountSecret(db, row.name, await hashSecret(secret))
+  // A new secret ends the sessions the old one opened: its refresh tokens go with it.
+  deleteRefreshTokensOf(db, row.id)
   return { account: viewOf(db, row), secret }
 }
 
@@ -110,6 +113,7 @@ export function setDisabled(db: Db, name: string, disabled: boolean): AccountVie
   const row = mustFind(db, name)
   if (disabled) keepAnAdmin(db, row, 'disabling')
   setAccountDisabled(db, row.name, disabled)
+  if (disabled) deleteRefreshTokensOf(db, row.id)
   return viewOf(db, mustFind(db, row.name))
 }
 

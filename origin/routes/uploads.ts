@@ -13,6 +13,7 @@ import { writeVerifiedBlob } from '../uploads/write.ts'
 import { replayableBody } from '../uploads/replayable-body.ts'
 import { clientBody } from '../uploads/client-body.ts'
 import { apiHeaders, depsOf, nameOf, type OriginContext } from './context.ts'
+import { callerOf } from '../../oci/auth/guard.ts'
 
 export const uploadRoutes = new Hono<OriginEnv>()
 
@@ -70,7 +71,11 @@ async function startUpload(c: OriginContext) {
   if (mount !== undefined && isDigest(mount)) {
     const from = c.req.query('from')
     const source = from !== undefined && isValidName(from) ? findRepository(deps.db, from) : null
-    const mountable = from !== undefined ? source !== null && findRepositoryBlob(deps.db, source.id, mount) !== null : findBlob(deps.db, mount) !== null
+    // Without `from` the blob could come from any repository: with access control on (a guard ran,
+    // callerOf is set) that would copy a private blob to whoever knows its digest, so only a mount
+    // from a named repository, whose pull the guard has checked, is done; else a plain upload.
+    const anywhere = from === undefined && callerOf(c) === null
+    const mountable = from !== undefined ? source !== null && findRepositoryBlob(deps.db, source.id, mount) !== null : anywhere && findBlob(deps.db, mount) !== null
     if (mountable && mountBlob(deps.db, name, mount, deps.replicationTargets)) return blobCreated(c, name, mount)
   }
   const digest = c.req.query('digest')

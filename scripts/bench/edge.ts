@@ -113,18 +113,33 @@ export async function edgePhase(ctx: BenchContext, wrk: Omit<WrkOptions, 'script
     ctx.log(`edge proxy: pushing ${ctx.sizeMiB} MiB`)
     await pushBlob(server.url, image.repository, digest, payloadChunks({ size, seed: 777 }))
     const proxy = await spawnEdge(ctx, server, 'edge-proxy', { proxyAll: true })
+    const plainProxy = await spawnServer({
+      cwd: ctx.repoRoot, dataDir: ctx.root, script: 'scripts/bench/plain-proxy.mjs',
+      env: (port) => ({ PORT: String(port), BENCH_UPSTREAM: server.url }),
+    })
     try {
       await visibleAt(proxy.url, image.repository, image.tag, image.manifest)
-      const direct = await curlPull(server.url, image.repository, digest)
-      const through = await curlPull(proxy.url, image.repository, digest)
+      // Three pulls each, alternating, best of three: this box is shared and 2-core, and one
+      // slow pull would otherwise decide the ratio.
+      const best = (a: { seconds: number } | undefined, b: { seconds: number }) => (a && a.seconds <= b.seconds ? a : b)
+      let direct, through, plain
+      for (let i = 0; i < 3; i++) {
+        direct = best(direct, await curlPull(server.url, image.repository, digest))
+        through = best(through, await curlPull(proxy.url, image.repository, digest))
+        plain = best(plain, await curlPull(plainProxy.url, image.repository, digest))
+      }
       // The edge's hop to the location is Node's own HTTP client (fetch): its speed alone, same blob.
       const nodeClient = await pullBlob(server.url, image.repository, digest, { verify: false })
-      const ratio = direct.seconds / through.seconds
-      notes.push(`${ctx.sizeMiB} MiB proxied through the edge (Node, signed-url location read through the origin), curl: ${(ctx.sizeMiB / through.seconds).toFixed(0)} MiB/s ` +
-        `vs ${(ctx.sizeMiB / direct.seconds).toFixed(0)} MiB/s straight from the origin = ${ratio.toFixed(2)}× (goal ≥ 0.9×) ${ratio >= 0.9 ? '✔' : '✘'}; ` +
-        `Node's fetch alone reads it from the origin at ${(ctx.sizeMiB / nodeClient.seconds).toFixed(0)} MiB/s`)
+      const ratio = direct!.seconds / through!.seconds
+      const ofPlain = plain!.seconds / through!.seconds
+      const rate = (r: { seconds: number }) => (ctx.sizeMiB / r.seconds).toFixed(0)
+      notes.push(`${ctx.sizeMiB} MiB proxied through the edge (Node, signed-url location read through the origin), curl, best of 3: ${rate(through!)} MiB/s ` +
+        `vs ${rate(direct!)} MiB/s straight from the origin = ${ratio.toFixed(2)}× (goal ≥ 0.9×) ${ratio >= 0.9 ? '✔' : '✘'}; ` +
+        `a plain node:http pipe proxy in front of the origin (scripts/bench/plain-proxy.mjs, the ceiling of any Node proxy here) ${rate(plain!)} MiB/s = ${(direct!.seconds / plain!.seconds).toFixed(2)}× direct, ` +
+        `so the edge runs at ${ofPlain.toFixed(2)}× that ceiling; Node's fetch alone reads it from the origin at ${rate(nodeClient)} MiB/s`)
     } finally {
       await proxy.stop()
+      await plainProxy.stop()
     }
     return { rows, notes }
   })

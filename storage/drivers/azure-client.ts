@@ -10,13 +10,35 @@ export function serviceClient(options: AzureEngineOptions): BlobServiceClient {
   // Retries are for blips; a location that is down must fail in seconds (its health is tracked
   // by the caller). The `timed` wrapper bounds the whole call, retries included.
   const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000 } }
-  if (options.connectionString) return BlobServiceClient.fromConnectionString(options.connectionString, pipeline)
-  const { accountName, accountKey, sasToken } = options
+  // The SDK reads account-key connection strings only where it believes it runs on Node (its
+  // isNodeLike, false inside workerd even with nodejs_compat): those are taken apart here, so an
+  // edge on Workers reads the same setting. Any other form is left to the SDK.
+  const parts = options.connectionString ? accountKeyParts(options.connectionString) : null
+  if (options.connectionString && !parts) return BlobServiceClient.fromConnectionString(options.connectionString, pipeline)
+  const { accountName, accountKey, sasToken } = parts ?? options
   if (!accountName) throw new StorageError('invalid', options.location, `${options.location}: azure needs connectionString or accountName`)
-  const endpoint = (options.endpoint ?? `https://${accountName}.blob.core.windows.net`).replace(/\/+$/, '')
+  const endpoint = (parts?.endpoint ?? options.endpoint ?? `https://${accountName}.blob.core.windows.net`).replace(/\/+$/, '')
   if (accountKey) return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(accountName, accountKey), pipeline)
   if (sasToken) return new BlobServiceClient(`${endpoint}?${sasToken.replace(/^\?/, '')}`, new AnonymousCredential(), pipeline)
   throw new StorageError('invalid', options.location, `${options.location}: azure needs accountKey or sasToken with accountName`)
+}
+
+/**
+ * An account-key connection string's account, key and blob endpoint (`BlobEndpoint`, or built from
+ * `DefaultEndpointsProtocol` and `EndpointSuffix`); null for any other form (SAS, development storage).
+ */
+export function accountKeyParts(connectionString: string): { accountName: string; accountKey: string; endpoint: string; sasToken?: undefined } | null {
+  const fields = new Map<string, string>()
+  for (const part of connectionString.split(';')) {
+    const at = part.indexOf('=')
+    if (at > 0) fields.set(part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim())
+  }
+  const accountName = fields.get('accountname')
+  const accountKey = fields.get('accountkey')
+  if (!accountName || !accountKey) return null
+  const endpoint = fields.get('blobendpoint')
+    ?? `${fields.get('defaultendpointsprotocol') ?? 'https'}://${accountName}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}`
+  return { accountName, accountKey, endpoint }
 }
 
 /** The secret parts of a connection string, to scrub from messages. */

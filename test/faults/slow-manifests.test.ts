@@ -134,9 +134,10 @@ describe('slow manifest bodies', () => {
     console.info(`slow manifests: ${slow.length} slow bodies trickling, ${pushes.length} pushes meanwhile; latency p50 ${percentile(latencies, 50)!.toFixed(1)} ms, ` +
       `p99 ${percentile(latencies, 99)!.toFixed(1)} ms, max ${max.toFixed(1)} ms; RSS +${((memory.max - memory.first) / MiB).toFixed(0)} MiB at most`)
     expect(pushes.filter((p) => p.status !== 201)).toEqual([])
-    // Before: the first push waited 10 s and got 503. On this shared box a push takes 10-100 ms.
+    // Before: the first push waited 10 s and got 503. On this shared box a push takes 10-100 ms;
+    // the bound on the slowest is well under the 10 s wait, with room for a loaded CI runner.
     expect(percentile(latencies, 50)!).toBeLessThan(250)
-    expect(max).toBeLessThan(2_000)
+    expect(max).toBeLessThan(5_000)
     expect(slowStatuses).toEqual(slow.map(() => 201))
     // Four 4 MiB bodies parsed and stored at once at the end (measured: +113-122 MiB).
     expect(memory.max - memory.first).toBeLessThan(200 * MiB)

@@ -21,6 +21,8 @@ export type EdgeRuntimeName = 'bun' | 'deno' | 'workerd'
 
 export interface RuntimeEdge {
   url: string
+  /** The last 8 KB the edge printed (for a failing test's message). */
+  output(): string
   settle(timeoutMs?: number): Promise<void>
   close(): Promise<void>
 }
@@ -39,13 +41,16 @@ export interface RuntimeEdgeOptions {
   startTimeoutMs?: number
   /** A name for the edge's region (two edges of one runtime side by side). */
   region?: string
+  /** Changes the edge config document before the edge starts (e.g. a location's read credentials). */
+  editConfig?: (config: Record<string, unknown>) => Record<string, unknown>
 }
 
 export async function startRuntimeEdge(runtime: EdgeRuntimeName, origin: TestOrigin, options: RuntimeEdgeOptions): Promise<RuntimeEdge> {
   const dir = mkdtempSync(join(tmpdir(), `meridian-${runtime}-edge-`))
-  const config = edgeConfigFor(origin.config, {
+  const described = edgeConfigFor(origin.config, {
     region: options.region ?? `test-${runtime}`, home: options.home ?? { lat: 50.1, lon: 8.7 }, originUrl: origin.url, feedWaitSeconds: 5,
   })
+  const config = options.editConfig ? options.editConfig(described) : described
   const secrets = { MERIDIAN_EDGE_TOKEN: options.token, MERIDIAN_URL_SIGNING_KEY: await loadOrCreateUrlSigningKey(origin.dataDir) }
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -72,6 +77,7 @@ export async function startRuntimeEdge(runtime: EdgeRuntimeName, origin: TestOri
   const originModel = createDbReadModel(origin.db)
   return {
     url,
+    output: () => output,
     async settle(timeoutMs = 30_000) {
       const want = await originModel.position()
       const deadline = Date.now() + timeoutMs
@@ -112,7 +118,8 @@ async function wranglerDev(dir: string, port: number, vars: Record<string, unkno
     d1_databases: [{ binding: 'INDEX', database_name: 'meridian-edge-index', database_id: '00000000-0000-0000-0000-000000000000' }],
     triggers: { crons: ['* * * * *'] },
     // As in wrangler.toml: the Node builds of the Azure SDK (its browser build cannot sign).
-    alias: Object.fromEntries(['storage-blob', 'storage-common'].map((p) => [`@azure/${p}`, join(ROOT, `node_modules/@azure/${p}/dist/esm/index.js`)])),
+    alias: Object.fromEntries(['storage-blob', 'storage-common', 'core-xml'].map((p) => [`@azure/${p}`, join(ROOT, `node_modules/@azure/${p}/dist/esm/index.js`)])),
+    define: { 'import.meta.url': '"file:///worker/index.js"' },
     vars,
   }, null, 2))
   return {
