@@ -1,7 +1,7 @@
 // How the azure driver talks to the service (storage/drivers/azure.ts): the client its options
 // describe, a time bound on every call, and what an SDK error says. Portable.
 
-import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
+import { AnonymousCredential, BlobServiceClient, newPipeline, StorageSharedKeyCredential } from '@azure/storage-blob'
 import type { StoragePipelineOptions } from '@azure/storage-blob'
 import { StorageError } from '../engine.ts'
 import type { AzureEngineOptions } from './azure.ts'
@@ -18,8 +18,12 @@ export function serviceClient(options: AzureEngineOptions): BlobServiceClient {
   const { accountName, accountKey, sasToken } = parts ?? options
   if (!accountName) throw new StorageError('invalid', options.location, `${options.location}: azure needs connectionString or accountName`)
   const endpoint = (parts?.endpoint ?? options.endpoint ?? `https://${accountName}.blob.core.windows.net`).replace(/\/+$/, '')
-  if (accountKey) return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(accountName, accountKey), pipeline)
-  if (sasToken) return new BlobServiceClient(`${endpoint}?${sasToken.replace(/^\?/, '')}`, new AnonymousCredential(), pipeline)
+  // Handed a credential, the client constructors keep a StorageSharedKeyCredential only where the
+  // SDK believes it runs on Node (elsewhere they silently swap in AnonymousCredential: unsigned
+  // requests, 403 from Azure). A pipeline built by newPipeline keeps it everywhere, and signing
+  // itself (storage-common's Node build, node:crypto's HMAC) runs under workerd's nodejs_compat.
+  if (accountKey) return new BlobServiceClient(endpoint, newPipeline(new StorageSharedKeyCredential(accountName, accountKey), pipeline))
+  if (sasToken) return new BlobServiceClient(`${endpoint}?${sasToken.replace(/^\?/, '')}`, newPipeline(new AnonymousCredential(), pipeline))
   throw new StorageError('invalid', options.location, `${options.location}: azure needs accountKey or sasToken with accountName`)
 }
 

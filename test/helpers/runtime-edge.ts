@@ -115,7 +115,7 @@ async function wranglerDev(dir: string, port: number, vars: Record<string, unkno
     triggers: { crons: ['* * * * *'] },
     // As in wrangler.toml: the Node builds of the Azure SDK (its browser build cannot sign).
     alias: Object.fromEntries(['storage-blob', 'storage-common', 'core-xml'].map((p) => [`@azure/${p}`, join(ROOT, `node_modules/@azure/${p}/dist/esm/index.js`)])),
-    define: { 'import.meta.url': '"file:///worker/index.js"' },
+    define: { 'import.meta.url': '"file:///worker/index.js"' }, // as in wrangler.toml [alias] and [define]: keep them the same
     vars,
   }, null, 2))
   return {
