@@ -1,5 +1,5 @@
 // `npm run bench [-- --size=<MiB> --runs=<n> --small=<MiB> --out=<file> --keep --worker --origin-node-args="..."
-//                   --origin-entry=<bundle> --reads-only --no-reads --no-edge --read-seconds=<s> --connections=<n> --wrk-threads=<n>]`
+//                   --origin-entry=<bundle> --reads-only --no-reads --no-edge --no-auth --read-seconds=<s> --connections=<n> --wrk-threads=<n>]`
 //
 // Push and pull throughput of one large blob against a real origin process on 127.0.0.1, each
 // next to the same work done raw (file write + SHA-256 + fsync; file read), and the origin's
@@ -8,6 +8,8 @@
 // client show how much of any gap is HTTP over loopback on this machine rather than the origin.
 // Then the read path (scripts/bench/reads.ts): manifest HEAD/GET by tag and blob HEAD under wrk,
 // at the origin and at a server answering the same bytes from memory (skipped without wrk).
+// Then access control's cost (scripts/bench/auth.ts): an authorised manifest HEAD at the origin
+// and at a Node edge beside the same HEAD with auth off.
 // A benchmark, not a test: it prints a table, writes JSON, and exits 1 when a goal is missed.
 // The replication worker runs out of process unless --worker, so its copies of the pushed blob
 // to the other built-in locations do not overlap the next measurement.
@@ -23,6 +25,7 @@ import type { OriginProcess } from './bench/origin-process.ts'
 import { hasCurl } from './bench/registry-client.ts'
 import { formatReadTable, hasWrk, readPath } from './bench/reads.ts'
 import { edgePhase } from './bench/edge.ts'
+import { authPhase } from './bench/auth.ts'
 import { largeBlob, memoryAtSmallSize, reference, type BenchContext } from './bench/phases.ts'
 import { formatTable, infoRow, machineInfo, median, memoryRow, throughputRow, writeJson, type ResultRow } from './bench/report.ts'
 
@@ -31,6 +34,8 @@ const GOALS = { pushRatio: 0.7, pullRatio: 0.8, peakMiB: 150, smallLagP99Ms: 200
 const READ_GOALS = { ratio: 0.2, p99Ms: 10 }
 /** The edge against its runtime's ceiling (issue 8 §7). */
 const EDGE_GOALS = { ratio: 0.3, p99Ms: 10 }
+/** Issue 9: a manifest HEAD with a bearer token at ≥ 0.8× the same HEAD with auth off. */
+const AUTH_GOALS = { ratio: 0.8 }
 
 const { values: args } = parseArgs({
   options: {
@@ -46,6 +51,7 @@ const { values: args } = parseArgs({
     'reads-only': { type: 'boolean', default: false },
     'no-reads': { type: 'boolean', default: false },
     'no-edge': { type: 'boolean', default: false },
+    'no-auth': { type: 'boolean', default: false },
     'read-seconds': { type: 'string', default: '5' },
     connections: { type: 'string', default: '16' },
     'wrk-threads': { type: 'string', default: '2' },
@@ -136,7 +142,8 @@ async function readPhase() {
   const wrk = { connections: positive('connections', args.connections), threads: positive('wrk-threads', args['wrk-threads']), seconds: positive('read-seconds', args['read-seconds']), warmupSeconds: 2 }
   const reads = await readPath(ctx, wrk, READ_GOALS)
   const edge = args['no-edge'] ? null : await edgePhase(ctx, wrk, EDGE_GOALS, reads.ceilings)
-  return { wrk, ...reads, rows: [...reads.rows, ...(edge?.rows ?? [])], edgeNotes: edge?.notes ?? [] }
+  const auth = args['no-auth'] ? null : await authPhase(ctx, wrk, AUTH_GOALS)
+  return { wrk, ...reads, rows: [...reads.rows, ...(edge?.rows ?? []), ...(auth?.rows ?? [])], edgeNotes: [...(edge?.notes ?? []), ...(auth?.notes ?? [])] }
 }
 
 try {
@@ -156,7 +163,7 @@ try {
     date: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { ...machineInfo(), loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
-    sizeMiB, smallMiB, runs, goals: { ...GOALS, reads: READ_GOALS }, rows,
+    sizeMiB, smallMiB, runs, goals: { ...GOALS, reads: READ_GOALS, auth: AUTH_GOALS }, rows,
     reads: reads ? { wrk: reads.wrk, rows: reads.rows } : null,
     raw: blobs?.raw ?? null,
   }

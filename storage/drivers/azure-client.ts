@@ -1,7 +1,7 @@
 // How the azure driver talks to the service (storage/drivers/azure.ts): the client its options
 // describe, a time bound on every call, and what an SDK error says. Portable.
 
-import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
+import { AnonymousCredential, BlobServiceClient, newPipeline, StorageSharedKeyCredential } from '@azure/storage-blob'
 import type { StoragePipelineOptions } from '@azure/storage-blob'
 import { StorageError } from '../engine.ts'
 import type { AzureEngineOptions } from './azure.ts'
@@ -14,13 +14,50 @@ export function serviceClient(options: AzureEngineOptions): BlobServiceClient {
   // isNodeLike, false inside workerd even with nodejs_compat): those are taken apart here, so an
   // edge on Workers reads the same setting. Any other form is left to the SDK.
   const parts = options.connectionString ? accountKeyParts(options.connectionString) : null
-  if (options.connectionString && !parts) return BlobServiceClient.fromConnectionString(options.connectionString, pipeline)
+  if (options.connectionString && !parts) {
+    // A SAS form (its URL carries the token) gets the same pipeline as a sasToken; development
+    // storage (an account key the SDK knows, Node only) stays as the SDK built it.
+    const client = BlobServiceClient.fromConnectionString(options.connectionString, pipeline)
+    if (!(client.credential instanceof AnonymousCredential)) return client
+    return new StreamingServiceClient(client.url, newPipeline(new AnonymousCredential(), pipeline)).streamBodies()
+  }
   const { accountName, accountKey, sasToken } = parts ?? options
   if (!accountName) throw new StorageError('invalid', options.location, `${options.location}: azure needs connectionString or accountName`)
   const endpoint = (parts?.endpoint ?? options.endpoint ?? `https://${accountName}.blob.core.windows.net`).replace(/\/+$/, '')
-  if (accountKey) return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(accountName, accountKey), pipeline)
-  if (sasToken) return new BlobServiceClient(`${endpoint}?${sasToken.replace(/^\?/, '')}`, new AnonymousCredential(), pipeline)
+  // Handed a credential, the client constructors keep a StorageSharedKeyCredential only where the
+  // SDK believes it runs on Node (elsewhere they silently swap in AnonymousCredential: unsigned
+  // requests, 403 from Azure). A pipeline built by newPipeline keeps it everywhere, and signing
+  // itself (storage-common's Node build, node:crypto's HMAC) runs under workerd's nodejs_compat.
+  if (accountKey) return new StreamingServiceClient(endpoint, newPipeline(new StorageSharedKeyCredential(accountName, accountKey), pipeline)).streamBodies()
+  if (sasToken) return new StreamingServiceClient(`${endpoint}?${sasToken.replace(/^\?/, '')}`, newPipeline(new AnonymousCredential(), pipeline)).streamBodies()
   throw new StorageError('invalid', options.location, `${options.location}: azure needs accountKey or sasToken with accountName`)
+}
+
+/**
+ * Where the SDK sends requests with its fetch-based client (workerd: the core packages resolve to
+ * their browser builds), a download's body comes as `blobBody`, read whole into memory
+ * (Response.blob()) before its first byte goes on: a large layer would overrun a Worker's memory.
+ * streamBodies() asks that client for the body as a stream (the pipeline's enableBrowserStreams)
+ * and hands it on as `readableStreamBody`, where the SDK puts its Node stream and where the driver
+ * reads a body from (an async-iterable either way). The Node client never sets browserStreamBody:
+ * there it changes nothing. Every container and blob client of this service shares the pipeline.
+ */
+class StreamingServiceClient extends BlobServiceClient {
+  streamBodies(): this {
+    this.storageClientContext.pipeline.addPolicy({
+      name: 'meridianStreamBodies',
+      async sendRequest(request, next) {
+        request.enableBrowserStreams = true
+        const response = await next(request)
+        if (response.browserStreamBody) {
+          response.readableStreamBody = response.browserStreamBody as unknown as typeof response.readableStreamBody
+          response.browserStreamBody = undefined
+        }
+        return response
+      },
+    }, { afterPhase: 'Sign' })
+    return this
+  }
 }
 
 /**

@@ -259,7 +259,9 @@ export function createAzureEngine(options: AzureEngineOptions): AzureEngine {
 
 /**
  * The download as a web stream: on Node the SDK hands a Node stream (async-iterable, and retried
- * by the SDK if the connection drops; see storage/download-stream.ts), elsewhere a Blob.
+ * by the SDK if the connection drops; see storage/download-stream.ts); under its fetch client
+ * (workerd) the response's own web stream, put in the same place by streamBodies()
+ * (azure-client.ts), not retried. A Blob only if that policy were missing.
  */
 function bodyOf(res: BlobDownloadResponseParsed, location: string, key: string, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
   const nodeBody = res.readableStreamBody as unknown as AsyncIterable<Uint8Array> | undefined

@@ -118,8 +118,8 @@ async function wranglerDev(dir: string, port: number, vars: Record<string, unkno
     d1_databases: [{ binding: 'INDEX', database_name: 'meridian-edge-index', database_id: '00000000-0000-0000-0000-000000000000' }],
     triggers: { crons: ['* * * * *'] },
     // As in wrangler.toml: the Node builds of the Azure SDK (its browser build cannot sign).
-    alias: Object.fromEntries(['storage-blob', 'storage-common', 'core-xml'].map((p) => [`@azure/${p}`, join(ROOT, `node_modules/@azure/${p}/dist/esm/index.js`)])),
-    define: { 'import.meta.url': '"file:///worker/index.js"' },
+    alias: (await import('./wrangler-toml.ts')).wranglerAliases(), // wrangler.toml's own [alias] and [define]: what deploy uses
+    define: (await import('./wrangler-toml.ts')).wranglerTable('define'),
     vars,
   }, null, 2))
   return {

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { get } from 'node:http'
+import { Readable } from 'node:stream'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import { startS3rver, S3RVER_CLIENT, type RunningS3rver } from '../helpers/s3rver.ts'
 import { startAzurite, type RunningAzurite } from '../helpers/azurite.ts'
@@ -17,6 +19,23 @@ import { at, bytesOf, pushBlob, randomBytes, uniqueName } from '../helpers/regis
 const FRANKFURT = { lat: 50.1, lon: 8.7 }
 const MUMBAI = { lat: 19.1, lon: 72.9 }
 const placedAt = (p: { lat: number; lon: number }) => ({ 'MF-CF-Blob': JSON.stringify({ latitude: String(p.lat), longitude: String(p.lon) }) })
+
+/**
+ * A GET to the edge on a connection of its own (redirects not followed). workerd closes a
+ * connection idle for 5 s without a Keep-Alive hint, and fetch keeps one idle for 4 s by a coarse
+ * timer: on a busy machine, a request after a slow one (the 2 MiB read) went out on a pooled
+ * connection workerd was closing ("other side closed").
+ */
+function edgeGet(url: string, headers: Record<string, string>): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers, agent: false }, (res) => {
+      const head = new Headers()
+      for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) head.set(name, String(value))
+      const body = res.statusCode === 204 || res.statusCode === 304 ? null : Readable.toWeb(res) as ReadableStream<Uint8Array>
+      resolve(new Response(body, { status: res.statusCode, headers: head }))
+    }).on('error', reject)
+  })
+}
 
 describe.skipIf(!runtimeTestsEnabled)('edge on workerd with S3 and Azure locations (MERIDIAN_EDGE_RUNTIMES=0 skips)', () => {
   let work: string
@@ -73,7 +92,8 @@ describe.skipIf(!runtimeTestsEnabled)('edge on workerd with S3 and Azure locatio
     const blob = await pushBlob(origin.url, name, bytes)
     await waitForReplication(origin.db, { timeoutMs: 60_000 })
     await edge.settle()
-    const res = await fetch(at(edge.url, `/v2/${name}/blobs/${blob.digest}`), { redirect: 'manual', headers: placedAt(FRANKFURT) })
+    const res = await edgeGet(at(edge.url, `/v2/${name}/blobs/${blob.digest}`), placedAt(FRANKFURT))
+    await res.body?.cancel()
     expect(res.status).toBe(307)
     expect(res.headers.get('meridian-served-from')).toBe('eu-s3')
     const location = new URL(res.headers.get('location')!)
@@ -90,11 +110,12 @@ describe.skipIf(!runtimeTestsEnabled)('edge on workerd with S3 and Azure locatio
     const blob = await pushBlob(origin.url, name, bytes)
     await waitForReplication(origin.db, { timeoutMs: 60_000 })
     await edge.settle()
-    const whole = await fetch(at(edge.url, `/v2/${name}/blobs/${blob.digest}`), { redirect: 'manual', headers: placedAt(MUMBAI) })
-    expect({ status: whole.status, from: whole.headers.get('meridian-served-from'), location: whole.headers.get('location') }).toEqual({ status: 200 })
-    expect(whole.headers.get('meridian-served-from')).toBe('ap-azure')
+    const whole = await edgeGet(at(edge.url, `/v2/${name}/blobs/${blob.digest}`), placedAt(MUMBAI))
+    // Status and source together, so a redirect or a fallback to the origin shows which.
+    expect({ status: whole.status, from: whole.headers.get('meridian-served-from'), location: whole.headers.get('location') })
+      .toEqual({ status: 200, from: 'ap-azure', location: null })
     expect(await bytesOf(whole)).toEqual(bytes)
-    const part = await fetch(at(edge.url, `/v2/${name}/blobs/${blob.digest}`), { headers: { ...placedAt(MUMBAI), Range: 'bytes=1000-1999' } })
+    const part = await edgeGet(at(edge.url, `/v2/${name}/blobs/${blob.digest}`), { ...placedAt(MUMBAI), Range: 'bytes=1000-1999' })
     expect(part.status).toBe(206)
     expect(part.headers.get('content-range')).toBe(`bytes 1000-1999/${bytes.byteLength}`)
     expect(await bytesOf(part)).toEqual(bytes.subarray(1000, 2000))
