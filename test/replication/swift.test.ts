@@ -132,3 +132,45 @@ describe.skipIf(unavailable !== null)('replication to a Swift location configure
     }
   }, 60_000)
 })
+
+describe.skipIf(unavailable !== null)('replication between two Swift locations of one cluster', () => {
+  let swift: RunningSwift
+  let origin: TestOrigin
+  const replicated: Array<Record<string, unknown>> = []
+  const log = { debug() {}, info(message: string, fields?: Record<string, unknown>) {
+    if (message === 'replicated') replicated.push(fields ?? {})
+  }, warn() {}, error() {} }
+
+  beforeAll(async () => {
+    swift = await startSwift({ containers: ['repl-a', 'repl-b'] })
+    const params = (container: string) => ({ container, authUrl: swift.authUrl, authVersion: 1, user: swift.user, password: swift.key, segmentSize: 4 * MiB })
+    origin = await startTestOrigin({
+      log,
+      edit: (c) => ({
+        ...c,
+        locations: [
+          { id: 'swift_a', driver: 'swift', params: params('repl-a'), lat: 50.1, lon: 8.7, replicateByDefault: true, serve: 'proxy', readOnly: false },
+          { id: 'swift_b', driver: 'swift', params: params('repl-b'), lat: 48.1, lon: 11.6, replicateByDefault: true, serve: 'proxy', readOnly: false },
+        ],
+        preference: ['swift_a', 'swift_b'],
+      }),
+    })
+  }, 90_000)
+  afterAll(async () => {
+    await origin?.close()
+    await swift?.stop()
+  })
+
+  it('copies server-side (X-Copy-From; segment by segment for a large layer), verified by reading back', async () => {
+    const name = uniqueName('swift2')
+    const config = await pushBlob(origin.url, name, utf8('{"architecture":"amd64","os":"linux"}'), 'application/vnd.oci.image.config.v1+json')
+    const layer = await pushBlob(origin.url, name, randomBytes(9 * MiB + 1))
+    const manifest = await pushManifest(origin.url, name, 'v1', imageManifest(config, [layer]))
+    await waitForReplication(origin.db, { timeoutMs: 60_000 })
+    for (const d of [config, layer, manifest]) {
+      expect([...(presentMap(origin.db).get(d.digest) ?? [])].sort()).toEqual(['swift_a', 'swift_b'])
+      expect(replicated.find((r) => r.digest === d.digest)).toMatchObject({ target: 'swift_b', source: 'swift_a', serverSide: true })
+    }
+    expect(await placementProblems(origin.db, origin.locations)).toEqual([])
+  }, 120_000)
+})
