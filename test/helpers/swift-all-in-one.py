@@ -54,14 +54,18 @@ for name in ('account', 'container', 'object'):
 
 common = ('[DEFAULT]\ndevices = %s\nmount_check = false\nswift_dir = %s\nbind_ip = 127.0.0.1\n'
           'workers = 0\ndisable_fallocate = true\nlog_level = WARNING\n' % (devices, etc))
+# Generous timeouts between the servers: on a loaded test machine a container update that misses
+# the default 1 s would be queued for an updater that does not run here, and listings would lag.
+timeouts = 'conn_timeout = 5\nnode_timeout = 30\n'
 servers = {
     'account': '[pipeline:main]\npipeline = account-server\n[app:account-server]\nuse = egg:swift#account\n',
-    'container': '[pipeline:main]\npipeline = container-server\n[app:container-server]\nuse = egg:swift#container\n',
-    'object': '[pipeline:main]\npipeline = object-server\n[app:object-server]\nuse = egg:swift#object\n',
+    'container': '[pipeline:main]\npipeline = container-server\n[app:container-server]\nuse = egg:swift#container\n' + timeouts,
+    'object': ('[pipeline:main]\npipeline = object-server\n[app:object-server]\nuse = egg:swift#object\n' + timeouts +
+               'container_update_timeout = 30\n'),
     'proxy': (
         '[pipeline:main]\n'
         'pipeline = catch_errors gatekeeper proxy-logging listing_formats tempurl tempauth copy slo dlo proxy-logging proxy-server\n'
-        '[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\nallow_account_management = true\n'
+        '[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\nallow_account_management = true\n' + timeouts +
         '[filter:tempauth]\nuse = egg:swift#tempauth\ntoken_life = %s\n'
         'user_test_tester = testing .admin\nuser_test_reader = reading\n' % token_life +
         '[filter:tempurl]\nuse = egg:swift#tempurl\n'
