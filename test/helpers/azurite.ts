@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BlobServiceClient } from '@azure/storage-blob'
+import { waitForReady } from './child-ready.ts'
 
 /** Azurite's built-in development account (public, documented by Microsoft). */
 export const AZURITE_ACCOUNT = {
@@ -55,36 +56,11 @@ export async function startAzurite({ containers = [], port: wantedPort = 0, onDi
   ], { cwd: workdir, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
 
-  let output = ''
-  let url: string
-  try {
-    url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`azurite did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS)
-      const onData = (data: Buffer) => {
-        output += data.toString()
-        const match = READY.exec(output)
-        if (match) {
-          clearTimeout(timer)
-          resolve(match[1]!)
-        }
-      }
-      child.stdout.on('data', onData)
-      child.stderr.on('data', onData)
-      child.once('error', (err) => {
-        clearTimeout(timer)
-        reject(err)
-      })
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer)
-        reject(new Error(`azurite exited (${code ?? signal}) before it was ready:\n${output}`))
-      })
-    })
-  } catch (err) {
-    child.kill('SIGKILL')
-    await exited
-    await rm(workdir, { recursive: true, force: true })
-    throw err
-  }
+  const url = await waitForReady(child, {
+    name: 'azurite', timeoutMs: START_TIMEOUT_MS, streams: [child.stdout, child.stderr], exited,
+    ready: (output) => READY.exec(output)?.[1] ?? null,
+    cleanUp: () => rm(workdir, { recursive: true, force: true }),
+  })
   // Keep draining its output (the access log), or a full pipe would stall it.
   child.stdout.resume()
   child.stderr.resume()

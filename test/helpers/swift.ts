@@ -4,6 +4,7 @@
 // `test:tester` / `testing` (account admin) and `test:reader` / `reading`. Start-up takes about
 // 1.5 s on an idle machine (3-4 s on a loaded one): one Python process, rings built in-process.
 
+import { waitForReady } from './child-ready.ts'
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -78,34 +79,15 @@ export async function startSwift({ containers = [], tempUrlKey, tokenLifeSeconds
     // Kept for the start-up failure message only, and bounded.
     errors = (errors + data.toString()).slice(-8000)
   })
-  let port: number
-  try {
-    port = await new Promise<number>((resolve, reject) => {
-      let output = ''
-      const timer = setTimeout(() => reject(new Error(`swift did not start within ${START_TIMEOUT_MS} ms:\n${errors}`)), START_TIMEOUT_MS)
-      child.stdout.on('data', (data: Buffer) => {
-        output += data.toString()
-        const line = output.split('\n').find((l) => l.startsWith('{'))
-        if (line && output.includes('\n')) {
-          clearTimeout(timer)
-          resolve((JSON.parse(line) as { proxy: number }).proxy)
-        }
-      })
-      child.once('error', (err) => {
-        clearTimeout(timer)
-        reject(err)
-      })
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer)
-        reject(new Error(`swift exited (${code ?? signal}) before it was ready:\n${errors}`))
-      })
-    })
-  } catch (err) {
-    child.kill('SIGKILL')
-    await exited
-    await rm(dir, { recursive: true, force: true })
-    throw err
-  }
+  const port = await waitForReady(child, {
+    name: 'swift', timeoutMs: START_TIMEOUT_MS, streams: [child.stdout], exited, diagnostics: () => errors,
+    // One JSON line with the proxy's port once every server listens.
+    ready: (output) => {
+      const line = output.split('\n').find((l) => l.startsWith('{'))
+      return line && output.includes('\n') ? (JSON.parse(line) as { proxy: number }).proxy : null
+    },
+    cleanUp: () => rm(dir, { recursive: true, force: true }),
+  })
   const startupMs = Math.round(performance.now() - started)
   child.stdout.resume()
 
