@@ -216,7 +216,7 @@ describe.skipIf(podmanMissing !== null)(`podman against an origin with access co
   })
 })
 
-describe('the same pulls through a Node edge', () => {
+describe('the same clients through a Node edge', () => {
   let edge: TestEdge
   let podman: Podman | null = null
   const name = 'clients/through-edge'
@@ -246,6 +246,22 @@ describe('the same pulls through a Node edge', () => {
     // Logging in at the edge sends the client to the origin's token endpoint (the realm).
     await skopeoLogin(edge.url, reader.user, reader.secret, auth)
     await skopeo(['copy', ...PULL_FLAGS, dockerRef(edge.url, name, 'v1'), `oci:${dir('edge-login')}:v1`], { authFile: auth })
+  })
+
+  it('skopeo pushes through the edge (its uploads sent on to the origin) and deletes through it', async () => {
+    const pushed = 'clients/through-edge-pushed'
+    const devCreds = creds(dev.user, dev.secret)
+    const source = await layout(pushed)
+    await skopeo(['copy', ...PUSH_FLAGS, '--dest-creds', devCreds, `oci:${source.path}:v1`, dockerRef(edge.url, pushed, 'v1')])
+    await edge.settle()
+    expect(await tagsOf(edge.url, pushed, ['--creds', devCreds])).toEqual(['v1'])
+    // A reader may not push through the edge either.
+    const other = await layout('clients/through-edge-refused')
+    expect((await skopeoFails(['copy', ...PUSH_FLAGS, '--dest-creds', creds(reader.user, reader.secret), `oci:${other.path}:v1`, dockerRef(edge.url, 'clients/through-edge-refused', 'v1')])).stderr).toMatch(AUTH_ERROR)
+    await skopeo(['delete', ...REGISTRY_FLAGS, '--creds', devCreds, dockerRef(edge.url, pushed, source.digest)])
+    await edge.settle()
+    const gone = await skopeoFails(['inspect', ...REGISTRY_FLAGS, '--creds', devCreds, dockerRef(edge.url, pushed, 'v1')])
+    expect(gone.stderr).toMatch(/manifest unknown|not found/i)
   })
 
   it('skopeo pulls a public repository anonymously', async () => {
