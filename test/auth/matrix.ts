@@ -23,6 +23,10 @@ import {
   type ClaimsBase, type Credentials, type SigningKey,
 } from './matrix-tokens.ts'
 
+// No retry (CI retries failing tests once): a refusal that wrote something would, on a second
+// attempt, compare against the state it left and pass. A security failure must fail.
+const NO_RETRY = { retry: 0 }
+
 /**
  * What the suite runs against. The origin must be fresh and have access control on: the suite
  * writes its accounts (`matrix-*`) and repositories (`matrix/*`) into it, and takes the origin's
@@ -52,7 +56,7 @@ const repo = (name: string, ...actions: string[]): Access => ({ type: 'repositor
 const scope = (name: string, actions: string) => `repository:${name}:${actions}`
 
 export function defineAuthMatrix(label: string, start: () => Promise<AuthMatrixTarget>): void {
-  describe(`auth matrix: ${label}`, () => {
+  describe(`auth matrix: ${label}`, NO_RETRY, () => {
     let t: AuthMatrixTarget
     let realm: string
     let service: string

@@ -10,6 +10,10 @@ import { OCI_IMAGE_CONFIG } from '../../oci/media-types.ts'
 import { OCI_LAYER, OCI_MANIFEST, at, imageManifest, randomBytes, sha256, utf8, type Bytes } from '../helpers/registry-client.ts'
 import { adminCall, serviceOf, startAuthOrigin, storageFingerprint, tokenFor, withToken, writeFingerprint } from './origin-client.ts'
 
+// No retry (CI retries failing tests once): a refusal that wrote something would, on a second
+// attempt, compare against the state it left and pass. A security failure must fail.
+const NO_RETRY = { retry: 0 }
+
 let origin: TestOrigin
 let admin: { user: string; secret: string }
 const alice = { user: 'alice', secret: 'alice has a long password' }
@@ -65,7 +69,7 @@ async function expectRefused(res: Response, error?: 'insufficient_scope' | 'inva
   return challenge
 }
 
-describe('pushing', () => {
+describe('pushing', NO_RETRY, () => {
   it('refuses an anonymous push with the challenge that names realm, service and scope', async () => {
     const before = writeFingerprint(origin.db)
     const res = await fetch(`${origin.url}/v2/team/app/blobs/uploads/`, { method: 'POST' })
@@ -115,7 +119,7 @@ describe('pushing', () => {
   })
 })
 
-describe('public repositories and the catalog', () => {
+describe('public repositories and the catalog', NO_RETRY, () => {
   let secretImage: { manifest: string; layer: string }
 
   beforeAll(async () => {

@@ -22,6 +22,10 @@ import type { TestOrigin } from '../helpers/origin.ts'
 import { createPodman, loggedIn, podmanMissing, podmanRef, PODMAN_REGISTRY_FLAGS, writeRootfsLayout, type Podman } from '../helpers/podman.ts'
 import { creds, dockerRef, PULL_FLAGS, PUSH_FLAGS, REGISTRY_FLAGS, skopeo, skopeoFails, skopeoLogin, tempAuthFile } from '../helpers/skopeo.ts'
 
+// No retry (CI retries failing tests once): a refusal that wrote something would, on a second
+// attempt, compare against the state it left and pass. A security failure must fail.
+const NO_RETRY = { retry: 0 }
+
 const REPO_ROOT = resolve(import.meta.dirname, '../..')
 /** What containers/image says when the registry refuses for want of rights. */
 const AUTH_ERROR = /unauthorized|authentication required|denied|insufficient_scope|401/i
@@ -73,7 +77,7 @@ afterAll(async () => {
   if (root) rmSync(root, { recursive: true, force: true })
 })
 
-describe('skopeo against an origin with access control', () => {
+describe('skopeo against an origin with access control', NO_RETRY, () => {
   it('pushes, pulls, lists tags and deletes with --creds, and is refused without them', async () => {
     const name = 'clients/skopeo-creds'
     const devCreds = creds(dev.user, dev.secret)
@@ -158,7 +162,7 @@ describe('skopeo against an origin with access control', () => {
   }, 60_000)
 })
 
-describe.skipIf(podmanMissing !== null)(`podman against an origin with access control${podmanMissing ? ` (skipped: ${podmanMissing})` : ''}`, () => {
+describe.skipIf(podmanMissing !== null)(`podman against an origin with access control${podmanMissing ? ` (skipped: ${podmanMissing})` : ''}`, NO_RETRY, () => {
   let podman: Podman
   beforeAll(() => {
     podman = createPodman()
@@ -216,7 +220,7 @@ describe.skipIf(podmanMissing !== null)(`podman against an origin with access co
   })
 })
 
-describe('the same clients through a Node edge', () => {
+describe('the same clients through a Node edge', NO_RETRY, () => {
   let edge: TestEdge
   let podman: Podman | null = null
   const name = 'clients/through-edge'

@@ -17,6 +17,10 @@ import {
   type Credentials, type RecordingProxy,
 } from './auth-kit.ts'
 
+// No retry (CI retries failing tests once): a refusal that wrote something would, on a second
+// attempt, compare against the state it left and pass. A security failure must fail.
+const NO_RETRY = { retry: 0 }
+
 let origin: TestOrigin
 let originFront: RecordingProxy
 let storageFront: RecordingProxy
@@ -61,7 +65,7 @@ afterAll(async () => {
   await origin?.close()
 })
 
-describe('an edge with access control on, blobs redirected', () => {
+describe('an edge with access control on, blobs redirected', NO_RETRY, () => {
   let edge: TestEdge
   beforeAll(async () => {
     edge = await startAuthEdge()
@@ -270,7 +274,7 @@ describe('an edge with access control on, blobs redirected', () => {
   })
 })
 
-describe('an edge with access control on, blobs proxied', () => {
+describe('an edge with access control on, blobs proxied', NO_RETRY, () => {
   let edge: TestEdge
   beforeAll(async () => {
     edge = await startAuthEdge({ proxyNetworks: ['127.0.0.0/8'] })
