@@ -110,13 +110,28 @@ async function putLarge(store: SwiftStore, object: string, key: string, chunks: 
   }
 }
 
+// A blob key (storage/keys.ts: blobs/<algorithm>/<2 hex>/<hex>), under any prefix: its bytes are
+// fixed by its name, and every writer verified them against it while streaming.
+const CONTENT_ADDRESSED = /(?:^|\/)blobs\/sha(?:256|512)\/[0-9a-f]{2}\/[0-9a-f]+$/
+
 /**
  * Makes `object` the large object of `segments` (atomic: readers see the old object until the
- * manifest lands), then deletes the segments of the large object it replaced, if any.
+ * manifest lands). The segments of a large object it replaces are not deleted here: a reader may
+ * still be streaming the old object, segment by segment, so they are left to the sweep
+ * (swift-sweep.ts deletes segments no manifest names, once past its grace). And a blob key that is
+ * already a large object of this size holds these very bytes (two pushes or a replication of one
+ * layer): it stays as it is, readers and all, and the new segments go instead.
  */
 export async function commitManifest(store: SwiftStore, object: string, doing: string, segments: Segment[]): Promise<void> {
   const { client } = store
-  const replaced = (await headObject(store, object))?.segments
+  if (CONTENT_ADDRESSED.test(object)) {
+    const existing = await headObject(store, object)
+    const size = segments.reduce((sum, s) => sum + s.size_bytes, 0)
+    if (existing?.segments && existing.size === size) {
+      await deleteSegments(store, segments.map((s) => s.path)).catch(() => {})
+      return
+    }
+  }
   const res = await client.request('PUT', client.path(store.container, object), doing, {
     query: { 'multipart-manifest': 'put' },
     headers: { 'Content-Type': 'application/json' },
@@ -126,9 +141,6 @@ export async function commitManifest(store: SwiftStore, object: string, doing: s
   })
   if (res.status !== 201) throw await client.fail(res, `${doing}: manifest`)
   await res.body?.cancel()
-  if (!replaced) return
-  const kept = new Set(segments.map((s) => s.path))
-  await deleteSegments(store, replaced.map((s) => s.path).filter((path) => !kept.has(path))).catch(() => {})
 }
 
 export interface SwiftObjectHead {

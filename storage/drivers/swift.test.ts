@@ -68,7 +68,7 @@ describe.skipIf(unavailable !== null)('swift driver', () => {
       expect(await namesIn('registry_segments', 'large/one-segment/')).toEqual([])
     })
 
-    it('deletes the segments of a failed upload, of a deleted object and of an overwritten one', async () => {
+    it("deletes the segments of a failed upload and of a deleted object; an overwritten object's are the sweep's, so its readers finish", async () => {
       const e = engine()
       const gone = new Error('client went away')
       await expect(e.put('large/broken', patternStream(4 * MiB, 100_000, 3 * MiB, gone))).rejects.toBe(gone)
@@ -78,15 +78,36 @@ describe.skipIf(unavailable !== null)('swift driver', () => {
       await e.put('large/replaced', patternStream(3 * MiB, MiB))
       const first = await namesIn('registry_segments', 'large/replaced/')
       expect(first).toHaveLength(3)
+      // A reader of the old object, mid-stream when it is replaced.
+      const reading = await e.get('large/replaced')
       await e.put('large/replaced', patternStream(2 * MiB + 1, MiB))
+      expect(await namesIn('registry_segments', 'large/replaced/')).toHaveLength(6)
+      expect(await sha256Of(reading!.body)).toEqual(await sha256Of(patternStream(3 * MiB, MiB)))
+      // The sweep takes the replaced segments, never the live ones.
+      expect((await e.sweepTemporary!(new Date(Date.now() + 86_400_000))).items).toBeGreaterThanOrEqual(3)
       const second = await namesIn('registry_segments', 'large/replaced/')
       expect(second).toHaveLength(3)
       expect(second.filter((name) => first.includes(name))).toEqual([])
+      expect(await sha256Of((await e.get('large/replaced'))!.body)).toEqual(await sha256Of(patternStream(2 * MiB + 1, MiB)))
 
       await e.delete('large/replaced')
       expect(await namesIn('registry_segments', 'large/replaced/')).toEqual([])
       expect(await e.stat('large/replaced')).toBeNull()
       await e.delete('large/replaced')
+    })
+
+    it('keeps a blob that already is a large object when the same blob is written again, and drops the new segments', async () => {
+      const e = engine()
+      const key = `blobs/sha256/ab/${'ab'.repeat(32)}`
+      await e.put(key, patternStream(3 * MiB, MiB))
+      const first = await namesIn('registry_segments', `${key}/`)
+      expect(first).toHaveLength(3)
+      const reading = await e.get(key)
+      await e.put(key, patternStream(3 * MiB, MiB))
+      expect(await namesIn('registry_segments', `${key}/`)).toEqual(first)
+      expect(await sha256Of(reading!.body)).toEqual(await sha256Of(patternStream(3 * MiB, MiB)))
+      await e.delete(key)
+      expect(await namesIn('registry_segments', `${key}/`)).toEqual([])
     })
 
     it("sweeps no segment a large object's manifest names, even with a cut-off in the future", async () => {
