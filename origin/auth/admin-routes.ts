@@ -14,6 +14,7 @@ import {
   createRobot, createUser, describeAccess, describeAccount, grant, removeAccount, resetSecret, revoke, rotateKey, setAdmin, setDisabled,
   setPublic,
 } from './access-admin.ts'
+import { ADMIN_API_SCOPE } from './grants.ts'
 import type { KeyStore } from './signing-keys.ts'
 
 export interface AccessAdminDeps {
@@ -28,7 +29,7 @@ async function requireCredential(c: Context<AdminEnv>, next: () => Promise<void>
   const access = adminAccessOf(c)
   if (access !== 'token' && access !== 'account') {
     throw ociError('UNAUTHORIZED', {
-      message: 'accounts and grants need MERIDIAN_ADMIN_TOKEN or an admin account\'s registry token, on loopback too',
+      message: `accounts and grants need MERIDIAN_ADMIN_TOKEN or an admin account's registry token with scope ${ADMIN_API_SCOPE}, on loopback too`,
       headers: { 'WWW-Authenticate': 'Bearer realm="meridian-admin"' },
     })
   }

@@ -51,6 +51,20 @@ describe('grantedAccess: the intersection of what was asked and what the account
     expect(grantedAccess(db, root, [repo('any/thing', 'delete', 'pull'), catalog])).toEqual([repo('any/thing', 'pull', 'delete'), catalog])
   })
 
+  it('gives registry:admin:* to an admin account only, and only when asked for', () => {
+    const adminApi: Access = { type: 'registry', name: 'admin', actions: ['*'] }
+    const root = createAccount(db, { name: 'root', kind: 'user', secretHash: 'h', isAdmin: true })
+    expect(grantedAccess(db, root, [repo('any/thing', 'pull'), adminApi])).toEqual([repo('any/thing', 'pull'), adminApi])
+    // Never as a side effect: a pull, or the catalog, brings no admin access along.
+    expect(grantedAccess(db, root, [repo('any/thing', 'pull'), catalog])).toEqual([repo('any/thing', 'pull'), catalog])
+    expect(grantedAccess(db, root, [{ type: 'registry', name: 'admin', actions: ['pull'] }])).toEqual([])
+    // A partial grant for anyone else: the rest of what was asked.
+    expect(grantedAccess(db, alice, [repo('team/app', 'pull'), adminApi])).toEqual([repo('team/app', 'pull')])
+    expect(grantedAccess(db, null, [adminApi, catalog])).toEqual([catalog])
+    setAccountDisabled(db, 'root', true)
+    expect(grantedAccess(db, accountByName(db, 'root'), [adminApi])).toEqual([])
+  })
+
   it('gives a disabled account nothing, not even public pulls', () => {
     setAccountDisabled(db, 'alice', true)
     expect(grantedAccess(db, accountByName(db, 'alice'), [repo('team/app', 'pull'), repo('pub/site', 'pull'), catalog])).toEqual([])

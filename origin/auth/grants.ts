@@ -11,6 +11,18 @@ import { REPOSITORY_ACTIONS, type Access, type Caller } from '../../oci/auth/typ
 
 type Grant = { target: string; actions: string[] }
 
+/**
+ * What a registry token needs to open the admin API (origin/routes/admin.ts): granted only to an
+ * admin account, and only when asked for by name. A token issued for pulls never carries it, so
+ * one captured at an edge or a proxy cannot be turned against the admin API.
+ */
+export const ADMIN_API_SCOPE = 'registry:admin:*'
+
+/** Whether a token's access claim holds ADMIN_API_SCOPE. */
+export function holdsAdminApiAccess(access: readonly Access[]): boolean {
+  return access.some((a) => a.type === 'registry' && a.name === 'admin' && a.actions.includes('*'))
+}
+
 /** `team/app` matches itself; `team/*` every repository whose name starts with `team/`. */
 export function targetMatches(target: string, repository: string): boolean {
   return target.endsWith('/*') ? repository.startsWith(target.slice(0, -1)) : target === repository
@@ -44,8 +56,10 @@ export function grantedAccess(db: Db, account: AccountRow | null, requested: Acc
   for (const want of requested) {
     let actions: string[]
     if (want.type === 'registry') {
-      // The catalog is open to every caller; what it lists is filtered (visibleRepositories).
-      actions = want.name === 'catalog' ? want.actions.filter((a) => a === '*') : []
+      // The catalog is open to every caller; what it lists is filtered (visibleRepositories). The
+      // admin API only to admin accounts (a disabled one got nothing above).
+      const allowed = want.name === 'catalog' || (want.name === 'admin' && account?.isAdmin === true)
+      actions = allowed ? want.actions.filter((a) => a === '*') : []
     } else if (account?.isAdmin) {
       actions = REPOSITORY_ACTIONS.filter((a) => want.actions.includes(a))
     } else {

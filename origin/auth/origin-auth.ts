@@ -5,10 +5,13 @@
 import type { Db } from '../../db/client.ts'
 import { accountByName } from '../../db/queries/accounts.ts'
 import { isRepositoryPublic } from '../../db/queries/visibility.ts'
+import type { TokenClaims } from '../../oci/auth/types.ts'
 import { TokenInvalid, createTokenVerifier, type VerifyToken } from '../../oci/auth/verify.ts'
 import { authSettingsFor } from '../config/auth.ts'
 import type { MeridianConfig } from '../config/types.ts'
 import type { OriginAuth } from '../deps.ts'
+import type { RegistryTokenRole } from '../routes/admin.ts'
+import { holdsAdminApiAccess } from './grants.ts'
 import { createLoginLimiter } from './login-limit.ts'
 import { clientAddressOf } from './client-address.ts'
 import type { KeyStore } from './signing-keys.ts'
@@ -31,20 +34,23 @@ export function createOriginAuth(db: Db, config: MeridianConfig, keys: KeyStore,
 }
 
 /**
- * For the admin API (origin/routes/admin.ts): whom a registry token speaks for. The account is
- * read now, not taken from the token: one disabled or demoted since the token was issued is
- * refused at once.
+ * For the admin API (origin/routes/admin.ts): what a registry token may do there. 'admin': an
+ * enabled admin account's token that holds ADMIN_API_SCOPE; 'unscoped': an admin account's token
+ * without it (a pull token, say: those travel to every edge); 'other': anyone else's; null: not a
+ * valid registry token. The account is read now, not taken from the token: one disabled or demoted
+ * since the token was issued is refused at once.
  */
-export function registryTokenRole(db: Db, verify: VerifyToken): (token: string) => Promise<'admin' | 'other' | null> {
+export function registryTokenRole(db: Db, verify: VerifyToken): (token: string) => Promise<RegistryTokenRole | null> {
   return async function roleOf(token) {
-    let subject: string
+    let claims: TokenClaims
     try {
-      subject = (await verify(token)).sub
+      claims = await verify(token)
     } catch (err) {
       if (err instanceof TokenInvalid) return null
       throw err
     }
-    const account = subject === '' ? null : accountByName(db, subject)
-    return account?.isAdmin && !account.disabled ? 'admin' : 'other'
+    const account = claims.sub === '' ? null : accountByName(db, claims.sub)
+    if (!account?.isAdmin || account.disabled) return 'other'
+    return holdsAdminApiAccess(claims.access) ? 'admin' : 'unscoped'
   }
 }

@@ -1,7 +1,8 @@
 // The admin API (README "Admin API"): placements, replication backlog, jobs, dead letters, lag,
 // namespace policies; with access control on, accounts, grants and public repositories
 // (origin/auth/admin-routes.ts). JSON only. When MERIDIAN_ADMIN_TOKEN is set, every call needs
-// `Authorization: Bearer <token>`, or a registry token of an admin account.
+// `Authorization: Bearer <token>`, or a registry token of an admin account that holds the scope
+// `registry:admin:*` (asked for by name at the token endpoint; an admin's pull tokens do not open it).
 
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Hono, type Context } from 'hono'
@@ -16,6 +17,7 @@ import type { MeridianConfig } from '../config/types.ts'
 import { matchesResidency } from '../config/policy.ts'
 import type { ReplicationPolicy } from '../replication/policy.ts'
 import type { Metrics } from '../metrics.ts'
+import { ADMIN_API_SCOPE } from '../auth/grants.ts'
 
 export interface AdminDeps {
   db: Db
@@ -32,12 +34,18 @@ export interface AdminDeps {
   /** Called after a policy change or a retry so the worker looks for work now. */
   wake?: () => void
   /**
-   * With access control on: who a `Bearer` registry token belongs to. 'admin' (an enabled admin
-   * account) opens the API like the admin token; 'other' is refused with 403 DENIED; null (not a
-   * valid registry token) is treated as no credential.
+   * With access control on: what a `Bearer` registry token may do here (origin/auth/origin-auth.ts).
+   * 'admin' opens the API like the admin token; 'unscoped' and 'other' are refused with 403 DENIED;
+   * null (not a valid registry token) is treated as no credential.
    */
-  registryTokenRole?: (token: string) => Promise<'admin' | 'other' | null>
+  registryTokenRole?: (token: string) => Promise<RegistryTokenRole | null>
 }
+
+/**
+ * 'admin': an enabled admin account's token holding `registry:admin:*`; 'unscoped': an admin
+ * account's token without that scope; 'other': anyone else's token (anonymous included).
+ */
+export type RegistryTokenRole = 'admin' | 'unscoped' | 'other'
 
 /** How a request got into the admin API: its token, an admin account's registry token, or open (loopback). */
 export type AdminAccess = 'token' | 'account' | 'open'
@@ -72,12 +80,16 @@ export function createAdminRoutes(deps: AdminDeps): Hono<AdminEnv> {
     throw ociError('DENIED', { message: 'the admin API is closed: set MERIDIAN_ADMIN_TOKEN (or use an admin account\'s registry token) to use it on a non-loopback address' })
   })
 
-  /** A registry token of an enabled admin account; a valid token of anyone else is refused here. */
+  /**
+   * A registry token of an enabled admin account, with the admin scope; any other valid token is
+   * refused here (re-asking cannot help a non-admin, and the message tells an admin what to ask for).
+   */
   async function isAdminAccount(authorization: string): Promise<boolean> {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1]
     if (!deps.registryTokenRole || token === undefined) return false
     const role = await deps.registryTokenRole(token)
-    if (role === 'other') throw ociError('DENIED', { message: 'the admin API needs an admin account' })
+    if (role === 'other') throw ociError('DENIED', { message: `the admin API needs an admin account's token with scope ${ADMIN_API_SCOPE}` })
+    if (role === 'unscoped') throw ociError('DENIED', { message: `this token lacks the admin scope: ask the token endpoint for scope=${ADMIN_API_SCOPE}` })
     return role === 'admin'
   }
 

@@ -8,7 +8,7 @@ import { accountByName } from '../../db/queries/accounts.ts'
 import { isRepositoryPublic } from '../../db/queries/visibility.ts'
 import { verifySecret } from '../../origin/auth/passwords.ts'
 import type { TestOrigin } from '../helpers/origin.ts'
-import { ADMIN_TOKEN, adminCall, startAuthOrigin, tokenFor } from './origin-client.ts'
+import { ADMIN_SCOPE, ADMIN_TOKEN, accessOf, adminCall, adminTokenFor, startAuthOrigin, tokenFor } from './origin-client.ts'
 
 let origin: TestOrigin
 const logged: string[] = []
@@ -126,26 +126,61 @@ describe('configuration', () => {
 })
 
 describe('admin API: who may call it', () => {
-  it('wants the admin token, or a registry token of an enabled admin account', async () => {
+  const errorOf = async (res: Response) => ((await res.json()) as { errors: Array<{ code: string; message: string }> }).errors[0]!
+
+  it('wants the admin token, or a registry token of an enabled admin account holding registry:admin:*', async () => {
     expect((await adminCall(origin, 'GET', '/accounts', undefined, '')).status).toBe(401)
     expect((await adminCall(origin, 'GET', '/accounts', undefined, 'Bearer not-a-token')).status).toBe(401)
     await adminCall(origin, 'POST', '/accounts', { name: 'root', admin: true, password: 'root has a long password' })
-    const rootToken = await tokenFor(origin, [], { user: 'root', secret: 'root has a long password' })
+    const rootToken = await adminTokenFor(origin, { user: 'root', secret: 'root has a long password' })
+    expect(accessOf(rootToken)).toEqual([{ type: 'registry', name: 'admin', actions: ['*'] }])
     expect((await adminCall(origin, 'GET', '/accounts', undefined, `Bearer ${rootToken}`)).status).toBe(200)
     // The replication part of the admin API takes it too.
     expect((await adminCall(origin, 'GET', '/replication/backlog', undefined, `Bearer ${rootToken}`)).status).toBe(200)
 
-    const bobToken = await tokenFor(origin, [], { user: 'bob', secret: (await (await adminCall(origin, 'POST', '/accounts/bob/secret', {})).json() as { secret: string }).secret })
+    const bobToken = await tokenFor(origin, [ADMIN_SCOPE], { user: 'bob', secret: (await (await adminCall(origin, 'POST', '/accounts/bob/secret', {})).json() as { secret: string }).secret })
     const refused = await adminCall(origin, 'POST', '/accounts', { name: 'mallory', admin: true }, `Bearer ${bobToken}`)
     expect(refused.status).toBe(403)
-    expect(((await refused.json()) as { errors: Array<{ code: string }> }).errors[0]!.code).toBe('DENIED')
+    expect((await errorOf(refused)).code).toBe('DENIED')
     expect(accountByName(origin.db, 'mallory')).toBeNull()
-    const anonymous = await tokenFor(origin, [])
+    const anonymous = await tokenFor(origin, [ADMIN_SCOPE])
+    expect(accessOf(anonymous)).toEqual([])
     expect((await adminCall(origin, 'GET', '/accounts', undefined, `Bearer ${anonymous}`)).status).toBe(403)
 
     // Demoted since the token was issued: refused at once.
     await adminCall(origin, 'PATCH', '/accounts/root', { isAdmin: false })
     expect((await adminCall(origin, 'GET', '/accounts', undefined, `Bearer ${rootToken}`)).status).toBe(403)
+  })
+
+  it('refuses an admin account\'s pull token (the kind edges and proxies see), saying which scope to ask for', async () => {
+    await adminCall(origin, 'POST', '/accounts', { name: 'root2', admin: true, password: 'root2 has a long password' })
+    const credentials = { user: 'root2', secret: 'root2 has a long password' }
+    for (const scopes of [[], ['repository:team/app:pull'], ['repository:team/app:pull,push,delete', 'registry:catalog:*']]) {
+      const token = await tokenFor(origin, scopes, credentials)
+      expect(accessOf(token).some((a) => a.type === 'registry' && a.name === 'admin'), scopes.join(' ')).toBe(false)
+      const refused = await adminCall(origin, 'POST', '/accounts', { name: 'mallory2', admin: true }, `Bearer ${token}`)
+      expect(refused.status, scopes.join(' ')).toBe(403)
+      const error = await errorOf(refused)
+      expect(error.code).toBe('DENIED')
+      expect(error.message).toContain('scope=registry:admin:*')
+      expect((await adminCall(origin, 'GET', '/replication/backlog', undefined, `Bearer ${token}`)).status).toBe(403)
+    }
+    expect(accountByName(origin.db, 'mallory2')).toBeNull()
+    // The same account with the scope, next to a pull: both granted, the admin API opens.
+    const scoped = await adminTokenFor(origin, credentials, ['repository:team/app:pull'])
+    expect(accessOf(scoped)).toEqual([{ type: 'repository', name: 'team/app', actions: ['pull'] }, { type: 'registry', name: 'admin', actions: ['*'] }])
+    expect((await adminCall(origin, 'GET', '/accounts/root2', undefined, `Bearer ${scoped}`)).status).toBe(200)
+    // Disabled since: refused at once, scope or not.
+    await adminCall(origin, 'PATCH', '/accounts/root2', { disabled: true })
+    expect((await adminCall(origin, 'GET', '/accounts/root2', undefined, `Bearer ${scoped}`)).status).toBe(403)
+  })
+
+  it('gives a non-admin asking for registry:admin:* the rest of what it asked (a partial grant)', async () => {
+    await adminCall(origin, 'POST', '/accounts', { name: 'carol', password: 'carol has a long password' })
+    await adminCall(origin, 'POST', '/accounts/carol/grants', { target: 'team/*', actions: ['pull'] })
+    const token = await tokenFor(origin, ['repository:team/app:pull', ADMIN_SCOPE], { user: 'carol', secret: 'carol has a long password' })
+    expect(accessOf(token)).toEqual([{ type: 'repository', name: 'team/app', actions: ['pull'] }])
+    expect((await adminCall(origin, 'GET', '/accounts', undefined, `Bearer ${token}`)).status).toBe(403)
   })
 })
 
@@ -166,7 +201,11 @@ describe('admin API on loopback without MERIDIAN_ADMIN_TOKEN', () => {
       expect((await call('/accounts', `Bearer ${ADMIN_TOKEN}`)).status).toBe(401)
 
       const password = readFileSync(join(open.dataDir, 'admin-password'), 'utf8').trim()
-      const adminToken = await tokenFor(open, [], { user: 'admin', secret: password })
+      // An admin's token without the admin scope is refused here too, on the replication routes as well.
+      const pullToken = await tokenFor(open, ['repository:team/app:pull'], { user: 'admin', secret: password })
+      expect((await call('/accounts', `Bearer ${pullToken}`)).status).toBe(403)
+      expect((await call('/replication/backlog', `Bearer ${pullToken}`)).status).toBe(403)
+      const adminToken = await adminTokenFor(open, { user: 'admin', secret: password })
       expect((await call('/accounts', `Bearer ${adminToken}`)).status).toBe(200)
       await call('/accounts', `Bearer ${adminToken}`, 'POST', { name: 'erin', password: 'erin has a long password' })
       const erin = await tokenFor(open, [], { user: 'erin', secret: 'erin has a long password' })

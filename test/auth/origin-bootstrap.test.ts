@@ -49,7 +49,7 @@ describe('first start with access control on', () => {
       expect(printed).not.toContain(password)
 
       // The password works: a token for admin, then the admin API with that token.
-      const token = await tokenFor(origin, ['repository:any/thing:pull'], { user: 'admin', secret: password })
+      const token = await tokenFor(origin, ['repository:any/thing:pull', 'registry:admin:*'], { user: 'admin', secret: password })
       expect((await adminCall(origin, 'GET', '/accounts', undefined, `Bearer ${token}`)).status).toBe(200)
 
       expect(lines.some((l) => l.includes('made the first admin account'))).toBe(true)

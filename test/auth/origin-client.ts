@@ -27,6 +27,19 @@ export async function tokenFor(origin: TestOrigin, scopes: string[], credentials
   return ((await res.json()) as { token: string }).token
 }
 
+/** The scope a registry token needs to open the admin API (granted to admin accounts only). */
+export const ADMIN_SCOPE = 'registry:admin:*'
+
+/** A token for the admin API: an admin account's, asking for ADMIN_SCOPE (and any other scopes). */
+export function adminTokenFor(origin: TestOrigin, credentials: { user: string; secret: string }, scopes: string[] = []): Promise<string> {
+  return tokenFor(origin, [...scopes, ADMIN_SCOPE], credentials)
+}
+
+/** The `access` claim of a token (no verification: the tests read what the endpoint granted). */
+export function accessOf(token: string): Array<{ type: string; name: string; actions: string[] }> {
+  return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { access: Array<{ type: string; name: string; actions: string[] }> }).access
+}
+
 /** fetch with `Authorization: Bearer <token>` (none when token is null). */
 export function withToken(token: string | null) {
   return (url: string, init: RequestInit = {}): Promise<Response> => {

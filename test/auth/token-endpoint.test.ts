@@ -51,6 +51,7 @@ beforeAll(async () => {
   const robot = createAccount(db, { name: 'team+ci', kind: 'robot', secretHash: robotPw })
   grantActions(db, robot.id, 'team/app', ['push'])
   createAccount(db, { name: 'bob', kind: 'user', secretHash: alicePw })
+  createAccount(db, { name: 'root', kind: 'user', secretHash: alicePw, isAdmin: true })
   setAccountDisabled(db, 'bob', true)
   setRepositoryPublic(db, 'pub/site', true)
   app = routes()
@@ -148,6 +149,27 @@ describe('GET token (token.md)', () => {
   })
 })
 
+describe('the admin API scope registry:admin:*', () => {
+  const adminApi = { type: 'registry', name: 'admin', actions: ['*'] }
+  it('is granted to an admin account only when asked for by name', async () => {
+    const pull = await tokenOf(await app.request(query([['scope', 'repository:any/thing:pull']]), { headers: basic('root', PASSWORD) }))
+    expect(pull.payload.access).toEqual([{ type: 'repository', name: 'any/thing', actions: ['pull'] }])
+    const none = await tokenOf(await app.request(query([]), { headers: basic('root', PASSWORD) }))
+    expect(none.payload.access).toEqual([])
+    const asked = await tokenOf(await app.request(query([['scope', 'repository:any/thing:pull'], ['scope', 'registry:admin:*']]), { headers: basic('root', PASSWORD) }))
+    expect(asked.payload.access).toEqual([{ type: 'repository', name: 'any/thing', actions: ['pull'] }, adminApi])
+    const posted = await tokenOf(await app.request(TOKEN_PATH, form({ grant_type: 'password', username: 'root', password: PASSWORD, service: settings.service, scope: 'registry:admin:*' })))
+    expect(posted.body.scope).toBe('registry:admin:*')
+  })
+
+  it('is left out, the rest granted, for anyone else', async () => {
+    const alice = await tokenOf(await app.request(query([['scope', 'repository:team/app:pull'], ['scope', 'registry:admin:*']]), { headers: basic('alice', PASSWORD) }))
+    expect(alice.payload.access).toEqual([{ type: 'repository', name: 'team/app', actions: ['pull'] }])
+    const anonymous = await tokenOf(await app.request(query([['scope', 'registry:admin:*']])))
+    expect(anonymous.payload.access).toEqual([])
+  })
+})
+
 describe('POST token (oauth.md)', () => {
   it('logs in with grant_type=password, access_type=offline giving a refresh token stored only as its SHA-256', async () => {
     const { body, payload } = await tokenOf(await app.request(TOKEN_PATH, form({
@@ -239,6 +261,15 @@ describe('failed-login limit', () => {
     expect((await limited.request(TOKEN_PATH, { ...form({ grant_type: 'refresh_token', refresh_token: 'guess', service: settings.service }), headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...from } })).status).toBe(401)
     expect((await limited.request(query([]), { headers: { ...basic('alice', PASSWORD), ...from } })).status).toBe(429)
     expect((await limited.request(query([]), { headers: basic('alice', PASSWORD) })).status).toBe(200)
+  })
+
+  it('counts an IPv6 client by its /64: rotating through the prefix does not reset the limit', async () => {
+    const limited = routes({ limiter: createLoginLimiter({ perAccount: 100, perAddress: 2 }) })
+    const from = (address: string) => ({ 'x-test-address': address })
+    expect((await limited.request(query([]), { headers: { ...basic('x1', 'a'), ...from('2001:db8:5:6::1') } })).status).toBe(401)
+    expect((await limited.request(query([]), { headers: { ...basic('x2', 'a'), ...from('2001:db8:5:6:ffff::2') } })).status).toBe(401)
+    expect((await limited.request(query([]), { headers: { ...basic('alice', PASSWORD), ...from('2001:db8:5:6:abcd::3') } })).status).toBe(429)
+    expect((await limited.request(query([]), { headers: { ...basic('alice', PASSWORD), ...from('2001:db8:5:7::1') } })).status).toBe(200)
   })
 })
 
