@@ -130,8 +130,8 @@ async function dispatch(args: string[], flags: Flags, io: AdminIo): Promise<void
     }
     case 'rotate-key': {
       want(0, 'rotate-key')
-      const { kid, retired } = await rotateKey(createKeyStore(io.db, { tokenSeconds: io.tokenSeconds }))
-      return io.out(`new signing key ${kid}${retired ? `; ${retired} verifies until its last token expires` : ''}\n`)
+      const { kid, retired, signsAt } = await rotateKey(createKeyStore(io.db, { tokenSeconds: io.tokenSeconds }))
+      return io.out(`new signing key ${kid}${retired ? `; ${retired} verifies until its last token expires` : ''}\nit signs from ${signsAt}\n`)
     }
     default:
       throw new UsageError(`unknown command "${command}"`)

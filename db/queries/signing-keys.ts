@@ -1,18 +1,26 @@
-// Token signing keys (db/schema.ts `signing_keys`), shared by every origin on this database. The
-// newest key not retired signs; retired keys verify until `verifyUntil`. Key material is made and
-// read by origin/auth/signing-keys.ts; here only rows.
+// Token signing keys (db/schema.ts `signing_keys`), shared by every origin on this database.
+// `retiredAt` is the moment a key stops signing, which a rotation sets in the future: the rotated-in
+// key is published at once but the old one keeps signing until then. So the key that signs at `now`
+// is, of those not retired by `now`, the next to retire, and the one with no retirement scheduled
+// (the newest) only when no other is left. (Not "the oldest by createdAt": a first key and a
+// rotation can share a millisecond.) Every origin reading the table picks the same one, and the
+// moment of the switch is stored, not derived from a setting each origin might hold differently. Retired keys verify until `verifyUntil`. Key material is made and read by
+// origin/auth/signing-keys.ts; here only rows.
 
-import { and, desc, eq, gt, isNull, lte, or } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, isNull, lte, or, sql } from 'drizzle-orm'
 import type { Db } from '../client.ts'
 import { signingKeys } from '../schema.ts'
 
 export type SigningKeyRow = typeof signingKeys.$inferSelect
 export type NewSigningKey = Pick<SigningKeyRow, 'kid' | 'alg' | 'privateJwk' | 'publicJwk'>
 
-/** The key that signs now, or null when none was made yet. */
-export function currentSigningKey(db: Db): SigningKeyRow | null {
-  return db.select().from(signingKeys).where(isNull(signingKeys.retiredAt))
-    .orderBy(desc(signingKeys.createdAt), desc(signingKeys.kid)).limit(1).get() ?? null
+// Next to retire first, unscheduled (null) last; kid only to make any tie the same everywhere.
+const SIGNING_ORDER = [sql`${signingKeys.retiredAt} is null`, asc(signingKeys.retiredAt), asc(signingKeys.createdAt), asc(signingKeys.kid)]
+
+/** The key that signs at `now`, or null when none was made yet. */
+export function currentSigningKey(db: Db, now = Date.now()): SigningKeyRow | null {
+  return db.select().from(signingKeys).where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, now)))
+    .orderBy(...SIGNING_ORDER).limit(1).get() ?? null
 }
 
 /**
@@ -21,8 +29,8 @@ export function currentSigningKey(db: Db): SigningKeyRow | null {
  */
 export function settleFirstSigningKey(db: Db, key: NewSigningKey, now = Date.now()): SigningKeyRow {
   return db.transaction((tx) => {
-    const current = tx.select().from(signingKeys).where(isNull(signingKeys.retiredAt))
-      .orderBy(desc(signingKeys.createdAt), desc(signingKeys.kid)).limit(1).get()
+    const current = tx.select().from(signingKeys).where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, now)))
+      .orderBy(...SIGNING_ORDER).limit(1).get()
     if (current) return current
     tx.insert(signingKeys).values({ ...key, createdAt: now }).run()
     return tx.select().from(signingKeys).where(eq(signingKeys.kid, key.kid)).get()!
@@ -30,13 +38,16 @@ export function settleFirstSigningKey(db: Db, key: NewSigningKey, now = Date.now
 }
 
 /**
- * Makes `key` the signing key and retires every other current one, verifying until `verifyUntil`.
- * One transaction: at no moment is there no current key. Returns the kids retired.
+ * Adds `key` (published from `now`) and retires every key not yet scheduled to retire at
+ * `signsFrom`, verifying until `verifyUntil`: from `signsFrom` on, `key` is the oldest key left and
+ * signs. A key already scheduled by an earlier rotation keeps its own moment. With no key to retire
+ * (an empty table) `key` signs at once. One transaction: at no moment is there no signing key.
+ * Returns the kids retired.
  */
-export function rotateSigningKey(db: Db, key: NewSigningKey, verifyUntil: number, now = Date.now()): string[] {
+export function rotateSigningKey(db: Db, key: NewSigningKey, signsFrom: number, verifyUntil: number, now = Date.now()): string[] {
   return db.transaction((tx) => {
     const retired = tx.select({ kid: signingKeys.kid }).from(signingKeys).where(isNull(signingKeys.retiredAt)).all().map((r) => r.kid)
-    tx.update(signingKeys).set({ retiredAt: now, verifyUntil }).where(isNull(signingKeys.retiredAt)).run()
+    tx.update(signingKeys).set({ retiredAt: signsFrom, verifyUntil }).where(isNull(signingKeys.retiredAt)).run()
     tx.insert(signingKeys).values({ ...key, createdAt: now }).run()
     return retired
   })

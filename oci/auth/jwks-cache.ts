@@ -6,6 +6,10 @@
 
 import type { Jwks, JsonWebKeyWithKid, KeySource } from './types.ts'
 
+/** The default floor between two JWKS fetches; the origin publishes a rotated-in key at least this
+ * long before it signs with it (origin/auth/signing-keys.ts ACTIVATION_DELAY_MS). */
+export const DEFAULT_MIN_REFRESH_MS = 30_000
+
 export interface JwksCacheOptions {
   /** Fetches the current JWKS (the origin's JWKS_PATH); may throw. */
   fetchJwks: () => Promise<Jwks>
@@ -20,7 +24,7 @@ export interface JwksCacheOptions {
 }
 
 export function createJwksKeySource(options: JwksCacheOptions): KeySource {
-  const { fetchJwks, minRefreshMs = 30_000, maxAgeMs = 600_000, fetchTimeoutMs = 10_000, now = Date.now } = options
+  const { fetchJwks, minRefreshMs = DEFAULT_MIN_REFRESH_MS, maxAgeMs = 600_000, fetchTimeoutMs = 10_000, now = Date.now } = options
   let keys = new Map<string, JsonWebKeyWithKid>()
   let loaded = false
   let fetchedAt = -Infinity

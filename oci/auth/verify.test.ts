@@ -183,23 +183,66 @@ describe('createTokenVerifier', () => {
     expect((await both(await sign(next))).sub).toBe('alice')
     expect((await both(await sign(signer))).sub).toBe('alice')
   })
-  it('remembers a verified token until its exp, without the key source or a second signature check', async () => {
+  it('remembers a verified token without a second signature check, while its key is held, until its exp', async () => {
     let clock = NOW
     let lookups = 0
     const held = new Map([[signer.kid, signer.jwk]])
     const counting: KeySource = { key: async (kid) => { lookups++; return held.get(kid) ?? null } }
-    const remembering = createTokenVerifier({ keys: counting, issuer: ISSUER, audience: AUDIENCE, now: () => clock * 1000 })
+    const remembering = createTokenVerifier({ keys: counting, issuer: ISSUER, audience: AUDIENCE, now: () => clock * 1000, cacheSeconds: 3_600 })
     const token = await sign(signer)
     const first = await remembering(token)
-    expect(await remembering(token)).toBe(first)
-    expect(lookups).toBe(1)
-    // The key withdrawn: new tokens stop at once, the remembered one at its exp (plus skew).
-    held.clear()
-    expect(await refusal(remembering, await sign(signer, claims({ jti: 'j2' })))).toBe('unknown kid')
+    expect(await remembering(token)).toBe(first) // the same object: not verified again
+    expect(lookups).toBe(2) // one to verify, one to see the key is still there
     clock = NOW + 300 + 29
-    expect((await remembering(token)).sub).toBe('alice')
+    expect(await remembering(token)).toBe(first)
     clock = NOW + 300 + 30
     expect(await refusal(remembering, token)).toBe('expired')
+  })
+
+  it('forgets a remembered token once its key is withdrawn (a rotation after a leak)', async () => {
+    let clock = NOW
+    const held = new Map([[signer.kid, signer.jwk]])
+    const remembering = createTokenVerifier({ keys: { key: async (kid) => held.get(kid) ?? null }, issuer: ISSUER, audience: AUDIENCE, now: () => clock * 1000 })
+    const token = await sign(signer)
+    expect((await remembering(token)).sub).toBe('alice')
+    held.clear()
+    expect(await refusal(remembering, token)).toBe('unknown kid')
+    expect(await refusal(remembering, await sign(signer, claims({ jti: 'j2' })))).toBe('unknown kid')
+    // Back (an edge's JWKS briefly without it): verified afresh, not from a stale entry.
+    held.set(signer.kid, signer.jwk)
+    clock = NOW + 10
+    expect((await remembering(token)).sub).toBe('alice')
+  })
+
+  it('remembers a token at most cacheSeconds, then checks its signature again', async () => {
+    let clock = NOW
+    let lookups = 0
+    const counting: KeySource = { key: async (kid) => { lookups++; return kid === signer.kid ? signer.jwk : null } }
+    const remembering = createTokenVerifier({ keys: counting, issuer: ISSUER, audience: AUDIENCE, now: () => clock * 1000, cacheSeconds: 60 })
+    const token = await sign(signer, claims({ exp: NOW + 3_600 }))
+    const first = await remembering(token)
+    clock = NOW + 59
+    expect(await remembering(token)).toBe(first)
+    clock = NOW + 60
+    const again = await remembering(token) // verified afresh: new claims, remembered anew
+    expect(again).not.toBe(first)
+    expect(again).toEqual(first)
+    clock = NOW + 61
+    expect(await remembering(token)).toBe(again)
+    expect(lookups).toBe(4)
+  })
+
+  it('refuses a token living longer than the maximum lifetime, or issued in the future', async () => {
+    const far = await sign(signer, claims({ exp: 4_070_908_800 })) // 2099, as a leaked key would sign
+    expect(await refusal(verify, far)).toBe('lifetime too long')
+    expect((await verify(await sign(signer, claims({ exp: NOW + 86_400 + 30 })))).sub).toBe('alice')
+    expect(await refusal(verify, await sign(signer, claims({ exp: NOW + 86_400 + 31 })))).toBe('lifetime too long')
+    const short = createTokenVerifier({ keys: keySourceOf(signer), issuer: ISSUER, audience: AUDIENCE, now: () => NOW * 1000, maxLifetimeSeconds: 300 })
+    expect((await short(await sign(signer))).sub).toBe('alice')
+    expect(await refusal(short, await sign(signer, claims({ exp: NOW + 301 })))).toBe('lifetime too long')
+    // nbf now, iat an hour ahead (exp - iat looks short): refused.
+    expect(await refusal(verify, await sign(signer, claims({ iat: NOW + 3_600, exp: NOW + 3_900 })))).toBe('issued in the future')
+    expect((await verify(await sign(signer, claims({ iat: NOW + 30 })))).sub).toBe('alice')
   })
 
   it('hands out claims nobody can change, since requests share them', async () => {
@@ -209,19 +252,13 @@ describe('createTokenVerifier', () => {
   })
 
   it('remembers a bounded number of tokens, or none', async () => {
-    let lookups = 0
-    const counting: KeySource = { key: async (kid) => { lookups++; return kid === signer.kid ? signer.jwk : null } }
-    const small = createTokenVerifier({ keys: counting, issuer: ISSUER, audience: AUDIENCE, now: () => NOW * 1000, cacheSize: 2 })
+    const small = createTokenVerifier({ keys: keySourceOf(signer), issuer: ISSUER, audience: AUDIENCE, now: () => NOW * 1000, cacheSize: 2 })
     const tokens = await Promise.all(['a', 'b', 'c'].map((jti) => sign(signer, claims({ jti }))))
-    for (const t of tokens) await small(t)
-    await small(tokens[2]!)
-    expect(lookups).toBe(3)
-    await small(tokens[0]!)
-    expect(lookups).toBe(4)
-    lookups = 0
-    const none = createTokenVerifier({ keys: counting, issuer: ISSUER, audience: AUDIENCE, now: () => NOW * 1000, cacheSize: 0 })
-    await none(tokens[0]!)
-    await none(tokens[0]!)
-    expect(lookups).toBe(2)
+    const first = []
+    for (const t of tokens) first.push(await small(t))
+    expect(await small(tokens[2]!)).toBe(first[2]) // remembered
+    expect(await small(tokens[0]!)).not.toBe(first[0]) // evicted by c, verified again
+    const none = createTokenVerifier({ keys: keySourceOf(signer), issuer: ISSUER, audience: AUDIENCE, now: () => NOW * 1000, cacheSize: 0 })
+    expect(await none(tokens[0]!)).not.toBe(await none(tokens[0]!))
   })
 })

@@ -30,10 +30,15 @@ export interface TokenVerifierOptions {
   /**
    * How many verified tokens to remember (0: none). Clients reuse one token for every request of
    * a pull, and an ES256 verification costs ~0.1-0.2 ms, more than the rest of a manifest HEAD at
-   * an edge. A remembered token is honoured until its exp (plus skew) like any other; a key
-   * withdrawn from the KeySource stops new tokens at once and remembered ones at their exp.
+   * an edge. A remembered token is honoured only while the KeySource still holds its kid (checked
+   * on every use), and for at most cacheSeconds after it was verified.
    */
   cacheSize?: number
+  /** How long a verified token is remembered at most (default 300 s), however far its exp. */
+  cacheSeconds?: number
+  /** Longest accepted token lifetime, exp - iat (default 86,400 s, the configurable maximum, plus
+   * the skew): a leaked key cannot mint a token that lasts for years. */
+  maxLifetimeSeconds?: number
 }
 
 // Only ES256: `alg: none` and HS256 signed with the public key's bytes as a secret (the classic
@@ -52,8 +57,10 @@ class KeySourceFailed extends Error {
 }
 
 export function createTokenVerifier(options: TokenVerifierOptions): VerifyToken {
-  const { keys, issuer, audience, clockSkewSeconds = 30, now = Date.now, cacheSize = 1024 } = options
-  const verified = new Map<string, TokenClaims>()
+  const { keys, issuer, audience, clockSkewSeconds = 30, now = Date.now, cacheSize = 1024, cacheSeconds = 300 } = options
+  const maxLifetimeSeconds = options.maxLifetimeSeconds ?? 86_400 + clockSkewSeconds
+  // `until` (ms): verifiedAt + cacheSeconds; exp is checked on its own so it reads "expired".
+  const verified = new Map<string, { claims: TokenClaims; kid: string; until: number }>()
   // Imported keys by JWK object: a KeySource hands out the same object while it holds a key, so
   // WebCrypto's importKey runs once per key, not once per request.
   const imported = new WeakMap<JsonWebKeyWithKid, Promise<CryptoKey>>()
@@ -87,13 +94,23 @@ export function createTokenVerifier(options: TokenVerifierOptions): VerifyToken 
     const remembered = verified.get(token)
     if (remembered) {
       // jose's own test: expired once exp <= now - tolerance.
-      if (remembered.exp > now() / 1000 - clockSkewSeconds) return remembered
+      if (remembered.claims.exp <= now() / 1000 - clockSkewSeconds) {
+        verified.delete(token)
+        throw new TokenInvalid('expired')
+      }
+      // A key withdrawn (rotated out at the origin, gone from an edge's JWKS) ends its remembered
+      // tokens too: a map lookup in both KeySources. Otherwise verify afresh, which then refuses.
+      // A failing key source throws as itself (a 5xx), as in keyFor.
+      if (now() < remembered.until && (await keys.key(remembered.kid)) !== null) return remembered.claims
       verified.delete(token)
-      throw new TokenInvalid('expired')
     }
     let payload: JWTPayload
+    let kid = ''
     try {
-      ({ payload } = await jwtVerify(token, keyFor, {
+      ({ payload } = await jwtVerify(token, (header) => {
+        kid = typeof header.kid === 'string' ? header.kid : ''
+        return keyFor(header)
+      }, {
         algorithms: ALGORITHMS,
         issuer,
         audience,
@@ -107,10 +124,13 @@ export function createTokenVerifier(options: TokenVerifierOptions): VerifyToken 
       throw new TokenInvalid(reasonOf(err))
     }
     const claims = claimsOf(payload, audience)
+    // jose checks iat only when asked for a maximum age; ours is a maximum lifetime.
+    if (claims.iat > now() / 1000 + clockSkewSeconds) throw new TokenInvalid('issued in the future')
+    if (claims.exp - claims.iat > maxLifetimeSeconds) throw new TokenInvalid('lifetime too long')
     if (cacheSize > 0) {
       // Oldest first out; the claims are shared between requests, so nobody may change them.
       if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!)
-      verified.set(token, claims)
+      verified.set(token, { claims, kid, until: now() + cacheSeconds * 1000 })
     }
     return claims
   }

@@ -14,7 +14,7 @@ import { publicRepositoryNames, setRepositoryPublic } from '../../db/queries/vis
 import { ociError } from '../../oci/errors.ts'
 import { isValidName } from '../../oci/names.ts'
 import { hashSecret, newPassword, newRobotSecret } from './passwords.ts'
-import type { KeyStore } from './signing-keys.ts'
+import type { KeyStore, RotatedKey } from './signing-keys.ts'
 
 /** Users: a lowercase name as docker accepts it for `login -u`; never a `+` (robots have one). */
 const USER_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
@@ -172,7 +172,8 @@ export function describeAccount(db: Db, name: string): AccountView {
   return viewOf(db, mustFind(db, name))
 }
 
-/** A new signing key signs from now on; the old one keeps verifying until its last token expires. */
-export async function rotateKey(keys: KeyStore): Promise<{ kid: string; retired: string | null }> {
+/** A new signing key, in the JWKS at once, signs from `signsAt` on; the old one signs until then and
+ * keeps verifying until its last token expires. */
+export async function rotateKey(keys: KeyStore): Promise<RotatedKey> {
   return keys.rotate()
 }

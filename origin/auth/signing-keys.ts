@@ -1,7 +1,8 @@
 // The origin's token signing keys (README "Access control"): ES256 key pairs in the shared
 // `signing_keys` table, so every origin on the database signs with the same key and serves the
-// same JWKS. Rotation is without downtime: the retired key stays in the JWKS until the last token
-// it may have signed has expired.
+// same JWKS. Rotation is without downtime on both sides: the new key is in the JWKS a while before
+// it signs (so edges holding an older JWKS have fetched it by then), and the retired key stays in
+// the JWKS until the last token it may have signed has expired.
 
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose'
 import type { Db } from '../../db/client.ts'
@@ -9,17 +10,28 @@ import {
   currentSigningKey, rotateSigningKey, settleFirstSigningKey, verifyingSigningKey, verifyingSigningKeys,
   type NewSigningKey, type SigningKeyRow,
 } from '../../db/queries/signing-keys.ts'
+import { DEFAULT_MIN_REFRESH_MS } from '../../oci/auth/jwks-cache.ts'
 import type { Jwks, JsonWebKeyWithKid, KeySource } from '../../oci/auth/types.ts'
 
 export interface KeyStore {
   /** The key that signs now; creates the first key when the table is empty. */
   signingKey(): Promise<{ kid: string; alg: 'ES256'; key: CryptoKey }>
-  /** A new key signs from now on; the previous one verifies until its last token expired. */
-  rotate(): Promise<{ kid: string; retired: string | null }>
+  /** A new key, published now, signs from `signsAt` (ISO 8601) on; the previous one signs until
+   * then and verifies until its last token expired. */
+  rotate(): Promise<RotatedKey>
   /** The public keys of the current key and of retired keys still verifying. */
   jwks(): Promise<Jwks>
   /** For the origin's own verifier (oci/auth/verify.ts). */
   keySource: KeySource
+}
+
+// A type, not an interface, so it passes where a plain record is expected (the admin audit line).
+export type RotatedKey = {
+  kid: string
+  /** The key it replaces, or null when there was none. */
+  retired: string | null
+  /** When the new key starts signing (ISO 8601). */
+  signsAt: string
 }
 
 /**
@@ -27,6 +39,14 @@ export interface KeyStore {
  * this, so a retired key must also verify tokens signed this long after it was retired.
  */
 export const KEY_CACHE_MS = 5_000
+
+/**
+ * How long a rotated-in key is published before it signs (ms): an edge that fetched the JWKS just
+ * before the rotation may not fetch it again for DEFAULT_MIN_REFRESH_MS, an origin may read the
+ * table KEY_CACHE_MS late, plus a margin for clocks and slow fetches. Every origin agrees on the
+ * switch whatever its own setting, since the moment is stored (the old key's retiredAt).
+ */
+export const ACTIVATION_DELAY_MS = DEFAULT_MIN_REFRESH_MS + KEY_CACHE_MS + 10_000
 
 async function newKey(): Promise<NewSigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
@@ -42,9 +62,18 @@ async function newKey(): Promise<NewSigningKey> {
 
 const publicOf = (row: SigningKeyRow): JsonWebKeyWithKid => ({ ...(JSON.parse(row.publicJwk) as JsonWebKey), kid: row.kid, alg: row.alg })
 
-export function createKeyStore(db: Db, options: { tokenSeconds?: number; clockSkewSeconds?: number; now?: () => number } = {}): KeyStore {
-  const { tokenSeconds = 300, clockSkewSeconds = 30, now = Date.now } = options
-  let current: { kid: string; key: CryptoKey; readAt: number } | null = null
+export interface KeyStoreOptions {
+  tokenSeconds?: number
+  clockSkewSeconds?: number
+  /** See ACTIVATION_DELAY_MS (its default). The first key of an empty table signs at once. */
+  activationDelayMs?: number
+  now?: () => number
+}
+
+export function createKeyStore(db: Db, options: KeyStoreOptions = {}): KeyStore {
+  const { tokenSeconds = 300, clockSkewSeconds = 30, activationDelayMs = ACTIVATION_DELAY_MS, now = Date.now } = options
+  // `until`: the read is reused up to KEY_CACHE_MS, but never past the key's scheduled retirement.
+  let current: { kid: string; key: CryptoKey; until: number } | null = null
   let verifying: { rows: Map<string, SigningKeyRow>; readAt: number } | null = null
 
   const stillVerifies = (row: SigningKeyRow, at: number) => row.retiredAt === null || (row.verifyUntil ?? 0) > at
@@ -52,7 +81,7 @@ export function createKeyStore(db: Db, options: { tokenSeconds?: number; clockSk
   async function use(row: SigningKeyRow, at: number) {
     // The same kid is the same key: keep the imported one rather than import it again.
     const key = current?.kid === row.kid ? current.key : await importJWK(JSON.parse(row.privateJwk) as JsonWebKey, 'ES256') as CryptoKey
-    current = { kid: row.kid, key, readAt: at }
+    current = { kid: row.kid, key, until: Math.min(at + KEY_CACHE_MS, row.retiredAt ?? Infinity) }
     return { kid: row.kid, alg: 'ES256' as const, key }
   }
 
@@ -66,19 +95,24 @@ export function createKeyStore(db: Db, options: { tokenSeconds?: number; clockSk
   return {
     async signingKey() {
       const at = now()
-      if (current && at - current.readAt < KEY_CACHE_MS) return { kid: current.kid, alg: 'ES256', key: current.key }
-      const row = currentSigningKey(db) ?? settleFirstSigningKey(db, await newKey(), at)
+      if (current && at < current.until) return { kid: current.kid, alg: 'ES256', key: current.key }
+      const row = currentSigningKey(db, at) ?? settleFirstSigningKey(db, await newKey(), at)
       return use(row, at)
     },
 
     async rotate() {
       const key = await newKey()
       const at = now()
-      const verifyUntil = at + KEY_CACHE_MS + (tokenSeconds + clockSkewSeconds) * 1000
-      const retired = rotateSigningKey(db, key, verifyUntil, at)
+      const signsFrom = at + Math.max(0, activationDelayMs)
+      // The old key's last token is signed at signsFrom (or up to KEY_CACHE_MS later by an origin
+      // that read the table just before).
+      const verifyUntil = signsFrom + KEY_CACHE_MS + (tokenSeconds + clockSkewSeconds) * 1000
+      const retired = rotateSigningKey(db, key, signsFrom, verifyUntil, at)
       verifying = null
-      await use(currentSigningKey(db)!, at)
-      return { kid: key.kid, retired: retired[0] ?? null }
+      current = null
+      await use(currentSigningKey(db, at)!, at)
+      // No key to retire (an empty table): the new one signs at once.
+      return { kid: key.kid, retired: retired[0] ?? null, signsAt: new Date(retired.length > 0 ? signsFrom : at).toISOString() }
     },
 
     async jwks() {
