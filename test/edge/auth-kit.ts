@@ -85,7 +85,9 @@ export interface TestKey {
  * hands out (expired ones); `rotate` makes a new key sign, as `npm run admin` would.
  */
 export function originKeys(db: Db) {
-  const store = createKeyStore(db)
+  // No activation delay: rotate() answers the key that signs from now on, as a rotation at the
+  // origin would once its 45 s had passed (origin/auth/signing-keys.ts).
+  const store = createKeyStore(db, { activationDelayMs: 0 })
   return {
     async current(): Promise<TestKey> {
       const { kid, key } = await store.signingKey()
