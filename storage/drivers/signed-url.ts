@@ -9,6 +9,7 @@ import type { GetResult, ObjectInfo, StorageEngine } from '../engine.ts'
 import { assertKey, resolveRange } from '../guard.ts'
 import { digestOfBlobKey } from '../keys.ts'
 import { createBlobUrlSigner, type SigningSecret } from '../signed-url.ts'
+import { bodyOf } from '../response-body.ts'
 
 export interface SignedUrlEngineOptions {
   location: string
@@ -80,7 +81,7 @@ export function createSignedUrlEngine({ location, publicUrl, secret, expiresIn, 
           throw new StorageError('unavailable', location, `GET ${key}: a 206 without a usable Content-Range`)
         }
         const size = Number(match[3])
-        return { body: res.body, size, range: { start: Number(match[1]), end: Number(match[2]) } }
+        return { body: bodyOf(res), size, range: { start: Number(match[1]), end: Number(match[2]) } }
       }
       const size = Number(res.headers.get('content-length') ?? NaN)
       if (!Number.isSafeInteger(size)) {
@@ -94,7 +95,7 @@ export function createSignedUrlEngine({ location, publicUrl, secret, expiresIn, 
         resolveRange(range, size, location, key)
         throw new StorageError('unavailable', location, `GET ${key}: the origin ignored the range`)
       }
-      return { body: res.body, size }
+      return { body: bodyOf(res), size }
     },
 
     async presign(key, options = {}) {

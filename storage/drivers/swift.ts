@@ -20,6 +20,7 @@ import { sweepSegments } from './swift-sweep.ts'
 import { swiftTempUrl } from './swift-temp-url.ts'
 import { headObject, putObject } from './swift-upload.ts'
 import type { SwiftStore } from './swift-upload.ts'
+import { bodyOf } from '../response-body.ts'
 
 export interface SwiftEngineOptions {
   location: string
@@ -127,13 +128,13 @@ export function createSwiftEngine(options: SwiftEngineOptions): SwiftEngine {
       }
       if (!res.ok || !res.body) throw await client.fail(res, doing)
       const size = Number(res.headers.get('content-length') ?? 0)
-      if (!range) return { body: res.body, size }
+      if (!range) return { body: bodyOf(res), size }
       const served = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get('content-range') ?? '')
       if (res.status === 206 && served) {
-        return { body: res.body, size: Number(served[3]), range: { start: Number(served[1]), end: Number(served[2]) } }
+        return { body: bodyOf(res), size: Number(served[3]), range: { start: Number(served[1]), end: Number(served[2]) } }
       }
       // A 200 to a ranged GET is the whole object: only right when the range covers it.
-      if (res.status === 200 && range.start === 0 && range.end >= size - 1 && size > 0) return { body: res.body, size, range: { start: 0, end: size - 1 } }
+      if (res.status === 200 && range.start === 0 && range.end >= size - 1 && size > 0) return { body: bodyOf(res), size, range: { start: 0, end: size - 1 } }
       await res.body.cancel()
       throw new StorageError('unknown', location, `${doing}: asked for bytes ${range.start}-${range.end}, got HTTP ${res.status} without a matching Content-Range`)
     },
