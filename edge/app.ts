@@ -148,16 +148,20 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
     if (await isReady()) return next()
     return askOrigin(c)
   })
-  const tagRead = async (c: Context, next: () => Promise<void>) => {
-    if (c.req.param('reference')?.includes(':') || !(await isStale())) return next()
+  /** The origin's answer when it gives one (not a 5xx); else `next()`, the edge's own. */
+  async function originFirst(c: Context, next: () => Promise<void>, unanswered: string): Promise<Response | void> {
     try {
       const res = await askOrigin(c)
       if (res.status < 500) return res
       await res.body?.cancel()
     } catch (err) {
-      log.warn('index is stale and the origin did not answer; serving from the index', { error: describeError(err) })
+      log.warn(unanswered, { error: describeError(err) })
     }
     return next()
+  }
+  const tagRead = async (c: Context, next: () => Promise<void>) => {
+    if (c.req.param('reference')?.includes(':') || !(await isStale())) return next()
+    return originFirst(c, next, 'index is stale and the origin did not answer; serving from the index')
   }
   app.on(['GET', 'HEAD'], '/v2/:name{.+}/manifests/:reference', tagRead)
   app.on(['GET', 'HEAD'], '/v2/:name{.+}/tags/list', tagRead)
@@ -176,15 +180,8 @@ export function createEdgeApp(deps: EdgeDeps): Hono {
     const guard = createEdgeGuard({ ...auth, isPublic: async (repository) => (await fresh()) && auth.isPublic(repository) }, origin, log)
     const anonymousWhileUnsure = async (c: Context, next: () => Promise<void>) => {
       if (/^bearer\s/i.test(c.req.header('authorization') ?? '') || (await fresh())) return next()
-      try {
-        const res = await askOrigin(c)
-        if (res.status < 500) return res
-        await res.body?.cancel()
-      } catch (err) {
-        log.warn('index is not sure of visibility and the origin did not answer', { error: describeError(err) })
-      }
-      // The origin cannot say either: the guard decides with nothing public (a 401 challenge).
-      return next()
+      // If the origin cannot say either, the guard decides with nothing public (a 401 challenge).
+      return originFirst(c, next, 'index is not sure of visibility and the origin did not answer')
     }
     // The token endpoint is the origin's (for deployments whose public hostname is an edge).
     app.on(['GET', 'POST'], TOKEN_PATH, forward)

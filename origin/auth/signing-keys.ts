@@ -60,7 +60,14 @@ async function newKey(): Promise<NewSigningKey> {
   }
 }
 
-const publicOf = (row: SigningKeyRow): JsonWebKeyWithKid => ({ ...(JSON.parse(row.publicJwk) as JsonWebKey), kid: row.kid, alg: row.alg })
+// Parsed once per row read (rows are re-read every KEY_CACHE_MS): the verifier asks for the key on
+// every authorised request, its cached tokens included.
+const parsedKeys = new WeakMap<SigningKeyRow, JsonWebKeyWithKid>()
+function publicOf(row: SigningKeyRow): JsonWebKeyWithKid {
+  let key = parsedKeys.get(row)
+  if (!key) parsedKeys.set(row, key = { ...(JSON.parse(row.publicJwk) as JsonWebKey), kid: row.kid, alg: row.alg })
+  return key
+}
 
 export interface KeyStoreOptions {
   tokenSeconds?: number

@@ -9,12 +9,12 @@
 // which repository) in /var/lib/containers/cache for root, with no flag to move it. Tests use
 // fresh bytes per run (`importImage`'s seed) so an old run's repositories never take part.
 
-import { execFile, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { createHash, randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { redactCreds } from './skopeo.ts'
+import { CommandError, commandFails, runCommand, type CommandResult } from './client-command.ts'
 
 export const PODMAN = process.env.PODMAN ?? 'podman'
 
@@ -31,23 +31,7 @@ export const podmanMissing: string | null = (() => {
   }
 })()
 
-export interface PodmanResult {
-  stdout: string
-  stderr: string
-}
-
-export class PodmanError extends Error {
-  readonly code: number | string | null
-  readonly stdout: string
-  readonly stderr: string
-  constructor(args: string[], code: number | string | null, stdout: string, stderr: string) {
-    super(`podman ${redactCreds(args).join(' ')} failed (${code}):\n${stderr.trim() || stdout.trim()}`)
-    this.name = 'PodmanError'
-    this.code = code
-    this.stdout = stdout
-    this.stderr = stderr
-  }
-}
+export { CommandError as PodmanError, type CommandResult as PodmanResult } from './client-command.ts'
 
 export interface PodmanRunOptions {
   timeoutMs?: number
@@ -61,16 +45,16 @@ export interface Podman {
   /** Its REGISTRY_AUTH_FILE: what `podman login` writes and every pull and push reads. */
   authFile: string
   /** `podman <isolating global flags> <args>`. */
-  run(args: string[], options?: PodmanRunOptions): Promise<PodmanResult>
+  run(args: string[], options?: PodmanRunOptions): Promise<CommandResult>
   /** Runs podman expecting it to fail; resolves with the failure (rejects if it succeeded). */
-  fails(args: string[], options?: PodmanRunOptions): Promise<PodmanError>
+  fails(args: string[], options?: PodmanRunOptions): Promise<CommandError>
   /**
    * `podman import` of a one-file rootfs whose content depends on `seed`, tagged `reference`
    * (e.g. `127.0.0.1:1234/team/app:v1`). Resolves with the local image id.
    */
   importImage(reference: string, seed?: string): Promise<string>
   /** `podman login --password-stdin` into this podman's auth file. */
-  login(registryUrl: string, user: string, secret: string): Promise<PodmanResult>
+  login(registryUrl: string, user: string, secret: string): Promise<CommandResult>
   /** Removes the temp directory (the image store included). */
   close(): Promise<void>
 }
@@ -110,31 +94,16 @@ export function createPodman(): Podman {
     '--network-config-dir', path('networks'),
   ]
 
-  function run(args: string[], options: PodmanRunOptions = {}): Promise<PodmanResult> {
+  function run(args: string[], options: PodmanRunOptions = {}): Promise<CommandResult> {
     const { timeoutMs = 60_000, stdin } = options
     const argv = [...globals, ...args]
-    return new Promise((resolve, reject) => {
-      const child = execFile(PODMAN, argv, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env }, (err, stdout, stderr) => {
-        if (!err) return resolve({ stdout, stderr })
-        const code = err.killed ? `killed after ${timeoutMs} ms` : (err as NodeJS.ErrnoException & { code?: number | string }).code ?? null
-        // The message names only what the test asked for, not the temp paths of every flag.
-        reject(new PodmanError(args, code, stdout, stderr))
-      })
-      child.stdin?.end(stdin ?? '')
-    })
+    // A failure names only what the test asked for, not the temp paths of every flag.
+    return runCommand(PODMAN, 'podman', argv, args, { timeoutMs, stdin, env })
   }
 
   return {
     dir, authFile, run,
-    async fails(args, options) {
-      try {
-        const { stdout } = await run(args, options)
-        throw new Error(`podman ${redactCreds(args).join(' ')} unexpectedly succeeded:\n${stdout}`)
-      } catch (err) {
-        if (err instanceof PodmanError) return err
-        throw err
-      }
-    },
+    fails: (args, options) => commandFails('podman', args, () => run(args, options)),
     async importImage(reference, seed = randomUUID()) {
       const tar = path(`rootfs-${createHash('sha256').update(seed).digest('hex').slice(0, 12)}.tar`)
       writeFileSync(tar, tarOf('etc/meridian-test', `meridian test image ${seed}\n`))

@@ -1,28 +1,12 @@
 // Runs the real skopeo binary against a registry on loopback. Every call is bounded by a timeout
 // and a failure carries skopeo's stderr, which names the HTTP status and error code it got.
 
-import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import { CommandError, commandFails, runCommand, type CommandResult } from './client-command.ts'
 
 export const SKOPEO = process.env.SKOPEO ?? '/usr/bin/skopeo'
 
-export interface SkopeoResult {
-  stdout: string
-  stderr: string
-}
-
-export class SkopeoError extends Error {
-  readonly code: number | string | null
-  readonly stdout: string
-  readonly stderr: string
-  constructor(args: string[], code: number | string | null, stdout: string, stderr: string) {
-    super(`skopeo ${redactCreds(args).join(' ')} failed (${code}):\n${stderr.trim() || stdout.trim()}`)
-    this.name = 'SkopeoError'
-    this.code = code
-    this.stdout = stdout
-    this.stderr = stderr
-  }
-}
+export { CommandError as SkopeoError, redactCreds, type CommandResult as SkopeoResult } from './client-command.ts'
 
 export interface SkopeoOptions {
   timeoutMs?: number
@@ -42,30 +26,17 @@ export interface SkopeoOptions {
  * are unsigned and made by the test. Registry commands should also pass `--tls-verify=false`
  * (plain HTTP on loopback) and `--retry-times 0` (a failure must show, not be retried away).
  */
-export function skopeo(args: string[], options: SkopeoOptions = {}): Promise<SkopeoResult> {
+export function skopeo(args: string[], options: SkopeoOptions = {}): Promise<CommandResult> {
   const { timeoutMs = 60_000, debug = false, authFile, stdin } = options
   // --debug logs every HTTP request skopeo makes to stderr: what a test asserts the protocol by.
   const argv = [...(debug ? ['--debug'] : []), '--insecure-policy', ...args]
   const env = authFile === undefined ? process.env : { ...process.env, REGISTRY_AUTH_FILE: authFile }
-  return new Promise((resolve, reject) => {
-    const child = execFile(SKOPEO, argv, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env }, (err, stdout, stderr) => {
-      if (!err) return resolve({ stdout, stderr })
-      const code = err.killed ? `killed after ${timeoutMs} ms` : (err as NodeJS.ErrnoException & { code?: number | string }).code ?? null
-      reject(new SkopeoError(argv, code, stdout, stderr))
-    })
-    child.stdin?.end(stdin ?? '')
-  })
+  return runCommand(SKOPEO, 'skopeo', argv, argv, { timeoutMs, stdin, env })
 }
 
 /** Runs skopeo expecting it to fail; resolves with the failure (rejects if it succeeded). */
-export async function skopeoFails(args: string[], options: SkopeoOptions = {}): Promise<SkopeoError> {
-  try {
-    const { stdout } = await skopeo(args, options)
-    throw new Error(`skopeo ${redactCreds(args).join(' ')} unexpectedly succeeded:\n${stdout}`)
-  } catch (err) {
-    if (err instanceof SkopeoError) return err
-    throw err
-  }
+export function skopeoFails(args: string[], options: SkopeoOptions = {}): Promise<CommandError> {
+  return commandFails('skopeo', args, () => skopeo(args, options))
 }
 
 /**
@@ -83,11 +54,6 @@ export const PUSH_FLAGS = ['--dest-tls-verify=false', '--preserve-digests', '--r
 export const PULL_FLAGS = ['--src-tls-verify=false', '--preserve-digests', '--retry-times', '0']
 /** Flags for inspect, list-tags and delete. */
 export const REGISTRY_FLAGS = ['--tls-verify=false', '--retry-times', '0']
-
-/** The arguments with the secret of every `--creds`, `--src-creds`, `--dest-creds` value masked. */
-export function redactCreds(args: string[]): string[] {
-  return args.map((a, i) => (/^--(src-|dest-)?creds$/.test(args[i - 1] ?? '') ? a.replace(/:.*$/, ':***') : a.replace(/^(--(?:src-|dest-)?creds=[^:]*):.*$/, '$1:***')))
-}
 
 /** `user:secret` for `--creds`, `--src-creds` and `--dest-creds`. */
 export function creds(user: string, secret: string): string {
@@ -107,6 +73,6 @@ export function tempAuthFile(path: string): string {
  * `skopeo login --password-stdin` into `authFile`: the secret goes through stdin, never argv
  * (argv is visible to every process on the machine).
  */
-export function skopeoLogin(registryUrl: string, user: string, secret: string, authFile: string): Promise<SkopeoResult> {
+export function skopeoLogin(registryUrl: string, user: string, secret: string, authFile: string): Promise<CommandResult> {
   return skopeo(['login', '--tls-verify=false', '--username', user, '--password-stdin', new URL(registryUrl).host], { authFile, stdin: secret })
 }
