@@ -1,43 +1,94 @@
-// Opens the origin database: better-sqlite3 (the embedded default) with WAL, migrations applied.
-// Which better-sqlite3 build depends on the running Node: db/sqlite-driver.ts.
+// Opens the origin database: SQLite (the embedded default, `sqlite:<path>`) or PostgreSQL
+// (`postgres://…`, scale-out), migrations applied, behind one async drizzle handle.
+//
+// Queries are written once (db/queries), with drizzle's SQLite schema and builders, and run on
+// either engine: drizzle's SQLite dialect writes standard SQL that PostgreSQL also runs once its
+// placeholders are numbered (db/postgres-executor.ts); db/schema-pg.ts declares the same tables
+// for PostgreSQL, and db/schema-parity.test.ts keeps the two identical. Nothing outside db/ knows
+// which engine it talks to.
 
-import type Database from 'better-sqlite3'
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
+import { drizzle } from 'drizzle-orm/sqlite-proxy'
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
+import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
+import type { SQL } from 'drizzle-orm'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import * as schema from './schema.ts'
-import { loadSqliteDriver } from './sqlite-driver.ts'
+import type { Dialect, Executor, Method } from './executor.ts'
+import { openSqliteExecutor } from './sqlite-executor.ts'
+import { openPostgresExecutor, type PostgresExecutor } from './postgres-executor.ts'
+import { migrateSqlite, migratePostgres } from './migrate.ts'
 
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database }
+export type { Dialect } from './executor.ts'
 
-const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url))
+/** What a 'run' resolves to: rows changed (inserted, updated or deleted). */
+export type RunResult = { rows: unknown[]; changes: number }
 
-/** `url` is `sqlite:<path>`, a bare path, or `:memory:`. */
-export function openDatabase(url: string): Db {
+type Drizzle = BaseSQLiteDatabase<'async', RunResult, typeof schema>
+
+export interface DbExtras {
+  readonly $dialect: Dialect
+  /** Runs raw SQL text (`?` placeholders) as written; see Method. */
+  $execute(text: string, params: unknown[], method: Method): Promise<{ rows: unknown; changes: number }>
+  /** Rows of a raw `sql` query as objects keyed by column name. */
+  $all<T>(query: SQL): Promise<T[]>
+  /**
+   * Runs `fn` in one serializable transaction and returns its result. `fn` may run again after a
+   * PostgreSQL serialization failure: it must do only database work through `tx`.
+   */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>
+  /** The executor below (db/ only). */
+  readonly $executor: Executor
+}
+
+export type Db = Omit<Drizzle, 'transaction'> & DbExtras
+/** A transaction's handle, or the database itself where a single statement is atomic enough. */
+export type Tx = Db
+
+const dialect = new SQLiteSyncDialect()
+
+function dbOver(executor: Executor): Db {
+  const db = drizzle<typeof schema>(
+    (text, params, method) => executor.query(text, params, method) as Promise<{ rows: any[] }>,
+    { schema },
+  ) as unknown as Db
+  const extras: DbExtras = {
+    $dialect: executor.dialect,
+    $executor: executor,
+    $execute: (text, params, method) => executor.query(text, params, method),
+    async $all<T>(query: SQL) {
+      const q = dialect.sqlToQuery(query)
+      return (await executor.query(q.sql, q.params, 'objects')).rows as T[]
+    },
+    transaction: (fn) => executor.transaction((tx) => fn(dbOver(tx))),
+  }
+  return Object.assign(db, extras)
+}
+
+/** `url` is `sqlite:<path>`, a bare path, `:memory:`, or `postgres://…` / `postgresql://…`. */
+export async function openDatabase(url: string): Promise<Db> {
   if (/^postgres(ql)?:/.test(url)) {
-    throw new Error('PostgreSQL is not supported yet: use sqlite:<path> (the scale-out issue adds it)')
+    const executor = openPostgresExecutor(url)
+    try {
+      await migratePostgres(executor.pool)
+    } catch (err) {
+      await executor.close()
+      throw err
+    }
+    return dbOver(executor)
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const Sqlite = loadSqliteDriver()
-  const sqlite = new Sqlite(path)
-  sqlite.pragma('journal_mode = WAL')
-  // FULL: a commit that returned survives power loss, not only a process crash (§4.3).
-  sqlite.pragma('synchronous = FULL')
-  sqlite.pragma('busy_timeout = 5000')
-  sqlite.pragma('foreign_keys = ON')
-  const db = drizzle(sqlite, { schema }) as Db
-  // Every transaction here writes. BEGIN IMMEDIATE takes the write lock up front, so a second
-  // process (npm run worker, a script) waits busy_timeout for it; a deferred transaction that
-  // reads first fails at once with SQLITE_BUSY_SNAPSHOT when another process wrote meanwhile.
-  const transaction = db.transaction.bind(db)
-  db.transaction = ((fn, config) => transaction(fn, { behavior: 'immediate', ...config })) as Db['transaction']
-  migrate(db, { migrationsFolder: MIGRATIONS })
-  return db
+  const executor = openSqliteExecutor(path)
+  migrateSqlite(executor.sqlite)
+  return dbOver(executor)
 }
 
-export function closeDatabase(db: Db): void {
-  db.$client.close()
+export async function closeDatabase(db: Db): Promise<void> {
+  await db.$executor.close()
+}
+
+/** PostgreSQL's LISTEN, for db/ (null on SQLite: there the origin signals in process). */
+export function postgresOf(db: Db): PostgresExecutor | null {
+  return db.$dialect === 'postgres' ? (db.$executor as PostgresExecutor) : null
 }

@@ -21,3 +21,4 @@ rmSync(outdir, { recursive: true, force: true })
 const common = { outdir, outExtension: { '.js': '.mjs' }, bundle: true, platform: 'node', format: 'esm', target: 'node20', external, sourcemap: 'linked', logLevel: 'warning' }
 await build({ ...common, entryPoints: entries, splitting: true })
 cpSync('db/migrations', `${outdir}/migrations`, { recursive: true })
+cpSync('db/migrations-pg', `${outdir}/migrations-pg`, { recursive: true })

@@ -1,0 +1,131 @@
+// PostgreSQL (scale-out): a pg pool. Statements arrive as drizzle's SQLite-dialect text
+// (db/postgres-sql.ts numbers the placeholders) and run as named prepared statements.
+// Transactions are SERIALIZABLE, the isolation SQLite's single writer gave the code written for it,
+// and a serialization failure or deadlock re-runs the whole transaction (db/executor.ts: a
+// transaction function does only database work, so running it again is safe).
+
+import pg from 'pg'
+import { TransactionEnded, type Executor, type Method, type StatementResult } from './executor.ts'
+import { numberPlaceholders } from './postgres-sql.ts'
+
+/** 40001 serialization_failure, 40P01 deadlock_detected: the transaction can simply run again. */
+const RETRYABLE = new Set(['40001', '40P01'])
+const MAX_ATTEMPTS = 40
+const NAMED_STATEMENTS = 2000
+
+// int8 (counts, sizes, millisecond times) and numeric (sums) as numbers: every value Meridian
+// stores is far below 2^53.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v)
+    return pg.types.getTypeParser(oid, format)
+  },
+}
+
+export interface PostgresExecutor extends Executor {
+  readonly pool: pg.Pool
+  /** Calls `onNotify` for every NOTIFY on `channel` (a dedicated connection; reconnects). */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>
+}
+
+export function openPostgresExecutor(url: string, options: { max?: number } = {}): PostgresExecutor {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types })
+  // An idle client that loses its server (restart, failover) must not crash the process.
+  pool.on('error', () => {})
+  const names = new Map<string, string>()
+  const textOf = new Map<string, string>()
+
+  function translate(text: string): { text: string; name?: string } {
+    let pgText = textOf.get(text)
+    if (pgText === undefined) {
+      pgText = numberPlaceholders(text)
+      if (textOf.size < NAMED_STATEMENTS) {
+        textOf.set(text, pgText)
+        names.set(text, `m${names.size}`)
+      }
+    }
+    return { text: pgText, name: names.get(text) }
+  }
+
+  async function run(client: pg.Pool | pg.PoolClient, text: string, params: unknown[], method: Method): Promise<StatementResult> {
+    const q = translate(text)
+    const values = params.map(toParam)
+    if (method === 'objects') {
+      const r = await client.query({ text: q.text, name: q.name, values })
+      return { rows: r.rows, changes: r.rowCount ?? 0 }
+    }
+    const r = await client.query({ text: q.text, name: q.name && `${q.name}a`, values, rowMode: 'array' })
+    if (method === 'run') return { rows: [], changes: r.rowCount ?? 0 }
+    if (method === 'get') return { rows: r.rows[0], changes: 0 }
+    return { rows: r.rows, changes: 0 }
+  }
+
+  return {
+    dialect: 'postgres',
+    pool,
+    query: (text, params, method) => run(pool, text, params, method),
+    async transaction(fn) {
+      for (let attempt = 1; ; attempt++) {
+        const client = await pool.connect()
+        let live = true
+        const tx: Executor = {
+          dialect: 'postgres',
+          query(text, params, method) {
+            if (!live) return Promise.reject(new TransactionEnded(text))
+            return run(client, text, params, method)
+          },
+          transaction: () => { throw new Error('nested transaction: use the open one') },
+          close: () => Promise.reject(new Error('close the database, not a transaction')),
+        }
+        let broken = false
+        try {
+          await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE')
+          const result = await fn(tx)
+          await client.query('COMMIT')
+          return result
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => { broken = true })
+          const code = (err as { code?: string }).code
+          if (!code || !RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw err
+          // Back off with jitter: the transactions that collided run again at different moments.
+          await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * attempt)))
+        } finally {
+          live = false
+          client.release(broken)
+        }
+      }
+    },
+    async listen(channel, onNotify) {
+      let stopped = false
+      let client: pg.Client | null = null
+      const connect = async (): Promise<void> => {
+        const c = new pg.Client({ connectionString: url })
+        c.on('notification', (m) => { if (m.channel === channel) onNotify(m.payload ?? '') })
+        c.on('error', () => {
+          // The connection broke: everything missed meanwhile is caught by the listener's own
+          // fallback poll; reconnect and tell it to look now.
+          if (stopped) return
+          client = null
+          setTimeout(() => { if (!stopped) connect().then(() => onNotify(''), () => c.emit('error')) }, 500)
+        })
+        await c.connect()
+        await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+        client = c
+      }
+      await connect()
+      return async () => {
+        stopped = true
+        await client?.end().catch(() => {})
+      }
+    },
+    async close() {
+      await pool.end()
+    },
+  }
+}
+
+/** SQLite-shaped values as PostgreSQL takes them: booleans are stored as 0/1 integers on both. */
+function toParam(v: unknown): unknown {
+  if (typeof v === 'boolean') return v ? 1 : 0
+  return v
+}

@@ -1,0 +1,105 @@
+// The embedded default: one better-sqlite3 connection (WAL) behind an async gate.
+//
+// better-sqlite3 runs each statement synchronously, but Meridian's transactions are async (so the
+// same code runs on PostgreSQL, whose statements are network round trips). One connection means
+// one transaction at a time: while a transaction is open, statements from anyone else wait for it
+// to end, so nothing outside joins it or reads its uncommitted rows. The transaction itself is
+// BEGIN IMMEDIATE: it takes SQLite's write lock up front, so another process (npm run worker, a
+// script) waits busy_timeout for it instead of failing with SQLITE_BUSY_SNAPSHOT.
+
+import type BetterSqlite3 from 'better-sqlite3'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { TransactionEnded, type Executor, type Method, type StatementResult } from './executor.ts'
+import { loadSqliteDriver } from './sqlite-driver.ts'
+
+/** Statements are prepared once per SQL text; texts come from code, this bounds the odd variadic IN list. */
+const STATEMENT_CACHE = 1000
+
+export function openSqliteExecutor(path: string): Executor & { sqlite: BetterSqlite3.Database } {
+  const Sqlite = loadSqliteDriver()
+  const sqlite = new Sqlite(path)
+  sqlite.pragma('journal_mode = WAL')
+  // FULL: a commit that returned survives power loss, not only a process crash (§4.3).
+  sqlite.pragma('synchronous = FULL')
+  sqlite.pragma('busy_timeout = 5000')
+  sqlite.pragma('foreign_keys = ON')
+  const statements = new Map<string, BetterSqlite3.Statement>()
+  /** The open transaction's end, or null. */
+  let open: Promise<void> | null = null
+  const inTransaction = new AsyncLocalStorage<boolean>()
+
+  function prepare(text: string): BetterSqlite3.Statement {
+    let st = statements.get(text)
+    if (!st) {
+      if (statements.size >= STATEMENT_CACHE) statements.clear()
+      st = sqlite.prepare(text)
+      statements.set(text, st)
+    }
+    return st
+  }
+
+  function run(text: string, params: unknown[], method: Method): StatementResult {
+    const st = prepare(text)
+    if (!st.reader) {
+      const r = st.run(...params)
+      return { rows: [], changes: r.changes }
+    }
+    if (method === 'objects') return { rows: st.raw(false).all(...params), changes: 0 }
+    st.raw(true)
+    if (method === 'get') return { rows: st.get(...params), changes: 0 }
+    if (method === 'run') {
+      // A write with RETURNING, run for its effect.
+      const rows = st.all(...params)
+      return { rows: [], changes: rows.length }
+    }
+    return { rows: st.all(...params), changes: 0 }
+  }
+
+  const executor: Executor & { sqlite: BetterSqlite3.Database } = {
+    dialect: 'sqlite',
+    sqlite,
+    async query(text, params, method) {
+      if (open && inTransaction.getStore()) {
+        throw new Error(`a statement on the database itself inside a transaction (use the transaction's handle): ${text.slice(0, 120)}`)
+      }
+      while (open) await open
+      return run(text, params, method)
+    },
+    async transaction(fn) {
+      if (inTransaction.getStore()) throw new Error('nested transaction: pass the open transaction down instead')
+      while (open) await open
+      let end!: () => void
+      open = new Promise<void>((resolve) => { end = resolve })
+      let live = true
+      const tx: Executor = {
+        dialect: 'sqlite',
+        async query(text, params, method) {
+          if (!live) throw new TransactionEnded(text)
+          return run(text, params, method)
+        },
+        transaction: () => { throw new Error('nested transaction: use the open one') },
+        close: () => Promise.reject(new Error('close the database, not a transaction')),
+      }
+      try {
+        prepare('BEGIN IMMEDIATE').run()
+        try {
+          const result = await inTransaction.run(true, () => fn(tx))
+          prepare('COMMIT').run()
+          return result
+        } catch (err) {
+          if (sqlite.inTransaction) prepare('ROLLBACK').run()
+          throw err
+        }
+      } finally {
+        live = false
+        open = null
+        end()
+      }
+    },
+    async close() {
+      while (open) await open
+      sqlite.close()
+    },
+  }
+  return executor
+}
