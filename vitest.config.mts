@@ -7,6 +7,8 @@ export default defineConfig({
     // Real servers (s3rver, azurite, the origin, skopeo) start inside tests: give them time.
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // MERIDIAN_TEST_DATABASE=postgres: one throwaway PostgreSQL cluster for the run.
+    globalSetup: ['./test/setup/postgres-global.ts'],
     pool: 'forks',
     // 2 cores: two files at once keeps the e2e suites from starving each other.
     maxWorkers: 2,
