@@ -6,7 +6,7 @@
 
 import pg from 'pg'
 import { TransactionEnded, type Executor, type Method, type StatementResult } from './executor.ts'
-import { numberPlaceholders } from './postgres-sql.ts'
+import { toPostgres } from './postgres-sql.ts'
 
 /** 40001 serialization_failure, 40P01 deadlock_detected: the transaction can simply run again. */
 const RETRYABLE = new Set(['40001', '40P01'])
@@ -38,7 +38,7 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
   function translate(text: string): { text: string; name?: string } {
     let pgText = textOf.get(text)
     if (pgText === undefined) {
-      pgText = numberPlaceholders(text)
+      pgText = toPostgres(text)
       if (textOf.size < NAMED_STATEMENTS) {
         textOf.set(text, pgText)
         names.set(text, `m${names.size}`)

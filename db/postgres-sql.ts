@@ -4,6 +4,19 @@
 // is already valid PostgreSQL: the few engine-specific fragments are chosen in db/queries by
 // dialect (db/dialect-sql.ts).
 
+/** PostgreSQL text for drizzle's SQLite-dialect `text`. */
+export function toPostgres(text: string): string {
+  return unqualifyConflictTarget(numberPlaceholders(text))
+}
+
+/**
+ * drizzle's SQLite dialect qualifies the columns of an upsert's conflict target
+ * (`on conflict ("t"."a", "t"."b")`); PostgreSQL takes bare column names there.
+ */
+export function unqualifyConflictTarget(text: string): string {
+  return text.replace(/on conflict \(([^)]*)\)/g, (_, cols: string) => `on conflict (${cols.replace(/"(?:[^"]|"")+"\./g, '')})`)
+}
+
 export function numberPlaceholders(text: string): string {
   let out = ''
   let n = 0

@@ -26,48 +26,48 @@ export class AccountExists extends Error {
 const asRow = (r: typeof accounts.$inferSelect): AccountRow => ({ ...r, kind: r.kind === 'robot' ? 'robot' : 'user' })
 
 /** Throws AccountExists when the name is taken (by a user or a robot). */
-export function createAccount(db: Db, a: { name: string; kind: AccountKind; secretHash: string; isAdmin?: boolean }, now = Date.now()): AccountRow {
-  return db.transaction((tx) => {
-    const r = tx.insert(accounts).values({
+export async function createAccount(db: Db, a: { name: string; kind: AccountKind; secretHash: string; isAdmin?: boolean }, now = Date.now()): Promise<AccountRow> {
+  return db.transaction(async (tx) => {
+    const r = await tx.insert(accounts).values({
       name: a.name, kind: a.kind, secretHash: a.secretHash, isAdmin: a.isAdmin ?? false, createdAt: now, updatedAt: now,
     }).onConflictDoNothing().run()
     if (r.changes === 0) throw new AccountExists(a.name)
-    return accountByName(tx, a.name)!
+    return (await accountByName(tx, a.name))!
   })
 }
 
-export function accountByName(db: Tx, name: string): AccountRow | null {
-  const r = db.select().from(accounts).where(eq(accounts.name, name)).get()
+export async function accountByName(db: Tx, name: string): Promise<AccountRow | null> {
+  const r = await db.select().from(accounts).where(eq(accounts.name, name)).get()
   return r ? asRow(r) : null
 }
 
-export function accountById(db: Tx, id: number): AccountRow | null {
-  const r = db.select().from(accounts).where(eq(accounts.id, id)).get()
+export async function accountById(db: Tx, id: number): Promise<AccountRow | null> {
+  const r = await db.select().from(accounts).where(eq(accounts.id, id)).get()
   return r ? asRow(r) : null
 }
 
-export function listAccounts(db: Db): AccountRow[] {
-  return db.select().from(accounts).orderBy(asc(accounts.name)).all().map(asRow)
+export async function listAccounts(db: Db): Promise<AccountRow[]> {
+  return (await db.select().from(accounts).orderBy(asc(accounts.name)).all()).map(asRow)
 }
 
-function update(db: Db, name: string, set: Partial<typeof accounts.$inferInsert>, now = Date.now()): boolean {
-  return db.update(accounts).set({ ...set, updatedAt: now }).where(eq(accounts.name, name)).run().changes > 0
+async function update(db: Db, name: string, set: Partial<typeof accounts.$inferInsert>, now = Date.now()): Promise<boolean> {
+  return (await db.update(accounts).set({ ...set, updatedAt: now }).where(eq(accounts.name, name)).run()).changes > 0
 }
 
 /** False when there is no such account. */
-export function setAccountSecret(db: Db, name: string, secretHash: string): boolean {
+export async function setAccountSecret(db: Db, name: string, secretHash: string): Promise<boolean> {
   return update(db, name, { secretHash })
 }
 
-export function setAccountDisabled(db: Db, name: string, disabled: boolean): boolean {
+export async function setAccountDisabled(db: Db, name: string, disabled: boolean): Promise<boolean> {
   return update(db, name, { disabled })
 }
 
-export function setAccountAdmin(db: Db, name: string, isAdmin: boolean): boolean {
+export async function setAccountAdmin(db: Db, name: string, isAdmin: boolean): Promise<boolean> {
   return update(db, name, { isAdmin })
 }
 
 /** Its grants and refresh tokens go with it (ON DELETE CASCADE). */
-export function deleteAccount(db: Db, name: string): boolean {
-  return db.delete(accounts).where(eq(accounts.name, name)).run().changes > 0
+export async function deleteAccount(db: Db, name: string): Promise<boolean> {
+  return (await db.delete(accounts).where(eq(accounts.name, name)).run()).changes > 0
 }

@@ -11,27 +11,27 @@ import { blobs, repositoryBlobs } from '../schema.ts'
 
 export interface BlobInfo { digest: string; size: number }
 
-export function findBlob(tx: Tx, digest: string): BlobInfo | null {
-  return tx.select({ digest: blobs.digest, size: blobs.size }).from(blobs).where(eq(blobs.digest, digest)).get() ?? null
+export async function findBlob(tx: Tx, digest: string): Promise<BlobInfo | null> {
+  return (await tx.select({ digest: blobs.digest, size: blobs.size }).from(blobs).where(eq(blobs.digest, digest)).get()) ?? null
 }
 
 /** The blob if it is linked into the repository, else null. */
-export function findRepositoryBlob(tx: Tx, repositoryId: number, digest: string): BlobInfo | null {
-  return tx.select({ digest: blobs.digest, size: blobs.size }).from(repositoryBlobs)
+export async function findRepositoryBlob(tx: Tx, repositoryId: number, digest: string): Promise<BlobInfo | null> {
+  return (await tx.select({ digest: blobs.digest, size: blobs.size }).from(repositoryBlobs)
     .innerJoin(blobs, eq(blobs.digest, repositoryBlobs.digest))
-    .where(and(eq(repositoryBlobs.repositoryId, repositoryId), eq(repositoryBlobs.digest, digest))).get() ?? null
+    .where(and(eq(repositoryBlobs.repositoryId, repositoryId), eq(repositoryBlobs.digest, digest))).get()) ?? null
 }
 
-export function linkBlob(tx: Tx, repository: Repository, digest: string, now = Date.now()): void {
-  const r = tx.insert(repositoryBlobs).values({ repositoryId: repository.id, digest, createdAt: now }).onConflictDoNothing().run()
+export async function linkBlob(tx: Tx, repository: Repository, digest: string, now = Date.now()): Promise<void> {
+  const r = await tx.insert(repositoryBlobs).values({ repositoryId: repository.id, digest, createdAt: now }).onConflictDoNothing().run()
   // The size travels with the change: an edge can serve HEAD from its index alone.
-  if (r.changes > 0) appendChange(tx, 'blob.linked', repository.name, { digest, size: findBlob(tx, digest)?.size ?? 0 }, now)
+  if (r.changes > 0) await appendChange(tx, 'blob.linked', repository.name, { digest, size: (await findBlob(tx, digest))?.size ?? 0 }, now)
 }
 
 /** Removes the blob from the repository; the bytes stay until garbage collection. */
-export function unlinkBlob(tx: Tx, repository: Repository, digest: string, now = Date.now()): boolean {
-  const r = tx.delete(repositoryBlobs).where(and(eq(repositoryBlobs.repositoryId, repository.id), eq(repositoryBlobs.digest, digest))).run()
-  if (r.changes > 0) appendChange(tx, 'blob.unlinked', repository.name, { digest }, now)
+export async function unlinkBlob(tx: Tx, repository: Repository, digest: string, now = Date.now()): Promise<boolean> {
+  const r = await tx.delete(repositoryBlobs).where(and(eq(repositoryBlobs.repositoryId, repository.id), eq(repositoryBlobs.digest, digest))).run()
+  if (r.changes > 0) await appendChange(tx, 'blob.unlinked', repository.name, { digest }, now)
   return r.changes > 0
 }
 
@@ -52,25 +52,25 @@ export interface CommitBlob {
  * The one transaction that ends an upload (ARCHITECTURE §5 "Push"): blob, repository link,
  * placement 'present' and one replication job per target. Call only after the bytes are stored.
  */
-export function commitBlob(db: Db, c: CommitBlob): void {
+export async function commitBlob(db: Db, c: CommitBlob): Promise<void> {
   const now = c.now ?? Date.now()
-  db.transaction((tx) => {
-    const repository = ensureRepository(tx, c.repository, now)
-    recordPlacement(tx, { digest: c.digest, size: c.size, location: c.location, now })
-    linkBlob(tx, repository, c.digest, now)
-    scheduleReplication(tx, c.digest, c.targetsFor, now)
-    if (c.uploadId) deleteUpload(tx, c.uploadId)
+  await db.transaction(async (tx) => {
+    const repository = await ensureRepository(tx, c.repository, now)
+    await recordPlacement(tx, { digest: c.digest, size: c.size, location: c.location, now })
+    await linkBlob(tx, repository, c.digest, now)
+    await scheduleReplication(tx, c.digest, c.targetsFor, now)
+    if (c.uploadId) await deleteUpload(tx, c.uploadId)
   })
 }
 
 /** Mount: link a blob the registry already holds into another repository. */
-export function mountBlob(db: Db, repositoryName: string, digest: string, targetsFor: TargetsFor, now = Date.now()): BlobInfo | null {
-  return db.transaction((tx) => {
-    const blob = findBlob(tx, digest)
+export async function mountBlob(db: Db, repositoryName: string, digest: string, targetsFor: TargetsFor, now = Date.now()): Promise<BlobInfo | null> {
+  return db.transaction(async (tx) => {
+    const blob = await findBlob(tx, digest)
     if (!blob) return null
-    linkBlob(tx, ensureRepository(tx, repositoryName, now), digest, now)
+    await linkBlob(tx, await ensureRepository(tx, repositoryName, now), digest, now)
     // A new namespace holds the blob now: its policy joins the union.
-    scheduleReplication(tx, digest, targetsFor, now)
+    await scheduleReplication(tx, digest, targetsFor, now)
     return blob
   })
 }

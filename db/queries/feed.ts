@@ -14,20 +14,20 @@ export interface ManifestMeta {
 
 export interface FeedQueries {
   /** The newest seq, 0 for an empty log. */
-  head(): number
-  changesAfter(after: number, limit: number): ChangeRow[]
+  head(): Promise<number>
+  changesAfter(after: number, limit: number): Promise<ChangeRow[]>
   /** The stored bytes of a manifest, null when it is gone. */
-  manifestPayload(repository: string, digest: string): { payload: Buffer; artifactType: string | null; annotations: string | null } | null
-  blobSize(digest: string): number | null
+  manifestPayload(repository: string, digest: string): Promise<{ payload: Buffer; artifactType: string | null; annotations: string | null } | null>
+  blobSize(digest: string): Promise<number | null>
   // Keyset pages for the snapshot: each takes the last key of the previous page.
-  repositoriesAfter(id: number, limit: number): { id: number; name: string }[]
-  tagsAfter(repositoryId: number, name: string, limit: number): { repositoryId: number; repository: string; name: string; digest: string }[]
-  manifestsAfter(repositoryId: number, digest: string, limit: number): ManifestMeta[]
-  manifestBytes(repositoryId: number, digest: string): Buffer | null
-  linkedBlobsAfter(repositoryId: number, digest: string, limit: number): { repositoryId: number; repository: string; digest: string; size: number }[]
-  presentPlacementsAfter(digest: string, location: string, limit: number): { digest: string; location: string; size: number }[]
+  repositoriesAfter(id: number, limit: number): Promise<{ id: number; name: string }[]>
+  tagsAfter(repositoryId: number, name: string, limit: number): Promise<{ repositoryId: number; repository: string; name: string; digest: string }[]>
+  manifestsAfter(repositoryId: number, digest: string, limit: number): Promise<ManifestMeta[]>
+  manifestBytes(repositoryId: number, digest: string): Promise<Buffer | null>
+  linkedBlobsAfter(repositoryId: number, digest: string, limit: number): Promise<{ repositoryId: number; repository: string; digest: string; size: number }[]>
+  presentPlacementsAfter(digest: string, location: string, limit: number): Promise<{ digest: string; location: string; size: number }[]>
   /** Repositories readable anonymously, by name (access control). */
-  publicRepositoriesAfter(repository: string, limit: number): { repository: string }[]
+  publicRepositoriesAfter(repository: string, limit: number): Promise<{ repository: string }[]>
 }
 
 const p = sql.placeholder
@@ -65,14 +65,14 @@ export function prepareFeedQueries(db: Db): FeedQueries {
     .where(gt(publicRepositories.repository, p('r'))).orderBy(asc(publicRepositories.repository)).limit(p('limit')).prepare()
 
   return {
-    head: () => head.get()?.seq ?? 0,
+    head: async () => (await head.get())?.seq ?? 0,
     changesAfter: (after, limit) => page.all({ after, limit }),
-    manifestPayload: (repository, digest) => manifestPayload.get({ repository, digest }) ?? null,
-    blobSize: (digest) => blobSize.get({ digest })?.size ?? null,
+    manifestPayload: async (repository, digest) => (await manifestPayload.get({ repository, digest })) ?? null,
+    blobSize: async (digest) => (await blobSize.get({ digest }))?.size ?? null,
     repositoriesAfter: (id, limit) => repositoryPage.all({ id, limit }),
     tagsAfter: (r, k, limit) => tagPage.all({ r, k, limit }),
     manifestsAfter: (r, k, limit) => manifestPage.all({ r, k, limit }),
-    manifestBytes: (r, k) => manifestBytes.get({ r, k })?.payload ?? null,
+    manifestBytes: async (r, k) => (await manifestBytes.get({ r, k }))?.payload ?? null,
     linkedBlobsAfter: (r, k, limit) => linkedPage.all({ r, k, limit }),
     presentPlacementsAfter: (d, l, limit) => placementPage.all({ d, l, limit }),
     publicRepositoriesAfter: (r, limit) => publicPage.all({ r, limit }),

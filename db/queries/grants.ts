@@ -15,23 +15,23 @@ export class GrantInvalid extends Error {
 }
 
 /** Sets the actions of `accountId` on `target`, replacing any it had there. Stored deduplicated, in REPOSITORY_ACTIONS order. */
-export function grantActions(db: Db, accountId: number, target: string, actions: string[], now = Date.now()): void {
+export async function grantActions(db: Db, accountId: number, target: string, actions: string[], now = Date.now()): Promise<void> {
   const unknown = actions.filter((a) => !(REPOSITORY_ACTIONS as readonly string[]).includes(a))
   if (unknown.length > 0) throw new GrantInvalid(`unknown action ${unknown.join(',')}: use pull, push, delete or admin`)
   const ordered = REPOSITORY_ACTIONS.filter((a) => actions.includes(a))
   if (ordered.length === 0) throw new GrantInvalid('a grant needs at least one action (revoke it instead)')
   const value = ordered.join(',')
-  db.insert(grants).values({ accountId, target, actions: value, createdAt: now })
+  await db.insert(grants).values({ accountId, target, actions: value, createdAt: now })
     .onConflictDoUpdate({ target: [grants.accountId, grants.target], set: { actions: value } }).run()
 }
 
 /** False when there was no such grant. */
-export function revokeGrant(db: Db, accountId: number, target: string): boolean {
-  return db.delete(grants).where(and(eq(grants.accountId, accountId), eq(grants.target, target))).run().changes > 0
+export async function revokeGrant(db: Db, accountId: number, target: string): Promise<boolean> {
+  return (await db.delete(grants).where(and(eq(grants.accountId, accountId), eq(grants.target, target))).run()).changes > 0
 }
 
-export function grantsOf(db: Db, accountId: number): Array<{ target: string; actions: string[] }> {
-  return db.select({ target: grants.target, actions: grants.actions }).from(grants)
-    .where(eq(grants.accountId, accountId)).orderBy(asc(grants.target)).all()
+export async function grantsOf(db: Db, accountId: number): Promise<Array<{ target: string; actions: string[] }>> {
+  return (await db.select({ target: grants.target, actions: grants.actions }).from(grants)
+    .where(eq(grants.accountId, accountId)).orderBy(asc(grants.target)).all())
     .map((g) => ({ target: g.target, actions: g.actions.split(',').filter(Boolean) }))
 }

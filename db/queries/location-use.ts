@@ -8,9 +8,9 @@ import type { Db } from '../client.ts'
 import { placements, replicationJobs, uploads } from '../schema.ts'
 
 /** True when any placement, upload session or replication job names location `id`. */
-export function isLocationReferenced(db: Db, id: string): boolean {
-  return db.select({ one: placements.location }).from(placements).where(eq(placements.location, id)).limit(1).get() !== undefined
-    || db.select({ one: uploads.id }).from(uploads).where(eq(uploads.location, id)).limit(1).get() !== undefined
-    || db.select({ one: replicationJobs.id }).from(replicationJobs).where(eq(replicationJobs.location, id)).limit(1).get() !== undefined
-    || db.select({ one: replicationJobs.id }).from(replicationJobs).where(eq(replicationJobs.sourceLocation, id)).limit(1).get() !== undefined
+export async function isLocationReferenced(db: Db, id: string): Promise<boolean> {
+  return (await db.select({ one: placements.location }).from(placements).where(eq(placements.location, id)).limit(1).get()) !== undefined
+    || (await db.select({ one: uploads.id }).from(uploads).where(eq(uploads.location, id)).limit(1).get()) !== undefined
+    || (await db.select({ one: replicationJobs.id }).from(replicationJobs).where(eq(replicationJobs.location, id)).limit(1).get()) !== undefined
+    || (await db.select({ one: replicationJobs.id }).from(replicationJobs).where(eq(replicationJobs.sourceLocation, id)).limit(1).get()) !== undefined
 }

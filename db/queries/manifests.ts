@@ -20,8 +20,8 @@ export interface StoredManifest {
   annotations: Record<string, string> | null
 }
 
-export function findManifest(tx: Tx, repositoryId: number, digest: string): StoredManifest | null {
-  const row = tx.select().from(manifests).where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, digest))).get()
+export async function findManifest(tx: Tx, repositoryId: number, digest: string): Promise<StoredManifest | null> {
+  const row = await tx.select().from(manifests).where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.digest, digest))).get()
   if (!row) return null
   return {
     digest: row.digest, mediaType: row.mediaType, size: row.size, payload: new Uint8Array(row.payload),
@@ -30,23 +30,23 @@ export function findManifest(tx: Tx, repositoryId: number, digest: string): Stor
   }
 }
 
-export function resolveTag(tx: Tx, repositoryId: number, tag: string): string | null {
-  return tx.select({ digest: tags.digest }).from(tags).where(and(eq(tags.repositoryId, repositoryId), eq(tags.name, tag))).get()?.digest ?? null
+export async function resolveTag(tx: Tx, repositoryId: number, tag: string): Promise<string | null> {
+  return (await tx.select({ digest: tags.digest }).from(tags).where(and(eq(tags.repositoryId, repositoryId), eq(tags.name, tag))).get())?.digest ?? null
 }
 
 /** Of `digests`, those that are not blobs linked into the repository. */
-export function missingBlobs(tx: Tx, repositoryId: number, digests: string[]): string[] {
+export async function missingBlobs(tx: Tx, repositoryId: number, digests: string[]): Promise<string[]> {
   if (digests.length === 0) return []
-  const found = new Set(tx.select({ d: repositoryBlobs.digest }).from(repositoryBlobs)
-    .where(and(eq(repositoryBlobs.repositoryId, repositoryId), inArray(repositoryBlobs.digest, digests))).all().map((r) => r.d))
+  const found = new Set((await tx.select({ d: repositoryBlobs.digest }).from(repositoryBlobs)
+    .where(and(eq(repositoryBlobs.repositoryId, repositoryId), inArray(repositoryBlobs.digest, digests))).all()).map((r) => r.d))
   return digests.filter((d) => !found.has(d))
 }
 
 /** Of `digests`, those that are not manifests of the repository. */
-export function missingManifests(tx: Tx, repositoryId: number, digests: string[]): string[] {
+export async function missingManifests(tx: Tx, repositoryId: number, digests: string[]): Promise<string[]> {
   if (digests.length === 0) return []
-  const found = new Set(tx.select({ d: manifests.digest }).from(manifests)
-    .where(and(eq(manifests.repositoryId, repositoryId), inArray(manifests.digest, digests))).all().map((r) => r.d))
+  const found = new Set((await tx.select({ d: manifests.digest }).from(manifests)
+    .where(and(eq(manifests.repositoryId, repositoryId), inArray(manifests.digest, digests))).all()).map((r) => r.d))
   return digests.filter((d) => !found.has(d))
 }
 
@@ -78,16 +78,16 @@ export interface PutManifest {
  * can be deleted between its check and the write: it throws when the repository lacks what the
  * manifest needs, else answers the references to record (the ones the repository holds).
  */
-export function putManifest(db: Db, m: PutManifest, references: (tx: Tx, repository: Repository) => ManifestRefs): void {
+export async function putManifest(db: Db, m: PutManifest, references: (tx: Tx, repository: Repository) => Promise<ManifestRefs>): Promise<void> {
   const now = m.now ?? Date.now()
-  db.transaction((tx) => {
-    const repository = ensureRepository(tx, m.repository, now)
-    const refs = references(tx, repository)
-    recordPlacement(tx, { digest: m.digest, size: m.payload.byteLength, location: m.location, now })
+  await db.transaction(async (tx) => {
+    const repository = await ensureRepository(tx, m.repository, now)
+    const refs = await references(tx, repository)
+    await recordPlacement(tx, { digest: m.digest, size: m.payload.byteLength, location: m.location, now })
     // The manifest's bytes are a blob of the repository too (replicated, backfilled, GET-able).
-    linkBlob(tx, repository, m.digest, now)
-    scheduleReplication(tx, m.digest, m.targetsFor, now)
-    const inserted = tx.insert(manifests).values({
+    await linkBlob(tx, repository, m.digest, now)
+    await scheduleReplication(tx, m.digest, m.targetsFor, now)
+    const inserted = await tx.insert(manifests).values({
       repositoryId: repository.id, digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength,
       payload: Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength),
       subjectDigest: m.subjectDigest, artifactType: m.artifactType,
@@ -99,55 +99,55 @@ export function putManifest(db: Db, m: PutManifest, references: (tx: Tx, reposit
         ...refs.manifests.map((d) => ({ targetDigest: d, kind: 'manifest' as const })),
       ]
       for (const r of rows) {
-        tx.insert(manifestReferences).values({ repositoryId: repository.id, manifestDigest: m.digest, ...r }).onConflictDoNothing().run()
+        await tx.insert(manifestReferences).values({ repositoryId: repository.id, manifestDigest: m.digest, ...r }).onConflictDoNothing().run()
       }
-      appendChange(tx, 'manifest.put', repository.name, { digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength, subject: m.subjectDigest, artifactType: m.artifactType, annotations: m.annotations }, now)
+      await appendChange(tx, 'manifest.put', repository.name, { digest: m.digest, mediaType: m.mediaType, size: m.payload.byteLength, subject: m.subjectDigest, artifactType: m.artifactType, annotations: m.annotations }, now)
     }
-    for (const tag of new Set(m.tags)) setTag(tx, repository, tag, m.digest, now)
+    for (const tag of new Set(m.tags)) await setTag(tx, repository, tag, m.digest, now)
   })
 }
 
-export function setTag(tx: Tx, repository: Repository, tag: string, digest: string, now = Date.now()): void {
-  const r = tx.insert(tags).values({ repositoryId: repository.id, name: tag, digest, updatedAt: now })
+export async function setTag(tx: Tx, repository: Repository, tag: string, digest: string, now = Date.now()): Promise<void> {
+  const r = await tx.insert(tags).values({ repositoryId: repository.id, name: tag, digest, updatedAt: now })
     .onConflictDoUpdate({ target: [tags.repositoryId, tags.name], set: { digest, updatedAt: now }, setWhere: sql`${tags.digest} <> ${digest}` }).run()
   // Only a tag that moved (or is new) is news for the edges; docker re-PUTs tags on every push.
-  if (r.changes > 0) appendChange(tx, 'tag.set', repository.name, { tag, digest }, now)
+  if (r.changes > 0) await appendChange(tx, 'tag.set', repository.name, { tag, digest }, now)
 }
 
 /** Removes a tag; the manifest stays. Returns false when there was no such tag. */
-export function deleteTag(db: Db, repository: Repository, tag: string, now = Date.now()): boolean {
-  return db.transaction((tx) => {
-    const r = tx.delete(tags).where(and(eq(tags.repositoryId, repository.id), eq(tags.name, tag))).run()
-    if (r.changes > 0) appendChange(tx, 'tag.deleted', repository.name, { tag }, now)
+export async function deleteTag(db: Db, repository: Repository, tag: string, now = Date.now()): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const r = await tx.delete(tags).where(and(eq(tags.repositoryId, repository.id), eq(tags.name, tag))).run()
+    if (r.changes > 0) await appendChange(tx, 'tag.deleted', repository.name, { tag }, now)
     return r.changes > 0
   })
 }
 
 /** Deletes a manifest and every tag pointing at it (distribution-spec: tags go with it). */
-export function deleteManifest(db: Db, repository: Repository, digest: string, now = Date.now()): boolean {
-  return db.transaction((tx) => {
-    const r = tx.delete(manifests).where(and(eq(manifests.repositoryId, repository.id), eq(manifests.digest, digest))).run()
+export async function deleteManifest(db: Db, repository: Repository, digest: string, now = Date.now()): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const r = await tx.delete(manifests).where(and(eq(manifests.repositoryId, repository.id), eq(manifests.digest, digest))).run()
     if (r.changes === 0) return false
-    tx.delete(manifestReferences).where(and(eq(manifestReferences.repositoryId, repository.id), eq(manifestReferences.manifestDigest, digest))).run()
+    await tx.delete(manifestReferences).where(and(eq(manifestReferences.repositoryId, repository.id), eq(manifestReferences.manifestDigest, digest))).run()
     // The manifest's bytes were linked as a blob of the repository (putManifest): unlink them too.
-    unlinkBlob(tx, repository, digest, now)
-    const gone = tx.delete(tags).where(and(eq(tags.repositoryId, repository.id), eq(tags.digest, digest))).returning({ name: tags.name }).all()
-    for (const t of gone) appendChange(tx, 'tag.deleted', repository.name, { tag: t.name }, now)
-    appendChange(tx, 'manifest.deleted', repository.name, { digest }, now)
+    await unlinkBlob(tx, repository, digest, now)
+    const gone = await tx.delete(tags).where(and(eq(tags.repositoryId, repository.id), eq(tags.digest, digest))).returning({ name: tags.name }).all()
+    for (const t of gone) await appendChange(tx, 'tag.deleted', repository.name, { tag: t.name }, now)
+    await appendChange(tx, 'manifest.deleted', repository.name, { digest }, now)
     return true
   })
 }
 
 /** Tags in lexical order after `last`, at most `n`. */
-export function listTags(tx: Tx, repositoryId: number, options: { n: number; last?: string | null }): string[] {
+export async function listTags(tx: Tx, repositoryId: number, options: { n: number; last?: string | null }): Promise<string[]> {
   const where = options.last ? and(eq(tags.repositoryId, repositoryId), gt(tags.name, options.last)) : eq(tags.repositoryId, repositoryId)
-  return tx.select({ name: tags.name }).from(tags).where(where).orderBy(asc(tags.name)).limit(options.n).all().map((r) => r.name)
+  return (await tx.select({ name: tags.name }).from(tags).where(where).orderBy(asc(tags.name)).limit(options.n).all()).map((r) => r.name)
 }
 
 /** Manifests whose subject is `digest`, for the referrers API. */
-export function listReferrers(tx: Tx, repositoryId: number, digest: string) {
-  return tx.select({ digest: manifests.digest, mediaType: manifests.mediaType, size: manifests.size, artifactType: manifests.artifactType, annotations: manifests.annotations })
+export async function listReferrers(tx: Tx, repositoryId: number, digest: string) {
+  return (await tx.select({ digest: manifests.digest, mediaType: manifests.mediaType, size: manifests.size, artifactType: manifests.artifactType, annotations: manifests.annotations })
     .from(manifests).where(and(eq(manifests.repositoryId, repositoryId), eq(manifests.subjectDigest, digest)))
-    .orderBy(asc(manifests.digest)).all()
+    .orderBy(asc(manifests.digest)).all())
     .map((r) => ({ ...r, annotations: r.annotations ? JSON.parse(r.annotations) as Record<string, string> : undefined }))
 }

@@ -5,6 +5,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Tx } from './changes.ts'
 import { appendChange } from './changes.ts'
 import { namespaceOf } from '../../oci/names.ts'
+import { joinLines } from '../dialect-sql.ts'
 import { blobs, placements, replicationJobs } from '../schema.ts'
 
 export interface PresentBlob {
@@ -18,31 +19,31 @@ export interface PresentBlob {
  * Records that verified bytes of `digest` are in `location`: the blob row (first time), the
  * placement 'present', and a change-log entry. Call only after the bytes are stored (§4.1).
  */
-export function recordPlacement(tx: Tx, p: PresentBlob): void {
+export async function recordPlacement(tx: Tx, p: PresentBlob): Promise<void> {
   const now = p.now ?? Date.now()
-  tx.insert(blobs).values({ digest: p.digest, size: p.size, createdAt: now }).onConflictDoNothing().run()
-  const was = tx.select({ state: placements.state }).from(placements).where(and(eq(placements.digest, p.digest), eq(placements.location, p.location))).get()
-  tx.insert(placements).values({ digest: p.digest, location: p.location, state: 'present', size: p.size, verifiedAt: now })
+  await tx.insert(blobs).values({ digest: p.digest, size: p.size, createdAt: now }).onConflictDoNothing().run()
+  const was = await tx.select({ state: placements.state }).from(placements).where(and(eq(placements.digest, p.digest), eq(placements.location, p.location))).get()
+  await tx.insert(placements).values({ digest: p.digest, location: p.location, state: 'present', size: p.size, verifiedAt: now })
     .onConflictDoUpdate({ target: [placements.digest, placements.location], set: { state: 'present', size: p.size, verifiedAt: now } }).run()
   // Edges need to hear of a new placement only (a re-push of the same layer changes nothing).
-  if (was?.state !== 'present') appendChange(tx, 'placement.present', null, { digest: p.digest, location: p.location, size: p.size }, now)
+  if (was?.state !== 'present') await appendChange(tx, 'placement.present', null, { digest: p.digest, location: p.location, size: p.size }, now)
 }
 
 /** Locations where the blob is present, in no particular order. */
-export function presentLocations(tx: Tx, digest: string): string[] {
-  return tx.select({ location: placements.location }).from(placements)
-    .where(and(eq(placements.digest, digest), eq(placements.state, 'present'))).all().map((r) => r.location)
+export async function presentLocations(tx: Tx, digest: string): Promise<string[]> {
+  return (await tx.select({ location: placements.location }).from(placements)
+    .where(and(eq(placements.digest, digest), eq(placements.state, 'present'))).all()).map((r) => r.location)
 }
 
-export function placementsOf(tx: Tx, digest: string) {
+export async function placementsOf(tx: Tx, digest: string) {
   return tx.select().from(placements).where(eq(placements.digest, digest)).all()
 }
 
 /** Marks a placement missing (verify found the bytes gone or corrupt). */
-export function markPlacementMissing(tx: Tx, digest: string, location: string, now = Date.now()): void {
-  tx.update(placements).set({ state: 'missing', verifiedAt: now })
+export async function markPlacementMissing(tx: Tx, digest: string, location: string, now = Date.now()): Promise<void> {
+  await tx.update(placements).set({ state: 'missing', verifiedAt: now })
     .where(and(eq(placements.digest, digest), eq(placements.location, location))).run()
-  appendChange(tx, 'placement.removed', null, { digest, location }, now)
+  await appendChange(tx, 'placement.removed', null, { digest, location }, now)
 }
 
 /**
@@ -50,13 +51,13 @@ export function markPlacementMissing(tx: Tx, digest: string, location: string, n
  * (digest, location): pushing the same layer from 50 clients makes one job. A finished or
  * dead-lettered job for a location that lost the blob is revived.
  */
-export function enqueueReplication(tx: Tx, digest: string, targets: string[], now = Date.now(), options: { reviveDead?: boolean } = {}): number {
+export async function enqueueReplication(tx: Tx, digest: string, targets: string[], now = Date.now(), options: { reviveDead?: boolean } = {}): Promise<number> {
   if (targets.length === 0) return 0
-  const have = new Set(presentLocations(tx, digest))
+  const have = new Set(await presentLocations(tx, digest))
   let created = 0
   for (const location of targets) {
     if (have.has(location)) continue
-    const r = tx.insert(replicationJobs).values({ digest, location, state: 'pending', attempts: 0, dueAt: now, createdAt: now, updatedAt: now })
+    const r = await tx.insert(replicationJobs).values({ digest, location, state: 'pending', attempts: 0, dueAt: now, createdAt: now, updatedAt: now })
       .onConflictDoUpdate({
         target: [replicationJobs.digest, replicationJobs.location],
         set: { state: 'pending', attempts: 0, dueAt: now, lastError: null, updatedAt: now, finishedAt: null },
@@ -72,8 +73,8 @@ export function enqueueReplication(tx: Tx, digest: string, targets: string[], no
 export type TargetsFor = (namespaces: string[]) => string[]
 
 /** Namespaces (first name segment) of every repository the blob is linked into. */
-export function namespacesOf(tx: Tx, digest: string): string[] {
-  const rows = tx.all<{ name: string }>(sql`select r.name from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = ${digest}`)
+export async function namespacesOf(tx: Tx, digest: string): Promise<string[]> {
+  const rows = await tx.$all<{ name: string }>(sql`select r.name from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = ${digest}`)
   return [...new Set(rows.map((r) => namespaceOf(r.name)))]
 }
 
@@ -82,12 +83,12 @@ export function namespacesOf(tx: Tx, digest: string): string[] {
  * missing target, and queued (not running) jobs the union no longer allows are dropped, so a
  * blob shared with a residency-limited namespace is not copied outside that limit.
  */
-export function scheduleReplication(tx: Tx, digest: string, targetsFor: TargetsFor, now = Date.now()): number {
-  const targets = targetsFor(namespacesOf(tx, digest))
-  const stale = tx.select({ id: replicationJobs.id, location: replicationJobs.location }).from(replicationJobs)
-    .where(and(eq(replicationJobs.digest, digest), inArray(replicationJobs.state, ['pending', 'dead']))).all()
+export async function scheduleReplication(tx: Tx, digest: string, targetsFor: TargetsFor, now = Date.now()): Promise<number> {
+  const targets = targetsFor(await namespacesOf(tx, digest))
+  const stale = (await tx.select({ id: replicationJobs.id, location: replicationJobs.location }).from(replicationJobs)
+    .where(and(eq(replicationJobs.digest, digest), inArray(replicationJobs.state, ['pending', 'dead']))).all())
     .filter((j) => !targets.includes(j.location)).map((j) => j.id)
-  if (stale.length > 0) tx.delete(replicationJobs).where(inArray(replicationJobs.id, stale)).run()
+  if (stale.length > 0) await tx.delete(replicationJobs).where(inArray(replicationJobs.id, stale)).run()
   return enqueueReplication(tx, digest, targets, now)
 }
 
@@ -102,12 +103,12 @@ export interface BlobOwners {
 }
 
 /** A page of blobs in digest order after `after`, with what decides and what shows their placement. */
-export function blobsPage(tx: Tx, options: { after?: string | null; limit: number }): BlobOwners[] {
-  const rows = tx.all<{ digest: string; size: number; repos: string | null; present: string | null; queued: string | null }>(sql`
+export async function blobsPage(tx: Tx, options: { after?: string | null; limit: number }): Promise<BlobOwners[]> {
+  const rows = await tx.$all<{ digest: string; size: number; repos: string | null; present: string | null; queued: string | null }>(sql`
     select b.digest, b.size,
-      (select group_concat(r.name, char(10)) from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = b.digest) as repos,
-      (select group_concat(p.location, char(10)) from placements p where p.digest = b.digest and p.state = 'present') as present,
-      (select group_concat(j.location, char(10)) from replication_jobs j where j.digest = b.digest and j.state in ('pending', 'running', 'dead')) as queued
+      (select ${joinLines(tx, sql`r.name`)} from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = b.digest) as repos,
+      (select ${joinLines(tx, sql`p.location`)} from placements p where p.digest = b.digest and p.state = 'present') as present,
+      (select ${joinLines(tx, sql`j.location`)} from replication_jobs j where j.digest = b.digest and j.state in ('pending', 'running', 'dead')) as queued
     from blobs b where b.digest > ${options.after ?? ''} order by b.digest limit ${options.limit}`)
   const split = (s: string | null) => (s ? s.split('\n') : [])
   return rows.map((r) => ({ digest: r.digest, size: r.size, repositories: split(r.repos), present: split(r.present), queued: split(r.queued) }))

@@ -1,5 +1,8 @@
 // Replication jobs: claim with a lease, finish, fail with backoff, dead-letter, retry.
-// Claims are one UPDATE … RETURNING statement, so two workers never claim the same job.
+// Claims are one UPDATE … RETURNING statement, so two workers never claim the same job: on SQLite
+// because one writer runs at a time, on PostgreSQL because the rows are picked FOR UPDATE SKIP
+// LOCKED (a row another worker is claiming right now is passed over, not waited for) and the
+// UPDATE re-checks that each row is still due.
 
 import { and, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm'
 import type { Db } from '../client.ts'
@@ -22,28 +25,30 @@ export interface ClaimOptions {
  * Claims due jobs: pending ones whose time has come, and running ones whose lease expired (the
  * worker holding them died). A re-claim after an expired lease counts as a failed attempt.
  */
-export function claimDueJobs(db: Db, o: ClaimOptions): Job[] {
+export async function claimDueJobs(db: Db, o: ClaimOptions): Promise<Job[]> {
   const now = o.now ?? Date.now()
   if (o.limit <= 0) return []
   // Workers poll often: look with a read first, so an idle poll never takes SQLite's write lock.
-  const due = db.$client.prepare(`SELECT 1 FROM replication_jobs WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?) LIMIT 1`).get(now, now)
-  if (!due) return []
+  const due = await db.$execute(`SELECT 1 FROM replication_jobs WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?) LIMIT 1`, [now, now], 'get')
+  if (!due.rows) return []
   // Jobs whose workers died holding them maxAttempts times: dead letters, not another crash.
   if (o.maxAttempts) {
-    db.$client.prepare(`UPDATE replication_jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?,
+    await db.$execute(`UPDATE replication_jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?,
         last_error = 'lease expired ' || (attempts + 1) || ' times (the worker died during each copy)'
-      WHERE state = 'running' AND lease_until < ? AND attempts + 1 >= ?`).run(now, now, now, o.maxAttempts)
+      WHERE state = 'running' AND lease_until < ? AND attempts + 1 >= ?`, [now, now, now, o.maxAttempts], 'run')
   }
-  const rows = db.$client.prepare(`
+  const skipLocked = db.$dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : ''
+  const { rows } = await db.$execute(`
     UPDATE replication_jobs
        SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
            attempts = attempts + (CASE WHEN state = 'running' THEN 1 ELSE 0 END),
            last_error = CASE WHEN state = 'running' THEN 'lease expired (worker stopped mid-copy)' ELSE last_error END
      WHERE id IN (SELECT id FROM replication_jobs
                    WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?)
-                   ORDER BY due_at LIMIT ?)
-    RETURNING *`).all(o.owner, now + o.leaseMs, now, now, now, o.limit) as Record<string, unknown>[]
-  return rows.map(fromRow)
+                   ORDER BY due_at LIMIT ? ${skipLocked})
+       AND ((state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?))
+    RETURNING *`, [o.owner, now + o.leaseMs, now, now, now, o.limit, now, now], 'objects')
+  return (rows as Record<string, unknown>[]).map(fromRow)
 }
 
 function fromRow(r: Record<string, unknown>): Job {
@@ -57,9 +62,9 @@ function fromRow(r: Record<string, unknown>): Job {
 }
 
 /** Extends the lease of a job this worker still holds (long copies). */
-export function renewLease(db: Db, id: number, owner: string, leaseMs: number, now = Date.now()): boolean {
-  return db.update(replicationJobs).set({ leaseUntil: now + leaseMs, updatedAt: now })
-    .where(and(eq(replicationJobs.id, id), eq(replicationJobs.leaseOwner, owner), eq(replicationJobs.state, 'running'))).run().changes > 0
+export async function renewLease(db: Db, id: number, owner: string, leaseMs: number, now = Date.now()): Promise<boolean> {
+  return (await db.update(replicationJobs).set({ leaseUntil: now + leaseMs, updatedAt: now })
+    .where(and(eq(replicationJobs.id, id), eq(replicationJobs.leaseOwner, owner), eq(replicationJobs.state, 'running'))).run()).changes > 0
 }
 
 /**
@@ -67,13 +72,13 @@ export function renewLease(db: Db, id: number, owner: string, leaseMs: number, n
  * placement is recorded whoever holds the lease now (the bytes are there either way); the job
  * row only by its lease holder.
  */
-export function completeJob(db: Db, job: Job, c: { size: number; source: string; now?: number }): void {
+export async function completeJob(db: Db, job: Job, c: { size: number; source: string; now?: number }): Promise<void> {
   const now = c.now ?? Date.now()
-  db.transaction((tx) => {
-    recordPlacement(tx, { digest: job.digest, size: c.size, location: job.location, now })
-    tx.update(replicationJobs).set({ state: 'done', leaseOwner: null, leaseUntil: null, sourceLocation: c.source, lastError: null, updatedAt: now, finishedAt: now })
+  await db.transaction(async (tx) => {
+    await recordPlacement(tx, { digest: job.digest, size: c.size, location: job.location, now })
+    await tx.update(replicationJobs).set({ state: 'done', leaseOwner: null, leaseUntil: null, sourceLocation: c.source, lastError: null, updatedAt: now, finishedAt: now })
       .where(heldBy(job)).run()
-  }, { behavior: 'immediate' })
+  })
 }
 
 /** The job row as long as the worker that claimed it still holds it (fencing after a re-claim). */
@@ -102,11 +107,11 @@ export function backoffMs(attempts: number, base: number, max: number, random = 
  * Records a failed attempt: back to 'pending' after a backoff, or 'dead' after maxAttempts.
  * 'lost' when another worker holds the job now (this one's lease expired): nothing is written.
  */
-export function failJob(db: Db, job: Job, o: FailOptions): 'retry' | 'dead' | 'lost' {
+export async function failJob(db: Db, job: Job, o: FailOptions): Promise<'retry' | 'dead' | 'lost'> {
   const now = o.now ?? Date.now()
   const attempts = job.attempts + 1
   const dead = o.permanent || attempts >= o.maxAttempts
-  const r = db.update(replicationJobs).set({
+  const r = await db.update(replicationJobs).set({
     state: dead ? 'dead' : 'pending', attempts, lastError: o.error.slice(0, 2000), leaseOwner: null, leaseUntil: null,
     dueAt: dead ? now : now + backoffMs(attempts, o.backoffBaseMs, o.backoffMaxMs, o.random), updatedAt: now,
     finishedAt: dead ? now : null,
@@ -115,30 +120,30 @@ export function failJob(db: Db, job: Job, o: FailOptions): 'retry' | 'dead' | 'l
   return dead ? 'dead' : 'retry'
 }
 
-export function deleteJob(db: Db, job: Job): void {
-  db.delete(replicationJobs).where(heldBy(job)).run()
+export async function deleteJob(db: Db, job: Job): Promise<void> {
+  await db.delete(replicationJobs).where(heldBy(job)).run()
 }
 
 /** Puts dead-lettered jobs back in the queue (all, or the given ids). Returns how many. */
-export function retryDeadJobs(db: Db, ids: number[] | null, now = Date.now()): number {
+export async function retryDeadJobs(db: Db, ids: number[] | null, now = Date.now()): Promise<number> {
   const where = ids ? and(eq(replicationJobs.state, 'dead'), inArray(replicationJobs.id, ids)) : eq(replicationJobs.state, 'dead')
-  return db.update(replicationJobs).set({ state: 'pending', attempts: 0, dueAt: now, lastError: null, finishedAt: null, updatedAt: now })
-    .where(where).run().changes
+  return (await db.update(replicationJobs).set({ state: 'pending', attempts: 0, dueAt: now, lastError: null, finishedAt: null, updatedAt: now })
+    .where(where).run()).changes
 }
 
-export function jobsInState(db: Db, state: Job['state'], limit = 100): Job[] {
+export async function jobsInState(db: Db, state: Job['state'], limit = 100): Promise<Job[]> {
   return db.select().from(replicationJobs).where(eq(replicationJobs.state, state)).orderBy(desc(replicationJobs.updatedAt)).limit(limit).all()
 }
 
-export function jobsOf(tx: Tx, digest: string): Job[] {
+export async function jobsOf(tx: Tx, digest: string): Promise<Job[]> {
   return tx.select().from(replicationJobs).where(eq(replicationJobs.digest, digest)).all()
 }
 
 export interface Backlog { location: string; pending: number; running: number; dead: number; pendingBytes: number }
 
 /** Work not yet done, per target location. */
-export function backlogByLocation(db: Db): Backlog[] {
-  const rows = db.select({
+export async function backlogByLocation(db: Db): Promise<Backlog[]> {
+  const rows = await db.select({
     location: replicationJobs.location, state: replicationJobs.state,
     count: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(${blobs.size}), 0)`,
   }).from(replicationJobs).leftJoin(blobs, eq(blobs.digest, replicationJobs.digest))
@@ -155,10 +160,10 @@ export function backlogByLocation(db: Db): Backlog[] {
 }
 
 /** Commit-to-present lag of recently finished jobs, in ms, newest first. */
-export function recentLags(db: Db, limit = 1000): number[] {
-  return db.select({ created: replicationJobs.createdAt, finished: replicationJobs.finishedAt }).from(replicationJobs)
+export async function recentLags(db: Db, limit = 1000): Promise<number[]> {
+  return (await db.select({ created: replicationJobs.createdAt, finished: replicationJobs.finishedAt }).from(replicationJobs)
     .where(and(eq(replicationJobs.state, 'done'), isNotNull(replicationJobs.finishedAt)))
-    .orderBy(desc(replicationJobs.finishedAt)).limit(limit).all().map((r) => r.finished! - r.created)
+    .orderBy(desc(replicationJobs.finishedAt)).limit(limit).all()).map((r) => r.finished! - r.created)
 }
 
 export function percentile(values: number[], p: number): number | null {

@@ -6,15 +6,15 @@ import type { Db } from '../client.ts'
 import { settings } from '../schema.ts'
 
 /** The value of `name`, or null. */
-export function readSetting(db: Db, name: string): string | null {
-  return db.select({ value: settings.value }).from(settings).where(eq(settings.name, name)).get()?.value ?? null
+export async function readSetting(db: Db, name: string): Promise<string | null> {
+  return (await db.select({ value: settings.value }).from(settings).where(eq(settings.name, name)).get())?.value ?? null
 }
 
 /** Stores `value` under `name` unless a value is already there; returns the value that stands. */
-export function settleSetting(db: Db, name: string, value: string, now = Date.now()): string {
-  return db.transaction((tx) => {
-    tx.insert(settings).values({ name, value, createdAt: now }).onConflictDoNothing().run()
-    return tx.select({ value: settings.value }).from(settings).where(eq(settings.name, name)).get()!.value
+export async function settleSetting(db: Db, name: string, value: string, now = Date.now()): Promise<string> {
+  return db.transaction(async (tx) => {
+    await tx.insert(settings).values({ name, value, createdAt: now }).onConflictDoNothing().run()
+    return (await tx.select({ value: settings.value }).from(settings).where(eq(settings.name, name)).get())!.value
   })
 }
 
@@ -22,16 +22,16 @@ export function settleSetting(db: Db, name: string, value: string, now = Date.no
  * This deployment's id: made by the first process that asks, then the same for every origin,
  * worker and script sharing the database. Local-disk location markers carry it.
  */
-export function deploymentId(db: Db): string {
-  return readSetting(db, 'deployment_id') ?? settleSetting(db, 'deployment_id', crypto.randomUUID())
+export async function deploymentId(db: Db): Promise<string> {
+  return (await readSetting(db, 'deployment_id')) ?? settleSetting(db, 'deployment_id', crypto.randomUUID())
 }
 
 /** When the root of local-disk location `id` was set up (ms), or null if it never was. */
-export function locationRootSetUpAt(db: Db, id: string): number | null {
-  const value = readSetting(db, `location_root:${id}`)
+export async function locationRootSetUpAt(db: Db, id: string): Promise<number | null> {
+  const value = await readSetting(db, `location_root:${id}`)
   return value === null ? null : Number(value)
 }
 
-export function recordLocationRootSetUp(db: Db, id: string, now = Date.now()): void {
-  settleSetting(db, `location_root:${id}`, String(now), now)
+export async function recordLocationRootSetUp(db: Db, id: string, now = Date.now()): Promise<void> {
+  await settleSetting(db, `location_root:${id}`, String(now), now)
 }

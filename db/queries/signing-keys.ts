@@ -18,22 +18,22 @@ export type NewSigningKey = Pick<SigningKeyRow, 'kid' | 'alg' | 'privateJwk' | '
 const SIGNING_ORDER = [sql`${signingKeys.retiredAt} is null`, asc(signingKeys.retiredAt), asc(signingKeys.createdAt), asc(signingKeys.kid)]
 
 /** The key that signs at `now`, or null when none was made yet. */
-export function currentSigningKey(db: Db, now = Date.now()): SigningKeyRow | null {
-  return db.select().from(signingKeys).where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, now)))
-    .orderBy(...SIGNING_ORDER).limit(1).get() ?? null
+export async function currentSigningKey(db: Db, now = Date.now()): Promise<SigningKeyRow | null> {
+  return (await db.select().from(signingKeys).where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, now)))
+    .orderBy(...SIGNING_ORDER).limit(1).get()) ?? null
 }
 
 /**
  * Stores `key` unless a current key exists (two origins starting on an empty table race here);
  * returns the key that stands, which the loser uses instead of its own.
  */
-export function settleFirstSigningKey(db: Db, key: NewSigningKey, now = Date.now()): SigningKeyRow {
-  return db.transaction((tx) => {
-    const current = tx.select().from(signingKeys).where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, now)))
+export async function settleFirstSigningKey(db: Db, key: NewSigningKey, now = Date.now()): Promise<SigningKeyRow> {
+  return db.transaction(async (tx) => {
+    const current = await tx.select().from(signingKeys).where(or(isNull(signingKeys.retiredAt), gt(signingKeys.retiredAt, now)))
       .orderBy(...SIGNING_ORDER).limit(1).get()
     if (current) return current
-    tx.insert(signingKeys).values({ ...key, createdAt: now }).run()
-    return tx.select().from(signingKeys).where(eq(signingKeys.kid, key.kid)).get()!
+    await tx.insert(signingKeys).values({ ...key, createdAt: now }).run()
+    return (await tx.select().from(signingKeys).where(eq(signingKeys.kid, key.kid)).get())!
   })
 }
 
@@ -44,29 +44,29 @@ export function settleFirstSigningKey(db: Db, key: NewSigningKey, now = Date.now
  * (an empty table) `key` signs at once. One transaction: at no moment is there no signing key.
  * Returns the kids retired.
  */
-export function rotateSigningKey(db: Db, key: NewSigningKey, signsFrom: number, verifyUntil: number, now = Date.now()): string[] {
-  return db.transaction((tx) => {
-    const retired = tx.select({ kid: signingKeys.kid }).from(signingKeys).where(isNull(signingKeys.retiredAt)).all().map((r) => r.kid)
-    tx.update(signingKeys).set({ retiredAt: signsFrom, verifyUntil }).where(isNull(signingKeys.retiredAt)).run()
-    tx.insert(signingKeys).values({ ...key, createdAt: now }).run()
+export async function rotateSigningKey(db: Db, key: NewSigningKey, signsFrom: number, verifyUntil: number, now = Date.now()): Promise<string[]> {
+  return db.transaction(async (tx) => {
+    const retired = (await tx.select({ kid: signingKeys.kid }).from(signingKeys).where(isNull(signingKeys.retiredAt)).all()).map((r) => r.kid)
+    await tx.update(signingKeys).set({ retiredAt: signsFrom, verifyUntil }).where(isNull(signingKeys.retiredAt)).run()
+    await tx.insert(signingKeys).values({ ...key, createdAt: now }).run()
     return retired
   })
 }
 
 /** The current key and the retired ones whose verifyUntil is still ahead of `now`. */
-export function verifyingSigningKeys(db: Db, now = Date.now()): SigningKeyRow[] {
+export async function verifyingSigningKeys(db: Db, now = Date.now()): Promise<SigningKeyRow[]> {
   return db.select().from(signingKeys)
     .where(or(isNull(signingKeys.retiredAt), gt(signingKeys.verifyUntil, now)))
     .orderBy(desc(signingKeys.createdAt), desc(signingKeys.kid)).all()
 }
 
 /** `kid` if it still verifies at `now`, else null. */
-export function verifyingSigningKey(db: Db, kid: string, now = Date.now()): SigningKeyRow | null {
-  return db.select().from(signingKeys)
-    .where(and(eq(signingKeys.kid, kid), or(isNull(signingKeys.retiredAt), gt(signingKeys.verifyUntil, now)))).get() ?? null
+export async function verifyingSigningKey(db: Db, kid: string, now = Date.now()): Promise<SigningKeyRow | null> {
+  return (await db.select().from(signingKeys)
+    .where(and(eq(signingKeys.kid, kid), or(isNull(signingKeys.retiredAt), gt(signingKeys.verifyUntil, now)))).get()) ?? null
 }
 
 /** Deletes retired keys past their verifyUntil (they verify nothing any more); returns how many. */
-export function deleteExpiredSigningKeys(db: Db, now = Date.now()): number {
-  return db.delete(signingKeys).where(lte(signingKeys.verifyUntil, now)).run().changes
+export async function deleteExpiredSigningKeys(db: Db, now = Date.now()): Promise<number> {
+  return (await db.delete(signingKeys).where(lte(signingKeys.verifyUntil, now)).run()).changes
 }

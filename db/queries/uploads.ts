@@ -1,7 +1,8 @@
 // Upload sessions are durable rows (§4.3): a client may continue a chunked upload after a restart.
 
-import { and, eq, lt, sql } from 'drizzle-orm'
+import { and, eq, lt } from 'drizzle-orm'
 import type { Tx } from './changes.ts'
+import { jsonTextAppend } from '../dialect-sql.ts'
 import { uploads } from '../schema.ts'
 
 export interface Upload {
@@ -23,15 +24,15 @@ export function partNoncesOf(upload: Upload): string[] {
   return nonces.length === upload.parts ? nonces : Array.from({ length: upload.parts }, () => '')
 }
 
-export function createUpload(tx: Tx, u: { id: string; repositoryId: number; location: string; now?: number }): Upload {
+export async function createUpload(tx: Tx, u: { id: string; repositoryId: number; location: string; now?: number }): Promise<Upload> {
   const now = u.now ?? Date.now()
   const row = { id: u.id, repositoryId: u.repositoryId, location: u.location, offset: 0, parts: 0, partNonces: '[]', createdAt: now, updatedAt: now }
-  tx.insert(uploads).values(row).run()
+  await tx.insert(uploads).values(row).run()
   return row
 }
 
-export function findUpload(tx: Tx, id: string): Upload | null {
-  return tx.select().from(uploads).where(eq(uploads.id, id)).get() ?? null
+export async function findUpload(tx: Tx, id: string): Promise<Upload | null> {
+  return (await tx.select().from(uploads).where(eq(uploads.id, id)).get()) ?? null
 }
 
 /**
@@ -39,18 +40,18 @@ export function findUpload(tx: Tx, id: string): Upload | null {
  * PATCHes racing on one session, on one origin or two: the loser gets false and deletes its own
  * part; the winner's is never touched).
  */
-export function advanceUpload(tx: Tx, id: string, fromOffset: number, fromParts: number, added: number, nonce: string, now = Date.now()): boolean {
-  const r = tx.update(uploads).set({ offset: fromOffset + added, parts: fromParts + 1, partNonces: sql`json_insert(${uploads.partNonces}, '$[#]', ${nonce})`, updatedAt: now })
+export async function advanceUpload(tx: Tx, id: string, fromOffset: number, fromParts: number, added: number, nonce: string, now = Date.now()): Promise<boolean> {
+  const r = await tx.update(uploads).set({ offset: fromOffset + added, parts: fromParts + 1, partNonces: jsonTextAppend(tx, uploads.partNonces.getSQL(), nonce), updatedAt: now })
     .where(and(eq(uploads.id, id), eq(uploads.offset, fromOffset), eq(uploads.parts, fromParts))).run()
   return r.changes > 0
 }
 
-export function deleteUpload(tx: Tx, id: string): boolean {
-  return tx.delete(uploads).where(eq(uploads.id, id)).run().changes > 0
+export async function deleteUpload(tx: Tx, id: string): Promise<boolean> {
+  return (await tx.delete(uploads).where(eq(uploads.id, id)).run()).changes > 0
 }
 
 /** Sessions untouched since `before` (abandoned uploads to clean up). */
-export function staleUploads(tx: Tx, before: number): Upload[] {
+export async function staleUploads(tx: Tx, before: number): Promise<Upload[]> {
   return tx.select().from(uploads).where(lt(uploads.updatedAt, before)).all()
 }
 
@@ -58,7 +59,7 @@ export function staleUploads(tx: Tx, before: number): Upload[] {
  * Moves a session that holds no part yet to another location (its own stopped taking writes);
  * only if it still has no part and is still where the caller saw it.
  */
-export function relocateUpload(tx: Tx, id: string, from: string, to: string, now = Date.now()): boolean {
-  return tx.update(uploads).set({ location: to, updatedAt: now })
-    .where(and(eq(uploads.id, id), eq(uploads.location, from), eq(uploads.parts, 0))).run().changes > 0
+export async function relocateUpload(tx: Tx, id: string, from: string, to: string, now = Date.now()): Promise<boolean> {
+  return (await tx.update(uploads).set({ location: to, updatedAt: now })
+    .where(and(eq(uploads.id, id), eq(uploads.location, from), eq(uploads.parts, 0))).run()).changes > 0
 }

@@ -1,30 +1,41 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { openDatabase, closeDatabase, type Db } from '../client.ts'
+import { testDatabaseUrl } from '../../test/helpers/test-database.ts'
 import { changesSince } from './changes.ts'
 import { isRepositoryPublic, publicRepositoryNames, setRepositoryPublic } from './visibility.ts'
 
 let db: Db
-beforeEach(() => { db = openDatabase(':memory:') })
-afterEach(() => { closeDatabase(db) })
+let dir: string
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'meridian-db-'))
+  db = await openDatabase(await testDatabaseUrl(dir))
+})
+afterEach(async () => {
+  await closeDatabase(db)
+  rmSync(dir, { recursive: true, force: true })
+})
 
 describe('repository visibility', () => {
-  it('makes a repository public (before its first push) and private again, each flip in the change feed', () => {
-    expect(isRepositoryPublic(db, 'team/app')).toBe(false)
-    expect(setRepositoryPublic(db, 'team/app', true, 1000)).toBe(true)
-    expect(isRepositoryPublic(db, 'team/app')).toBe(true)
-    expect(publicRepositoryNames(db)).toEqual(['team/app'])
-    expect(setRepositoryPublic(db, 'team/app', false, 2000)).toBe(true)
-    expect(isRepositoryPublic(db, 'team/app')).toBe(false)
-    expect(changesSince(db, 0)).toMatchObject([
+  it('makes a repository public (before its first push) and private again, each flip in the change feed', async () => {
+    expect(await isRepositoryPublic(db, 'team/app')).toBe(false)
+    expect(await setRepositoryPublic(db, 'team/app', true, 1000)).toBe(true)
+    expect(await isRepositoryPublic(db, 'team/app')).toBe(true)
+    expect(await publicRepositoryNames(db)).toEqual(['team/app'])
+    expect(await setRepositoryPublic(db, 'team/app', false, 2000)).toBe(true)
+    expect(await isRepositoryPublic(db, 'team/app')).toBe(false)
+    expect(await changesSince(db, 0)).toMatchObject([
       { kind: 'repository.visibility', repository: 'team/app', payload: { public: true }, at: 1000 },
       { kind: 'repository.visibility', repository: 'team/app', payload: { public: false }, at: 2000 },
     ])
   })
 
-  it('appends nothing when the repository already was as asked', () => {
-    expect(setRepositoryPublic(db, 'team/app', false)).toBe(false)
-    setRepositoryPublic(db, 'team/app', true)
-    expect(setRepositoryPublic(db, 'team/app', true)).toBe(false)
-    expect(changesSince(db, 0)).toHaveLength(1)
+  it('appends nothing when the repository already was as asked', async () => {
+    expect(await setRepositoryPublic(db, 'team/app', false)).toBe(false)
+    await setRepositoryPublic(db, 'team/app', true)
+    expect(await setRepositoryPublic(db, 'team/app', true)).toBe(false)
+    expect(await changesSince(db, 0)).toHaveLength(1)
   })
 })

@@ -101,7 +101,8 @@ export async function createDatabase(adminUrl: string, name: string, template?: 
   const c = new pg.Client({ connectionString: adminUrl })
   await c.connect()
   try {
-    await c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}${template ? ` TEMPLATE ${pg.escapeIdentifier(template)}` : ''}`)
+    // FILE_COPY: with fsync off, copying the small template's files beats WAL-logging them (~290 vs ~450 ms).
+    await c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}${template ? ` TEMPLATE ${pg.escapeIdentifier(template)} STRATEGY FILE_COPY` : ''}`)
   } finally {
     await c.end()
   }
