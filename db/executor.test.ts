@@ -119,6 +119,20 @@ describe.each(['sqlite', 'postgres'] as const)('%s executor', (dialect) => {
     expect(await valueOf(db, 'late')).toBeUndefined()
   })
 
+  it('never reports a commit for writes it threw away: a failed statement caught inside the body', async () => {
+    const db = await fresh(dialect)
+    await db.insert(settings).values(setting('taken')).run()
+    const outcome = await db.transaction(async (t) => {
+      await t.insert(settings).values(setting('kept')).run()
+      // A duplicate key, caught (e.g. "insert, or it exists already"). SQLite carries on; a
+      // PostgreSQL transaction is aborted by it, and its COMMIT then answers ROLLBACK, not an error.
+      await t.insert(settings).values(setting('taken')).run().catch(() => {})
+      return 'resolved'
+    }).catch((err) => rootCause(err))
+    if (outcome === 'resolved') expect(await valueOf(db, 'kept')).toBe('v')
+    else expect(outcome).toBeInstanceOf(Error)
+  })
+
   // The same race twice: through drizzle's builders (how db/queries writes), and through raw
   // $execute (no drizzle in between).
   it.each([
