@@ -39,7 +39,7 @@ export function tablePlans(): TablePlan[] {
   return inForeignKeyOrder(plans)
 }
 
-/** Parents first; otherwise schema order (a stable topological sort). */
+/** Parents first; otherwise the schema module's (alphabetical) order: a stable topological sort. */
 function inForeignKeyOrder(plans: TablePlan[]): TablePlan[] {
   const done = new Set<string>()
   const out: TablePlan[] = []
