@@ -28,6 +28,8 @@ type Drizzle = BaseSQLiteDatabase<'async', RunResult, typeof schema>
 
 export interface DbExtras {
   readonly $dialect: Dialect
+  /** True for a transaction's handle. */
+  readonly $inTransaction: boolean
   /** Runs raw SQL text (`?` placeholders) as written; see Method. */
   $execute(text: string, params: unknown[], method: Method): Promise<{ rows: unknown; changes: number }>
   /** Rows of a raw `sql` query as objects keyed by column name. */
@@ -47,20 +49,21 @@ export type Tx = Db
 
 const dialect = new SQLiteSyncDialect()
 
-function dbOver(executor: Executor): Db {
+function dbOver(executor: Executor, inTransaction = false): Db {
   const db = drizzle<typeof schema>(
     (text, params, method) => executor.query(text, params, method) as Promise<{ rows: any[] }>,
     { schema },
   ) as unknown as Db
   const extras: DbExtras = {
     $dialect: executor.dialect,
+    $inTransaction: inTransaction,
     $executor: executor,
     $execute: (text, params, method) => executor.query(text, params, method),
     async $all<T>(query: SQL) {
       const q = dialect.sqlToQuery(query)
       return (await executor.query(q.sql, q.params, 'objects')).rows as T[]
     },
-    transaction: (fn) => executor.transaction((tx) => fn(dbOver(tx))),
+    transaction: (fn) => executor.transaction((tx) => fn(dbOver(tx, true))),
   }
   return Object.assign(db, extras)
 }

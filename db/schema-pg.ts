@@ -189,3 +189,13 @@ export const refreshTokens = pgTable('refresh_tokens', {
   createdAt: bigint('created_at', { mode: 'number' }).notNull(),
   expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
 }, (t) => [index('refresh_tokens_account').on(t.accountId)])
+
+/**
+ * Jobs exactly one process of the deployment runs at a time (the reconciler, the hourly cleanup),
+ * whichever origin or worker holds the lease: `owner` until `until` (ms), renewed while it runs.
+ */
+export const leases = pgTable('leases', {
+  name: text('name').primaryKey(),
+  owner: text('owner').notNull(),
+  until: bigint('until', { mode: 'number' }).notNull(),
+})

@@ -181,3 +181,13 @@ export const refreshTokens = sqliteTable('refresh_tokens', {
   createdAt: integer('created_at').notNull(),
   expiresAt: integer('expires_at').notNull(),
 }, (t) => [index('refresh_tokens_account').on(t.accountId)])
+
+/**
+ * Jobs exactly one process of the deployment runs at a time (the reconciler, the hourly cleanup),
+ * whichever origin or worker holds the lease: `owner` until `until` (ms), renewed while it runs.
+ */
+export const leases = sqliteTable('leases', {
+  name: text('name').primaryKey(),
+  owner: text('owner').notNull(),
+  until: integer('until').notNull(),
+})

@@ -6,6 +6,7 @@ import type { Tx } from './changes.ts'
 import { appendChange } from './changes.ts'
 import { namespaceOf } from '../../oci/names.ts'
 import { joinLines } from '../dialect-sql.ts'
+import { JOBS_CHANNEL, notifyOnCommit } from '../notify.ts'
 import { blobs, placements, replicationJobs } from '../schema.ts'
 
 export interface PresentBlob {
@@ -66,6 +67,7 @@ export async function enqueueReplication(tx: Tx, digest: string, targets: string
       }).run()
     created += r.changes
   }
+  if (created > 0) await notifyOnCommit(tx, JOBS_CHANNEL)
   return created
 }
 
