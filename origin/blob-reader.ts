@@ -9,13 +9,13 @@ import type { ResolvedDeps } from './deps.ts'
 import { describeError } from './log.ts'
 
 export async function openBlob(deps: ResolvedDeps, digest: string, range?: ByteRange): Promise<GetResult & { location: string }> {
-  const candidates = deps.locations.readOrder(presentLocations(deps.db, digest))
+  const candidates = deps.locations.readOrder(await presentLocations(deps.db, digest))
   let failures = 0
   for (const location of candidates) {
     try {
       const got = await location.engine.get(blobKey(digest), { range })
       if (got) return { ...got, location: location.id }
-      forgetMissingBytes(deps, digest, location.id)
+      await forgetMissingBytes(deps, digest, location.id)
     } catch (err) {
       failures++
       deps.locations.markDown(location.id, err)
@@ -30,10 +30,10 @@ export async function openBlob(deps: ResolvedDeps, digest: string, range?: ByteR
  * A placement said 'present' but the location has no bytes (deleted by hand, a lost volume): mark
  * it missing so no read tries it again, and have the worker copy the blob back from a good one.
  */
-export function forgetMissingBytes(deps: Pick<ResolvedDeps, 'db' | 'log'>, digest: string, location: string): void {
+export async function forgetMissingBytes(deps: Pick<ResolvedDeps, 'db' | 'log'>, digest: string, location: string): Promise<void> {
   deps.log.warn('placement named missing bytes; marked missing, a new copy is queued', { digest, location })
-  deps.db.transaction((tx) => {
-    markPlacementMissing(tx, digest, location)
-    enqueueReplication(tx, digest, [location])
+  await deps.db.transaction(async (tx) => {
+    await markPlacementMissing(tx, digest, location)
+    await enqueueReplication(tx, digest, [location])
   })
 }

@@ -6,21 +6,22 @@ import { apiHeaders, depsOf, digestParam, nameOf, requireRepository, type Origin
 
 export const blobRoutes = new Hono<OriginEnv>()
 
-function linkedBlob(c: OriginContext) {
+async function linkedBlob(c: OriginContext) {
   const name = nameOf(c)
   const digest = digestParam(c)
-  const repo = requireRepository(c, name)
-  const blob = findRepositoryBlob(depsOf(c).db, repo.id, digest)
+  const repo = await requireRepository(c, name)
+  const blob = await findRepositoryBlob(depsOf(c).db, repo.id, digest)
   if (!blob) throw ociError('BLOB_UNKNOWN', { detail: { digest } })
   return { repo, blob }
 }
 
 // distribution-spec end-10: 202 Accepted. The bytes stay until garbage collection.
-blobRoutes.delete('/:name{.+}/blobs/:digest', (c) => {
+blobRoutes.delete('/:name{.+}/blobs/:digest', async (c) => {
   const deps = depsOf(c)
   if (!deps.deleteEnabled) throw ociError('UNSUPPORTED', { status: 405, message: 'deletes are disabled on this registry' })
-  const { repo, blob } = linkedBlob(c)
-  unlinkBlob(deps.db, repo, blob.digest)
+  const { repo, blob } = await linkedBlob(c)
+  // The unlink and its change-log entry commit together (ARCHITECTURE §5: the log never disagrees).
+  await deps.db.transaction((tx) => unlinkBlob(tx, repo, blob.digest))
   apiHeaders(c)
   return c.body(null, 202)
 })

@@ -26,8 +26,8 @@ export function digestParam(c: OriginContext, param = 'digest'): string {
 }
 
 /** The repository, or NAME_UNKNOWN. */
-export function requireRepository(c: OriginContext, name: string): Repository {
-  const repo = findRepository(depsOf(c).db, name)
+export async function requireRepository(c: OriginContext, name: string): Promise<Repository> {
+  const repo = await findRepository(depsOf(c).db, name)
   if (!repo) throw ociError('NAME_UNKNOWN', { detail: { name } })
   return repo
 }

@@ -48,19 +48,20 @@ export interface ReferenceRules {
  * Throws MANIFEST_BLOB_UNKNOWN naming every missing required digest. `repositoryId` null: the
  * repository does not exist yet, so it holds nothing.
  */
-export function referenceCheck(parsed: ParsedManifest, rules: ReferenceRules): (tx: Tx, repositoryId: number | null) => ManifestRefs {
+export function referenceCheck(parsed: ParsedManifest, rules: ReferenceRules): (tx: Tx, repositoryId: number | null) => Promise<ManifestRefs> {
   const children = digestsOf(parsed.manifests)
   const required: ManifestRefs = { blobs: digestsOf(parsed.blobs), manifests: rules.sparseIndex ? [] : children }
   const optional: ManifestRefs = { blobs: digestsOf(parsed.foreignLayers), manifests: rules.sparseIndex ? children : [] }
-  return (tx, repositoryId) => {
-    const lacking = (refs: ManifestRefs): ManifestRefs => repositoryId === null
+  // Only reads through `tx` (it runs inside the manifest's commit transaction, maybe more than once).
+  return async (tx, repositoryId) => {
+    const lacking = async (refs: ManifestRefs): Promise<ManifestRefs> => repositoryId === null
       ? refs
-      : { blobs: missingBlobs(tx, repositoryId, refs.blobs), manifests: missingManifests(tx, repositoryId, refs.manifests) }
-    const missing = lacking(required)
+      : { blobs: await missingBlobs(tx, repositoryId, refs.blobs), manifests: await missingManifests(tx, repositoryId, refs.manifests) }
+    const missing = await lacking(required)
     if (missing.blobs.length > 0 || missing.manifests.length > 0) {
       throw ociError('MANIFEST_BLOB_UNKNOWN', { detail: { digests: [...missing.blobs, ...missing.manifests] } })
     }
-    const absent = lacking(optional)
+    const absent = await lacking(optional)
     return {
       blobs: [...required.blobs, ...without(optional.blobs, absent.blobs)],
       manifests: [...required.manifests, ...without(optional.manifests, absent.manifests)],

@@ -76,9 +76,9 @@ async function storeManifest(c: OriginContext, name: string, ref: Reference, tag
   }
   const references = referenceCheck(parsed, { sparseIndex: parsed.kind === 'index' && deps.allowsSparseIndexes(name) })
   // Fail fast, before storing bytes; checked again inside the commit transaction.
-  references(deps.db, findRepository(deps.db, name)?.id ?? null)
+  await references(deps.db, (await findRepository(deps.db, name))?.id ?? null)
   const { location } = await writeVerifiedBlob(deps, name, { digest, size: payload.byteLength }, () => new Response(payload as Uint8Array<ArrayBuffer>).body!, { fromClient: false })
-  putManifest(deps.db, {
+  await putManifest(deps.db, {
     repository: name, digest, mediaType: parsed.mediaType, payload,
     subjectDigest: parsed.subject?.digest ?? null, artifactType: parsed.artifactType, annotations: parsed.annotations,
     tags, location: location.id, targetsFor: deps.replicationTargets,
@@ -95,13 +95,13 @@ async function storeManifest(c: OriginContext, name: string, ref: Reference, tag
 }
 
 // distribution-spec end-9 (by digest: the manifest and its tags) and end-9 by tag (untag).
-manifestRoutes.delete('/:name{.+}/manifests/:reference', (c) => {
+manifestRoutes.delete('/:name{.+}/manifests/:reference', async (c) => {
   const deps = depsOf(c)
   if (!deps.deleteEnabled) throw ociError('UNSUPPORTED', { status: 405, message: 'deletes are disabled on this registry' })
   const name = nameOf(c)
   const ref = parseReference(c.req.param('reference') ?? '')
-  const repo = requireRepository(c, name)
-  const deleted = ref.kind === 'digest' ? deleteManifest(deps.db, repo, ref.digest) : deleteTag(deps.db, repo, ref.tag)
+  const repo = await requireRepository(c, name)
+  const deleted = ref.kind === 'digest' ? await deleteManifest(deps.db, repo, ref.digest) : await deleteTag(deps.db, repo, ref.tag)
   if (!deleted) throw ociError('MANIFEST_UNKNOWN', { detail: ref.kind === 'tag' ? { tag: ref.tag } : { digest: ref.digest } })
   apiHeaders(c)
   return c.body(null, 202)

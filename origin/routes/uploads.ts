@@ -70,13 +70,15 @@ async function startUpload(c: OriginContext) {
   // registry falls back to a normal upload session (202).
   if (mount !== undefined && isDigest(mount)) {
     const from = c.req.query('from')
-    const source = from !== undefined && isValidName(from) ? findRepository(deps.db, from) : null
+    const source = from !== undefined && isValidName(from) ? await findRepository(deps.db, from) : null
     // Without `from` the blob could come from any repository: with access control on (a guard ran,
     // callerOf is set) that would copy a private blob to whoever knows its digest, so only a mount
     // from a named repository, whose pull the guard has checked, is done; else a plain upload.
     const anywhere = from === undefined && callerOf(c) === null
-    const mountable = from !== undefined ? source !== null && findRepositoryBlob(deps.db, source.id, mount) !== null : anywhere && findBlob(deps.db, mount) !== null
-    if (mountable && mountBlob(deps.db, name, mount, deps.replicationTargets)) return blobCreated(c, name, mount)
+    const mountable = from !== undefined
+      ? source !== null && await findRepositoryBlob(deps.db, source.id, mount) !== null
+      : anywhere && await findBlob(deps.db, mount) !== null
+    if (mountable && await mountBlob(deps.db, name, mount, deps.replicationTargets) !== null) return blobCreated(c, name, mount)
   }
   const digest = c.req.query('digest')
   if (digest !== undefined) {
@@ -89,7 +91,7 @@ async function startUpload(c: OriginContext) {
       await body.abandon(err)
       throw err
     })
-    commitBlob(deps.db, { repository: name, digest, size: stored.size, location: stored.location.id, targetsFor: deps.replicationTargets })
+    await commitBlob(deps.db, { repository: name, digest, size: stored.size, location: stored.location.id, targetsFor: deps.replicationTargets })
     deps.onCommit()
     return blobCreated(c, name, digest)
   }
@@ -101,16 +103,16 @@ async function startUpload(c: OriginContext) {
 uploadRoutes.post('/:name{.+}/blobs/uploads/', startUpload)
 uploadRoutes.post('/:name{.+}/blobs/uploads', startUpload)
 
-function sessionOf(c: OriginContext) {
+async function sessionOf(c: OriginContext) {
   const deps = depsOf(c)
   const name = nameOf(c)
-  const upload = requireSession(deps, findRepository(deps.db, name), c.req.param('uuid') ?? '')
+  const upload = await requireSession(deps, await findRepository(deps.db, name), c.req.param('uuid') ?? '')
   return { deps, name, upload }
 }
 
 // distribution-spec end-5: PATCH appends a chunk; with no Content-Range it is a streamed upload.
 uploadRoutes.patch('/:name{.+}/blobs/uploads/:uuid', async (c) => {
-  const { deps, name, upload } = sessionOf(c)
+  const { deps, name, upload } = await sessionOf(c)
   const declared = declaredChunk(c)
   const next = await appendChunk(deps, name, upload, requestBody(c), declared)
   sessionHeaders(c, name, next)
@@ -119,7 +121,7 @@ uploadRoutes.patch('/:name{.+}/blobs/uploads/:uuid', async (c) => {
 
 // distribution-spec end-6: PUT ?digest= closes the session, with or without a last chunk.
 uploadRoutes.put('/:name{.+}/blobs/uploads/:uuid', async (c) => {
-  const { deps, name, upload } = sessionOf(c)
+  const { deps, name, upload } = await sessionOf(c)
   const digest = c.req.query('digest')
   if (!digest) throw ociError('DIGEST_INVALID', { message: 'digest query parameter is required', detail: { uuid: upload.id } })
   parseDigest(digest)
@@ -130,14 +132,14 @@ uploadRoutes.put('/:name{.+}/blobs/uploads/:uuid', async (c) => {
 })
 
 // distribution-spec end-13: GET reports progress with 204 + Range.
-uploadRoutes.get('/:name{.+}/blobs/uploads/:uuid', (c) => {
-  const { name, upload } = sessionOf(c)
+uploadRoutes.get('/:name{.+}/blobs/uploads/:uuid', async (c) => {
+  const { name, upload } = await sessionOf(c)
   sessionHeaders(c, name, upload)
   return c.body(null, 204)
 })
 
 uploadRoutes.delete('/:name{.+}/blobs/uploads/:uuid', async (c) => {
-  const { deps, upload } = sessionOf(c)
+  const { deps, upload } = await sessionOf(c)
   await cancelSession(deps, upload)
   apiHeaders(c)
   return c.body(null, 204)

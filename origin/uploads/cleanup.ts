@@ -88,7 +88,7 @@ export async function collectAbandonedUploads(deps: CleanupDeps, options: Cleanu
 
 async function collectStaleSessions(deps: CleanupDeps, cutoff: number, dryRun: boolean, result: CleanupResult, onItem: CleanupOptions['onItem']): Promise<void> {
   const { db, locations, log } = deps
-  for (const upload of staleUploads(db, cutoff)) {
+  for (const upload of await staleUploads(db, cutoff)) {
     const location = locations.get(upload.location)
     let parts: ObjectInfo[] = []
     if (location) {
@@ -110,9 +110,9 @@ async function collectStaleSessions(deps: CleanupDeps, cutoff: number, dryRun: b
       // if it is still stale, so a PATCH that revived the session meanwhile keeps it. A PATCH that
       // lands after this fails to advance the row and deletes its own part; parts whose delete
       // fails below are orphans, collected by the orphan pass (now, or on the next run).
-      const removed = db.transaction((tx) => {
-        const current = findUpload(tx, upload.id)
-        return current !== null && current.updatedAt < cutoff && deleteUpload(tx, upload.id)
+      const removed = await db.transaction(async (tx) => {
+        const current = await findUpload(tx, upload.id)
+        return current !== null && current.updatedAt < cutoff && await deleteUpload(tx, upload.id)
       })
       if (!removed) continue
       if (location) result.errors += await deleteKeys(location.engine, parts.map((p) => p.key), log)
@@ -153,7 +153,7 @@ async function collectOrphans(deps: CleanupDeps, engine: StorageEngine, options:
       // A row means a live session (stale ones were handled above; in a dry run they still have
       // their row, so their parts are not counted twice). A row is created before any part is
       // written, so parts without one belong to a finished, cancelled or removed session.
-      const row = findUpload(db, id)
+      const row = await findUpload(db, id)
       if (row !== null && row.location === engine.location) continue
       const old: ObjectInfo[] = []
       for (const info of infos) {

@@ -42,7 +42,7 @@ export async function finishUpload(deps: ResolvedDeps, repository: string, uploa
     deps.log.warn('upload finished in another location: its own does not take writes', { uuid: upload.id, location: location.id, error: describeError(err) })
     stored = (await writeVerifiedBlob(deps, repository, { digest, size: upload.offset }, () => concatParts(engine, upload.id, partNoncesOf(upload)), { fromClient: false })).location
   }
-  commitBlob(deps.db, {
+  await commitBlob(deps.db, {
     repository, digest, size: upload.offset, location: stored.id,
     targetsFor: deps.replicationTargets, uploadId: upload.id,
   })

@@ -15,15 +15,16 @@ import { replayableBody } from './replayable-body.ts'
 export async function openSession(deps: ResolvedDeps, repository: string): Promise<Upload> {
   const [location] = await reachableWriteOrder(deps, repository)
   noteFallback(deps, repository, location)
-  return deps.db.transaction((tx) => {
-    const repo = ensureRepository(tx, repository)
-    return createUpload(tx, { id: crypto.randomUUID(), repositoryId: repo.id, location: location.id })
+  const id = crypto.randomUUID()
+  return deps.db.transaction(async (tx) => {
+    const repo = await ensureRepository(tx, repository)
+    return createUpload(tx, { id, repositoryId: repo.id, location: location.id })
   })
 }
 
 /** The session, if it exists and belongs to this repository; else BLOB_UPLOAD_UNKNOWN. */
-export function requireSession(deps: ResolvedDeps, repo: Repository | null, id: string): Upload {
-  const upload = /^[0-9a-f-]{36}$/.test(id) ? findUpload(deps.db, id) : null
+export async function requireSession(deps: ResolvedDeps, repo: Repository | null, id: string): Promise<Upload> {
+  const upload = /^[0-9a-f-]{36}$/.test(id) ? await findUpload(deps.db, id) : null
   if (!upload || !repo || upload.repositoryId !== repo.id) throw ociError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: id } })
   return upload
 }
@@ -51,7 +52,7 @@ async function writableSessionLocation(deps: ResolvedDeps, repository: string, u
   }
   const [next] = await reachableWriteOrder(deps, repository)
   if (next.id === location.id) return { upload, location }
-  if (!relocateUpload(deps.db, upload.id, location.id, next.id)) throw ociError('BLOB_UPLOAD_INVALID', { status: 416, message: 'the upload session changed meanwhile', detail: { uuid: upload.id } })
+  if (!await relocateUpload(deps.db, upload.id, location.id, next.id)) throw ociError('BLOB_UPLOAD_INVALID', { status: 416, message: 'the upload session changed meanwhile', detail: { uuid: upload.id } })
   deps.log.warn('upload session moved to another location before its first part', { uuid: upload.id, from: location.id, to: next.id })
   noteFallback(deps, repository, next)
   return { upload: { ...upload, location: next.id }, location: next }
@@ -116,7 +117,7 @@ async function storeChunk(deps: ResolvedDeps, upload: Upload, location: Location
   }
   let advanced: boolean
   try {
-    advanced = advanceUpload(deps.db, upload.id, upload.offset, upload.parts, added, nonce)
+    advanced = await advanceUpload(deps.db, upload.id, upload.offset, upload.parts, added, nonce)
   } catch (err) {
     // The database failed (SQLITE_BUSY, SQLITE_FULL): no row names this part, so it goes now.
     await location.engine.delete(key).catch(() => undefined)
@@ -133,7 +134,7 @@ async function storeChunk(deps: ResolvedDeps, upload: Upload, location: Location
 }
 
 export async function cancelSession(deps: ResolvedDeps, upload: Upload): Promise<void> {
-  deleteUpload(deps.db, upload.id)
+  await deleteUpload(deps.db, upload.id)
   deps.hashCache.delete(upload.id)
   const location = deps.locations.get(upload.location)
   if (location) await deleteParts(location.engine, upload.id, partNoncesOf(upload))
