@@ -67,18 +67,18 @@ async function copyServerSide(deps: CopyDeps, digest: string, size: number, sour
 
 /** Copies and verifies; returns the size and the source used. Throws CopyFailure otherwise. */
 export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number; source: string; serverSide: boolean }> {
-  const blob = findBlob(deps.db, job.digest)
+  const blob = await findBlob(deps.db, job.digest)
   if (!blob) throw new CopyFailure('blob no longer known to the registry', { permanent: true })
   const target = deps.locations.get(job.location)
   if (!target) throw new CopyFailure(`location ${job.location} is not configured`, { permanent: true })
   if (target.config.readOnly) throw new CopyFailure(`location ${job.location} is read-only`, { permanent: true })
-  const holders = presentLocations(deps.db, job.digest)
+  const holders = await presentLocations(deps.db, job.digest)
   // Already there (a push fell back to this location after the job was made): nothing to copy,
   // and nothing of a present placement may be overwritten or deleted.
   if (holders.includes(job.location)) return { size: blob.size, source: job.location, serverSide: false }
   // Policy may have changed since the job was made (residency narrowed, blob now shared with a
   // residency-limited namespace): never copy where the union of policies forbids.
-  if (deps.targetsFor && !deps.targetsFor(namespacesOf(deps.db, job.digest)).includes(job.location)) {
+  if (deps.targetsFor && !deps.targetsFor(await namespacesOf(deps.db, job.digest)).includes(job.location)) {
     throw new CopyFailure(`policy no longer places the blob in ${job.location}`, { cancel: true })
   }
   const sources = orderSources(deps.locations, target, holders)
@@ -92,7 +92,7 @@ export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number
       }
       const got = await source.engine.get(blobKey(job.digest))
       if (!got) {
-        forgetMissingBytes(deps, job.digest, source.id)
+        await forgetMissingBytes(deps, job.digest, source.id)
         errors.push(`${source.id}: bytes missing`)
         continue
       }
@@ -105,7 +105,7 @@ export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number
       if (isOciError(err)) {
         // The source's bytes do not match their digest: that copy is corrupt; never spread it.
         deps.log.error('source bytes fail verification, placement marked missing', { digest: job.digest, location: source.id, error: err.message })
-        markPlacementMissing(deps.db, job.digest, source.id)
+        await markPlacementMissing(deps.db, job.digest, source.id)
         errors.push(`${source.id}: ${err.code}`)
         continue
       }

@@ -29,9 +29,9 @@ export interface ReconcileResult {
 
 export type { TargetsFor }
 
-export function reconcilePage(db: Db, targetsFor: TargetsFor, options: ReconcileOptions = {}): ReconcileResult {
+export async function reconcilePage(db: Db, targetsFor: TargetsFor, options: ReconcileOptions = {}): Promise<ReconcileResult> {
   const limit = options.limit ?? 500
-  const page = blobsPage(db, { after: options.after, limit })
+  const page = await blobsPage(db, { after: options.after, limit })
   const result: ReconcileResult = { scanned: page.length, blobs: 0, jobs: 0, bytes: 0, cursor: page.length === limit ? page[page.length - 1].digest : null }
   const now = Date.now()
   for (const blob of page) {
@@ -41,7 +41,7 @@ export function reconcilePage(db: Db, targetsFor: TargetsFor, options: Reconcile
     if (options.namespace && !namespaces.includes(options.namespace)) continue
     const missing = targetsFor(namespaces).filter((l) => !blob.present.includes(l) && !blob.queued.includes(l))
     if (missing.length === 0 || blob.present.length === 0) continue
-    const created = options.dryRun ? missing.length : db.transaction((tx) => enqueueReplication(tx, blob.digest, missing, now, { reviveDead: false }))
+    const created = options.dryRun ? missing.length : await db.transaction((tx) => enqueueReplication(tx, blob.digest, missing, now, { reviveDead: false }))
     if (created === 0) continue
     result.blobs++
     result.jobs += created
@@ -54,33 +54,37 @@ export function reconcilePage(db: Db, targetsFor: TargetsFor, options: Reconcile
  * Runs reconcilePage on a timer, a page per tick. Between complete passes it rests `intervalMs`;
  * within a pass the next page follows after `pageGapMs`, so a location added to a registry of a
  * million blobs is caught up in about half an hour of paging (plus copying), not a day and a half.
+ * One page at a time; stop() waits for a running one (the database is closed after it).
  */
-export function startReconciler(db: Db, targetsFor: TargetsFor, options: { intervalMs: number; pageGapMs?: number; pageSize?: number; onResult?: (r: ReconcileResult) => void; onError?: (err: unknown) => void }): { stop(): void } {
+export function startReconciler(db: Db, targetsFor: TargetsFor, options: { intervalMs: number; pageGapMs?: number; pageSize?: number; onResult?: (r: ReconcileResult) => void; onError?: (err: unknown) => void }): { stop(): Promise<void> } {
   const { intervalMs, pageGapMs = 1000, pageSize = 500 } = options
   let cursor: string | null = null
   let timer: ReturnType<typeof setTimeout> | null = null
+  let running: Promise<void> | null = null
   let stopped = false
   const schedule = (ms: number) => {
     if (stopped) return
-    timer = setTimeout(tick, ms)
+    timer = setTimeout(() => { running = tick().finally(() => { running = null }) }, ms)
     timer.unref?.()
   }
-  function tick() {
+  // Never rejects: a failed page is reported and the next tick retries from the same cursor.
+  async function tick(): Promise<void> {
     try {
-      const r = reconcilePage(db, targetsFor, { after: cursor, limit: pageSize })
+      const r = await reconcilePage(db, targetsFor, { after: cursor, limit: pageSize })
       cursor = r.cursor
       options.onResult?.(r)
     } catch (err) {
-      options.onError?.(err)
+      try { options.onError?.(err) } catch { /* a failing reporter must not stop the reconciler */ }
     }
     schedule(cursor === null ? intervalMs : pageGapMs)
   }
   // The first pass starts at once: a restart with a new location begins catching up now.
   schedule(pageGapMs)
   return {
-    stop() {
+    async stop() {
       stopped = true
       if (timer) clearTimeout(timer)
+      await running
     },
   }
 }

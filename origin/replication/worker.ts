@@ -53,27 +53,26 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
     // Long copies keep their lease; a worker that dies stops renewing and the job is re-claimed.
     // A renewal that fails (the database busy) is tried again at the next beat.
     const heartbeat = setInterval(() => {
-      try {
-        if (!renewLease(deps.db, job.id, owner, leaseMs)) log.warn('replication lease lost to another worker', { digest: job.digest, target: job.location })
-      } catch (err) {
-        log.warn('renewing a replication lease failed', { error: describeError(err) })
-      }
+      renewLease(deps.db, job.id, owner, leaseMs).then(
+        (renewed) => { if (!renewed) log.warn('replication lease lost to another worker', { digest: job.digest, target: job.location }) },
+        (err: unknown) => log.warn('renewing a replication lease failed', { error: describeError(err) }),
+      )
     }, Math.max(1000, leaseMs / 3))
     try {
       const result = await copyBlob({ ...deps, onBytes: (s, t, n) => deps.metrics?.bytesCopied.inc({ source: s, target: t }, n) }, job)
-      completeJob(deps.db, job, result)
+      await completeJob(deps.db, job, result)
       deps.metrics?.jobs.inc({ location: job.location, outcome: 'done' })
       deps.metrics?.lag.observe({ location: job.location }, (Date.now() - job.createdAt) / 1000)
       log.info('replicated', { digest: job.digest, target: job.location, source: result.source, serverSide: result.serverSide, bytes: result.size, ms: Date.now() - started })
     } catch (err) {
       if (err instanceof CopyFailure && err.cancel) {
-        deleteJob(deps.db, job)
+        await deleteJob(deps.db, job)
         log.info('replication job dropped', { digest: job.digest, target: job.location, reason: err.message })
         return
       }
       const permanent = err instanceof CopyFailure && err.permanent
       const error = err instanceof CopyFailure ? err.message : describeError(err)
-      const outcome = failJob(deps.db, job, { error, permanent, maxAttempts: config.maxAttempts, backoffBaseMs: config.backoffBaseMs, backoffMaxMs: config.backoffMaxMs })
+      const outcome = await failJob(deps.db, job, { error, permanent, maxAttempts: config.maxAttempts, backoffBaseMs: config.backoffBaseMs, backoffMaxMs: config.backoffMaxMs })
       if (outcome === 'lost') return
       deps.metrics?.jobs.inc({ location: job.location, outcome })
       const fields = { digest: job.digest, target: job.location, attempts: job.attempts + 1, error }
@@ -84,9 +83,17 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
     }
   }
 
-  function claimMore(): number {
+  // One claim at a time (the loop and drain may overlap): two at once would both see the same
+  // free slots and claim past the concurrency.
+  let claiming: Promise<number> | null = null
+  function claimMore(): Promise<number> {
+    claiming ??= claimFree().finally(() => { claiming = null })
+    return claiming
+  }
+
+  async function claimFree(): Promise<number> {
     const free = config.concurrency - inFlight.size
-    const jobs = free > 0 ? claimDueJobs(deps.db, { owner, limit: free, leaseMs, maxAttempts: config.maxAttempts }) : []
+    const jobs = free > 0 ? await claimDueJobs(deps.db, { owner, limit: free, leaseMs, maxAttempts: config.maxAttempts }) : []
     for (const job of jobs) {
       // Recording the outcome can fail too (the database busy, full): the lease then expires and
       // the job is claimed again; the process must not die of it.
@@ -98,19 +105,24 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
     return jobs.length
   }
 
+  // A wake that arrives while a claim is in flight (its query may have missed the new job) must
+  // not be lost: the loop then claims again at once instead of sleeping.
+  let woken = false
   function wake() {
+    woken = true
     wakeUp?.()
   }
 
   async function loop() {
     while (running) {
       let claimed = 0
+      woken = false
       try {
-        claimed = claimMore()
+        claimed = await claimMore()
       } catch (err) {
         log.error('claiming replication jobs failed', { error: describeError(err) })
       }
-      if (claimed === 0) {
+      if (claimed === 0 && !woken) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, pollMs)
           wakeUp = () => { clearTimeout(t); resolve() }
@@ -137,7 +149,7 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
     async drain({ timeoutMs = 60_000 } = {}) {
       const deadline = Date.now() + timeoutMs
       for (;;) {
-        const claimed = claimMore()
+        const claimed = await claimMore()
         if (claimed === 0 && inFlight.size === 0) return
         if (Date.now() > deadline) throw new Error('replication did not drain in time')
         if (inFlight.size > 0) await Promise.race(inFlight)

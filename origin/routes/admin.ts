@@ -93,40 +93,42 @@ export function createAdminRoutes(deps: AdminDeps): Hono<AdminEnv> {
     return role === 'admin'
   }
 
-  admin.get('/blobs/:digest/placements', (c) => {
+  admin.get('/blobs/:digest/placements', async (c) => {
     const digest = c.req.param('digest')
     parseDigest(digest)
-    return c.json({ digest, placements: placementsOf(deps.db, digest), jobs: jobsOf(deps.db, digest) })
+    return c.json({ digest, placements: await placementsOf(deps.db, digest), jobs: await jobsOf(deps.db, digest) })
   })
 
-  admin.get('/replication/backlog', (c) => c.json({ locations: backlogByLocation(deps.db) }))
+  admin.get('/replication/backlog', async (c) => c.json({ locations: await backlogByLocation(deps.db) }))
 
-  admin.get('/replication/jobs', (c) => {
+  admin.get('/replication/jobs', async (c) => {
     const state = c.req.query('state') ?? 'running'
     if (!['pending', 'running', 'done', 'dead'].includes(state)) throw ociError('UNSUPPORTED', { status: 400, message: 'state must be pending, running, done or dead' })
     const limit = Math.min(Number(c.req.query('limit') ?? 100) || 100, 1000)
-    return c.json({ state, jobs: jobsInState(deps.db, state as 'running', limit) })
+    return c.json({ state, jobs: await jobsInState(deps.db, state as 'running', limit) })
   })
 
-  admin.get('/replication/dead', (c) => c.json({ jobs: jobsInState(deps.db, 'dead', 1000) }))
+  admin.get('/replication/dead', async (c) => c.json({ jobs: await jobsInState(deps.db, 'dead', 1000) }))
 
   // Retry dead letters: all of them, or the ids in the JSON body {"ids": [..]}.
   admin.post('/replication/dead/retry', async (c) => {
     const body = await c.req.json().catch(() => ({})) as { ids?: unknown }
     const ids = Array.isArray(body.ids) ? body.ids.filter((i): i is number => Number.isInteger(i)) : null
-    const retried = retryDeadJobs(deps.db, ids)
+    const retried = await retryDeadJobs(deps.db, ids)
     deps.wake?.()
     return c.json({ retried })
   })
 
-  admin.get('/replication/lag', (c) => {
-    const lags = recentLags(deps.db, 1000)
+  admin.get('/replication/lag', async (c) => {
+    const lags = await recentLags(deps.db, 1000)
     return c.json({ samples: lags.length, p50Ms: percentile(lags, 50), p90Ms: percentile(lags, 90), p99Ms: percentile(lags, 99), maxMs: lags.length ? Math.max(...lags) : null })
   })
 
-  admin.get('/namespaces/:namespace/policy', (c) => {
+  admin.get('/namespaces/:namespace/policy', async (c) => {
     const ns = c.req.param('namespace')
-    return c.json({ namespace: ns, policy: deps.policy.namespacePolicy(ns), source: hasOverride(deps.db, ns) ? 'api' : 'config' })
+    // Read now: another origin sharing the database may have changed it a moment ago.
+    await deps.policy.refresh()
+    return c.json({ namespace: ns, policy: deps.policy.namespacePolicy(ns), source: await hasOverride(deps.db, ns) ? 'api' : 'config' })
   })
 
   // PUT {"extraLocations": ["eu-s3"], "residency": ["eu-*"] | null}. Takes effect at once; the
@@ -139,22 +141,24 @@ export function createAdminRoutes(deps: AdminDeps): Hono<AdminEnv> {
     if (problems.length > 0 || !body) throw ociError('UNSUPPORTED', { status: 400, message: 'invalid policy', detail: { problems } })
     const extra = (body.extraLocations ?? []) as string[]
     const residency = (body.residency ?? null) as string[] | null
-    deps.db.insert(namespacePolicies).values({ namespace: ns, extraLocations: JSON.stringify(extra), residency: residency ? JSON.stringify(residency) : null, updatedAt: Date.now() })
+    await deps.db.insert(namespacePolicies).values({ namespace: ns, extraLocations: JSON.stringify(extra), residency: residency ? JSON.stringify(residency) : null, updatedAt: Date.now() })
       .onConflictDoUpdate({ target: namespacePolicies.namespace, set: { extraLocations: JSON.stringify(extra), residency: residency ? JSON.stringify(residency) : null, updatedAt: Date.now() } }).run()
+    await deps.policy.refresh()
     deps.wake?.()
     return c.json({ namespace: ns, policy: deps.policy.namespacePolicy(ns), source: 'api' })
   })
 
-  admin.delete('/namespaces/:namespace/policy', (c) => {
+  admin.delete('/namespaces/:namespace/policy', async (c) => {
     const ns = c.req.param('namespace')
-    deps.db.delete(namespacePolicies).where(eq(namespacePolicies.namespace, ns)).run()
+    await deps.db.delete(namespacePolicies).where(eq(namespacePolicies.namespace, ns)).run()
+    await deps.policy.refresh()
     return c.json({ namespace: ns, policy: deps.policy.namespacePolicy(ns), source: 'config' })
   })
   return admin
 }
 
-function hasOverride(db: Db, ns: string): boolean {
-  return db.select().from(namespacePolicies).where(eq(namespacePolicies.namespace, ns)).get() !== undefined
+async function hasOverride(db: Db, ns: string): Promise<boolean> {
+  return (await db.select().from(namespacePolicies).where(eq(namespacePolicies.namespace, ns)).get()) !== undefined
 }
 
 function validatePolicy(config: MeridianConfig, body: { extraLocations?: unknown; residency?: unknown } | null): string[] {
