@@ -1,7 +1,8 @@
 // Long-poll support: feed requests waiting for a change after their position. One shared check
 // (a single max(seq) read) wakes every waiter it satisfies, run when this process commits
 // (notify) and every `pollMs` while anyone waits, for commits made by another process (a
-// replication worker started with `npm run worker`).
+// replication worker started with `npm run worker`). One read at a time: a notify that arrives
+// while one is in flight (it may have missed the new change) runs another right after it.
 
 import { ociError } from '../../oci/errors.ts'
 
@@ -18,15 +19,24 @@ export interface ChangeWaiters {
   readonly waiting: number
 }
 
-export function createChangeWaiters(options: { readHead: () => number; pollMs?: number; max?: number }): ChangeWaiters {
-  const { readHead, pollMs = 200, max = 512 } = options
+export function createChangeWaiters(options: { readHead: () => Promise<number>; pollMs?: number; max?: number; onError?: (err: unknown) => void }): ChangeWaiters {
+  // A failed read wakes no one: the next poll (or notify) reads again.
+  const { readHead, pollMs = 200, max = 512, onError = () => undefined } = options
   const waiters = new Set<{ after: number; done: () => void }>()
   let timer: ReturnType<typeof setInterval> | null = null
+  let reading = false
+  let again = false
 
-  function check() {
+  function check(): void {
     if (waiters.size === 0) return
-    const head = readHead()
-    for (const w of waiters) if (head > w.after) w.done()
+    if (reading) { again = true; return }
+    reading = true
+    readHead()
+      .then((head) => { for (const w of waiters) if (head > w.after) w.done() }, onError)
+      .finally(() => {
+        reading = false
+        if (again) { again = false; check() }
+      })
   }
 
   return {

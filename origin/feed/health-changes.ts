@@ -12,34 +12,44 @@ export interface HealthRecorder {
   close(): void
 }
 
-export function createHealthRecorder(options: { db: Db; onAppend?: () => void; minIntervalMs?: number; now?: () => number }): HealthRecorder {
-  const { db, onAppend = () => {}, minIntervalMs = 5000, now = Date.now } = options
-  const sent = new Map<string, { readable: boolean; at: number }>()
+export function createHealthRecorder(options: { db: Db; onAppend?: () => void; onError?: (err: unknown) => void; minIntervalMs?: number; now?: () => number }): HealthRecorder {
+  const { db, onAppend = () => {}, onError = () => {}, minIntervalMs = 5000, now = Date.now } = options
+  // What the log last says per location (null: a failed append, the log's state unknown here).
+  const sent = new Map<string, { readable: boolean | null; at: number }>()
   const current = new Map<string, boolean>()
   const pending = new Map<string, ReturnType<typeof setTimeout>>()
+  let closed = false
 
   function send(location: string) {
     pending.delete(location)
     const readable = current.get(location)!
-    const last = sent.get(location)
-    if (last?.readable === readable) return
+    if (sent.get(location)?.readable === readable) return
     sent.set(location, { readable, at: now() })
-    appendChange(db, 'location.health', null, { location, readable })
-    onAppend()
+    appendChange(db, 'location.health', null, { location, readable }).then(onAppend, (err: unknown) => {
+      onError(err)
+      // Not in the log: try again after the interval, with whatever the state is by then.
+      if (sent.get(location)?.readable === readable) sent.set(location, { readable: null, at: now() })
+      arm(location)
+    })
+  }
+
+  function arm(location: string) {
+    if (closed || pending.has(location)) return
+    const wait = (sent.get(location)?.at ?? -Infinity) + minIntervalMs - now()
+    if (wait <= 0) return send(location)
+    const timer = setTimeout(() => send(location), wait)
+    // A pending health hint must not keep a stopping process alive.
+    timer.unref?.()
+    pending.set(location, timer)
   }
 
   return {
     record(location, readable) {
       current.set(location, readable)
-      if (pending.has(location)) return
-      const wait = (sent.get(location)?.at ?? -Infinity) + minIntervalMs - now()
-      if (wait <= 0) return send(location)
-      const timer = setTimeout(() => send(location), wait)
-      // A pending health hint must not keep a stopping process alive.
-      timer.unref?.()
-      pending.set(location, timer)
+      arm(location)
     },
     close() {
+      closed = true
       for (const t of pending.values()) clearTimeout(t)
       pending.clear()
     },

@@ -44,15 +44,16 @@ export function createFeedRoutes(deps: FeedDeps): Hono {
     const wait = numberParam(c.req.query('wait'), 'wait', { min: 0, max: MAX_WAIT_SECONDS, integer: false, fallback: 0 })
     // An edge ahead of this origin's log holds changes this database never made (restored from a
     // backup, recreated): it must rebuild from the snapshot, not skip what comes next as applied.
-    if (after > q.head()) throw ociError('NOT_FOUND', { status: 410, message: 'the position is beyond this origin\'s change log: rebuild from the snapshot', detail: { after, head: q.head() } })
-    let page = readChanges(q, after, limit)
+    const head = await q.head()
+    if (after > head) throw ociError('NOT_FOUND', { status: 410, message: 'the position is beyond this origin\'s change log: rebuild from the snapshot', detail: { after, head } })
+    let page = await readChanges(q, after, limit)
     if (page.next === after && wait > 0) {
       await deps.waiters.wait(after, wait * 1000, c.req.raw.signal)
-      page = readChanges(q, after, limit)
+      page = await readChanges(q, after, limit)
     }
     // Read after the page, so head >= the page's last seq (it is below next only when the client
     // asked beyond the head: an index built against another database).
-    const body: FeedPage = { changes: page.changes, next: page.next, head: q.head() }
+    const body: FeedPage = { changes: page.changes, next: page.next, head: await q.head() }
     return c.json(body, 200, { 'Cache-Control': 'no-store' })
   })
 

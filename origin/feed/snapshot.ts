@@ -13,10 +13,10 @@ type Key = [number, string]
 type Record = Exclude<SnapshotLine, { type: 'header' } | { type: 'end' }>
 
 /** Every record of one table, in key order, one page per yielded array. */
-function* keysetPages<R, K>(read: (after: K) => R[], first: K, keyOf: (row: R) => K): Generator<R[]> {
+async function* keysetPages<R, K>(read: (after: K) => Promise<R[]>, first: K, keyOf: (row: R) => K): AsyncGenerator<R[]> {
   let after = first
   for (;;) {
-    const rows = read(after)
+    const rows = await read(after)
     if (rows.length > 0) yield rows
     if (rows.length < PAGE) return
     after = keyOf(rows[rows.length - 1]!)
@@ -24,16 +24,16 @@ function* keysetPages<R, K>(read: (after: K) => R[], first: K, keyOf: (row: R) =
 }
 
 /** The records, a batch of small ones or one manifest per step. */
-function* records(q: FeedQueries): Generator<Record[]> {
-  for (const rows of keysetPages((id) => q.repositoriesAfter(id, PAGE), 0, (r) => r.id)) {
+async function* records(q: FeedQueries): AsyncGenerator<Record[]> {
+  for await (const rows of keysetPages((id) => q.repositoriesAfter(id, PAGE), 0, (r) => r.id)) {
     yield rows.map((r) => ({ type: 'repository', name: r.name }))
   }
-  for (const rows of keysetPages(([r, k]) => q.tagsAfter(r, k, PAGE), [0, ''] as Key, (t): Key => [t.repositoryId, t.name])) {
+  for await (const rows of keysetPages(([r, k]) => q.tagsAfter(r, k, PAGE), [0, ''] as Key, (t): Key => [t.repositoryId, t.name])) {
     yield rows.map((t) => ({ type: 'tag', repository: t.repository, tag: t.name, digest: t.digest }))
   }
-  for (const rows of keysetPages(([r, k]) => q.manifestsAfter(r, k, PAGE), [0, ''] as Key, (m): Key => [m.repositoryId, m.digest])) {
+  for await (const rows of keysetPages(([r, k]) => q.manifestsAfter(r, k, PAGE), [0, ''] as Key, (m): Key => [m.repositoryId, m.digest])) {
     for (const m of rows) {
-      const bytes = q.manifestBytes(m.repositoryId, m.digest)
+      const bytes = await q.manifestBytes(m.repositoryId, m.digest)
       // Deleted since its page was read: a manifest.deleted after the position says so anyway.
       if (!bytes) continue
       yield [{
@@ -43,13 +43,13 @@ function* records(q: FeedQueries): Generator<Record[]> {
       }]
     }
   }
-  for (const rows of keysetPages(([r, k]) => q.linkedBlobsAfter(r, k, PAGE), [0, ''] as Key, (b): Key => [b.repositoryId, b.digest])) {
+  for await (const rows of keysetPages(([r, k]) => q.linkedBlobsAfter(r, k, PAGE), [0, ''] as Key, (b): Key => [b.repositoryId, b.digest])) {
     yield rows.map((b) => ({ type: 'blob', repository: b.repository, digest: b.digest, size: b.size }))
   }
-  for (const rows of keysetPages(([d, l]) => q.presentPlacementsAfter(d, l, PAGE), ['', ''] as [string, string], (p): [string, string] => [p.digest, p.location])) {
+  for await (const rows of keysetPages(([d, l]) => q.presentPlacementsAfter(d, l, PAGE), ['', ''] as [string, string], (p): [string, string] => [p.digest, p.location])) {
     yield rows.map((p) => ({ type: 'placement', digest: p.digest, location: p.location, size: p.size }))
   }
-  for (const rows of keysetPages((r) => q.publicRepositoriesAfter(r, PAGE), '', (p) => p.repository)) {
+  for await (const rows of keysetPages((r) => q.publicRepositoriesAfter(r, PAGE), '', (p) => p.repository)) {
     yield rows.map((p) => ({ type: 'public', repository: p.repository }))
   }
 }
@@ -58,18 +58,18 @@ const line = (l: SnapshotLine) => `${JSON.stringify(l)}\n`
 
 export function snapshotStream(q: FeedQueries, now = Date.now): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
-  let steps: Generator<Record[]> | null = null
+  let steps: AsyncGenerator<Record[]> | null = null
   let count = 0
   return new ReadableStream<Uint8Array>({
     // pull runs only when the consumer wants more: a slow edge holds the next page, not the table.
-    pull(controller) {
+    async pull(controller) {
       if (!steps) {
-        const position = q.head()
+        const position = await q.head()
         steps = records(q)
         controller.enqueue(encoder.encode(line({ type: 'header', position, takenAt: now() })))
         return
       }
-      const step = steps.next()
+      const step = await steps.next()
       if (step.done) {
         controller.enqueue(encoder.encode(line({ type: 'end', records: count })))
         controller.close()
@@ -78,6 +78,6 @@ export function snapshotStream(q: FeedQueries, now = Date.now): ReadableStream<U
       count += step.value.length
       controller.enqueue(encoder.encode(step.value.map(line).join('')))
     },
-    cancel() { steps?.return(undefined) },
+    async cancel() { await steps?.return(undefined) },
   }, { highWaterMark: 0 })
 }

@@ -8,6 +8,7 @@ import type { EdgeCredentialOptions } from './edge-credential.ts'
 import { createHealthRecorder } from './health-changes.ts'
 import { createFeedRoutes } from './routes.ts'
 import { prepareFeedQueries } from '../../db/queries/feed.ts'
+import { describeError, silentLogger, type Logger } from '../log.ts'
 
 export interface Feed {
   routes(credential: EdgeCredentialOptions): Hono
@@ -18,10 +19,16 @@ export interface Feed {
   close(): void
 }
 
-export function startFeed(db: Db): Feed {
+export function startFeed(db: Db, log: Logger = silentLogger): Feed {
   const queries = prepareFeedQueries(db)
-  const waiters = createChangeWaiters({ readHead: queries.head })
-  const health = createHealthRecorder({ db, onAppend: waiters.notify })
+  const waiters = createChangeWaiters({
+    readHead: queries.head,
+    onError: (err) => log.warn('reading the change log head failed, long polls check again', { error: describeError(err) }),
+  })
+  const health = createHealthRecorder({
+    db, onAppend: waiters.notify,
+    onError: (err) => log.warn('appending a location.health change failed, retried', { error: describeError(err) }),
+  })
   return {
     routes: (credential) => createFeedRoutes({ ...credential, db, waiters }),
     notify: waiters.notify,

@@ -17,7 +17,7 @@ function annotationsOf(text: string | null | undefined, fallback: unknown): Reco
 }
 
 /** One row as a Change; null for a kind this origin does not know (a newer origin wrote it). */
-export function typedChange(q: FeedQueries, row: ChangeRow): Change | null {
+export async function typedChange(q: FeedQueries, row: ChangeRow): Promise<Change | null> {
   const d = JSON.parse(row.payload) as Record<string, unknown>
   const base = { seq: row.seq, at: row.at }
   const repository = row.repository ?? ''
@@ -26,7 +26,7 @@ export function typedChange(q: FeedQueries, row: ChangeRow): Change | null {
     case 'tag.deleted': return { ...base, kind: 'tag.deleted', repository, tag: str(d.tag) }
     case 'manifest.put': {
       const digest = str(d.digest)
-      const stored = q.manifestPayload(repository, digest)
+      const stored = await q.manifestPayload(repository, digest)
       return {
         ...base, kind: 'manifest.put', repository, digest, mediaType: str(d.mediaType), size: Number(d.size),
         subject: strOrNull(d.subject),
@@ -40,7 +40,7 @@ export function typedChange(q: FeedQueries, row: ChangeRow): Change | null {
       const digest = str(d.digest)
       // Rows appended before they carried the size: the blobs table has it (blob rows are never
       // deleted while linked; 0 only if garbage collection took it, and an unlink then follows).
-      const size = typeof d.size === 'number' ? d.size : q.blobSize(digest) ?? 0
+      const size = typeof d.size === 'number' ? d.size : await q.blobSize(digest) ?? 0
       return { ...base, kind: 'blob.linked', repository, digest, size }
     }
     case 'blob.unlinked': return { ...base, kind: 'blob.unlinked', repository, digest: str(d.digest) }
@@ -59,12 +59,12 @@ export function typedChange(q: FeedQueries, row: ChangeRow): Change | null {
  * manifest bytes (never before its first change). `next` is the last seq read, so a skipped
  * unknown kind is still passed.
  */
-export function readChanges(q: FeedQueries, after: number, limit: number): { changes: Change[]; next: number } {
+export async function readChanges(q: FeedQueries, after: number, limit: number): Promise<{ changes: Change[]; next: number }> {
   const out: Change[] = []
   let next = after
   let bytes = 0
-  for (const row of q.changesAfter(after, limit)) {
-    const change = typedChange(q, row)
+  for (const row of await q.changesAfter(after, limit)) {
+    const change = await typedChange(q, row)
     next = row.seq
     if (change) out.push(change)
     if (change?.kind === 'manifest.put') bytes += change.payload?.length ?? 0
