@@ -42,12 +42,12 @@ export interface IssuedSecret {
 const invalid = (message: string, detail?: unknown) => ociError('UNSUPPORTED', { status: 400, message, detail })
 const conflict = (message: string) => ociError('UNSUPPORTED', { status: 409, message })
 
-function viewOf(db: Db, row: AccountRow): AccountView {
-  return { name: row.name, kind: row.kind, isAdmin: row.isAdmin, disabled: row.disabled, createdAt: row.createdAt, grants: grantsOf(db, row.id) }
+async function viewOf(db: Db, row: AccountRow): Promise<AccountView> {
+  return { name: row.name, kind: row.kind, isAdmin: row.isAdmin, disabled: row.disabled, createdAt: row.createdAt, grants: await grantsOf(db, row.id) }
 }
 
-function mustFind(db: Db, name: string): AccountRow {
-  const row = typeof name === 'string' ? accountByName(db, name) : null
+async function mustFind(db: Db, name: string): Promise<AccountRow> {
+  const row = typeof name === 'string' ? await accountByName(db, name) : null
   if (!row) throw ociError('NOT_FOUND', { message: `no account named "${String(name)}"` })
   return row
 }
@@ -60,10 +60,10 @@ function checkPassword(password: string): void {
 
 async function create(db: Db, name: string, kind: AccountKind, secret: string, isAdmin: boolean): Promise<IssuedSecret> {
   // Hashing is slow (scrypt): answer a taken name before spending it.
-  if (accountByName(db, name)) throw conflict(`an account named "${name}" exists`)
+  if (await accountByName(db, name)) throw conflict(`an account named "${name}" exists`)
   const secretHash = await hashSecret(secret)
   try {
-    return { account: viewOf(db, createAccount(db, { name, kind, secretHash, isAdmin })), secret }
+    return { account: await viewOf(db, await createAccount(db, { name, kind, secretHash, isAdmin })), secret }
   } catch (err) {
     if (err instanceof AccountExists) throw conflict(`an account named "${name}" exists`)
     throw err
@@ -90,44 +90,60 @@ export async function createRobot(db: Db, namespace: string, name: string): Prom
 
 /** A new secret: the password given, or a generated one (always generated for robots). */
 export async function resetSecret(db: Db, name: string, password?: string): Promise<IssuedSecret> {
-  const row = mustFind(db, name)
+  const row = await mustFind(db, name)
   if (password !== undefined) {
     if (row.kind === 'robot') throw invalid('a robot\'s secret is always generated')
     checkPassword(password)
   }
   const secret = password ?? (row.kind === 'robot' ? newRobotSecret() : newPassword())
-  setAccountSecret(db, row.name, await hashSecret(secret))
-  // A new secret ends the sessions the old one opened: its refresh tokens go with it.
-  deleteRefreshTokensOf(db, row.id)
-  return { account: viewOf(db, row), secret }
+  // Hashed before the transaction: it runs only database work (and may run again).
+  const secretHash = await hashSecret(secret)
+  await db.transaction(async (tx) => {
+    await setAccountSecret(tx, row.name, secretHash)
+    // A new secret ends the sessions the old one opened: its refresh tokens go with it.
+    await deleteRefreshTokensOf(tx, row.id)
+  })
+  return { account: await viewOf(db, row), secret }
 }
 
-/** Refuses to leave the registry without an enabled admin (the CLI could still make one). */
-function keepAnAdmin(db: Db, row: AccountRow, what: string): void {
+/**
+ * Refuses to leave the registry without an enabled admin (the CLI could still make one). Called
+ * inside the transaction that makes the change, so two admins demoting each other at once (on two
+ * origins) cannot both pass it.
+ */
+async function keepAnAdmin(tx: Db, row: AccountRow, what: string): Promise<void> {
   if (!row.isAdmin || row.disabled) return
-  const others = listAccounts(db).filter((a) => a.isAdmin && !a.disabled && a.name !== row.name)
+  const others = (await listAccounts(tx)).filter((a) => a.isAdmin && !a.disabled && a.name !== row.name)
   if (others.length === 0) throw conflict(`"${row.name}" is the last enabled admin: ${what} it would leave nobody to administer the registry`)
 }
 
-export function setDisabled(db: Db, name: string, disabled: boolean): AccountView {
-  const row = mustFind(db, name)
-  if (disabled) keepAnAdmin(db, row, 'disabling')
-  setAccountDisabled(db, row.name, disabled)
-  if (disabled) deleteRefreshTokensOf(db, row.id)
-  return viewOf(db, mustFind(db, row.name))
+export async function setDisabled(db: Db, name: string, disabled: boolean): Promise<AccountView> {
+  const row = await db.transaction(async (tx) => {
+    const found = await mustFind(tx, name)
+    if (disabled) await keepAnAdmin(tx, found, 'disabling')
+    await setAccountDisabled(tx, found.name, disabled)
+    if (disabled) await deleteRefreshTokensOf(tx, found.id)
+    return found
+  })
+  return viewOf(db, await mustFind(db, row.name))
 }
 
-export function setAdmin(db: Db, name: string, isAdmin: boolean): AccountView {
-  const row = mustFind(db, name)
-  if (!isAdmin) keepAnAdmin(db, row, 'demoting')
-  setAccountAdmin(db, row.name, isAdmin)
-  return viewOf(db, mustFind(db, row.name))
+export async function setAdmin(db: Db, name: string, isAdmin: boolean): Promise<AccountView> {
+  const row = await db.transaction(async (tx) => {
+    const found = await mustFind(tx, name)
+    if (!isAdmin) await keepAnAdmin(tx, found, 'demoting')
+    await setAccountAdmin(tx, found.name, isAdmin)
+    return found
+  })
+  return viewOf(db, await mustFind(db, row.name))
 }
 
-export function removeAccount(db: Db, name: string): void {
-  const row = mustFind(db, name)
-  keepAnAdmin(db, row, 'deleting')
-  deleteAccount(db, row.name)
+export async function removeAccount(db: Db, name: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const row = await mustFind(tx, name)
+    await keepAnAdmin(tx, row, 'deleting')
+    await deleteAccount(tx, row.name)
+  })
 }
 
 /** `team/app` or `team/*` (every repository under `team/`). */
@@ -139,12 +155,12 @@ export function checkTarget(target: unknown): string {
 }
 
 /** `pull,push` or a list; replaces what the account had on that target. */
-export function grant(db: Db, account: string, target: string, actions: string | string[]): AccountView {
-  const row = mustFind(db, account)
+export async function grant(db: Db, account: string, target: string, actions: string | string[]): Promise<AccountView> {
+  const row = await mustFind(db, account)
   const list = typeof actions === 'string' ? actions.split(',').map((a) => a.trim()).filter(Boolean) : Array.isArray(actions) ? actions : []
   if (!list.every((a) => typeof a === 'string')) throw invalid('actions are a list of pull, push, delete, admin')
   try {
-    grantActions(db, row.id, checkTarget(target), list)
+    await grantActions(db, row.id, checkTarget(target), list)
   } catch (err) {
     if (err instanceof GrantInvalid) throw invalid(err.message)
     throw err
@@ -152,24 +168,26 @@ export function grant(db: Db, account: string, target: string, actions: string |
   return viewOf(db, row)
 }
 
-export function revoke(db: Db, account: string, target: string): AccountView {
-  const row = mustFind(db, account)
-  if (!revokeGrant(db, row.id, checkTarget(target))) throw ociError('NOT_FOUND', { message: `"${row.name}" has no grant on "${target}"` })
+export async function revoke(db: Db, account: string, target: string): Promise<AccountView> {
+  const row = await mustFind(db, account)
+  if (!await revokeGrant(db, row.id, checkTarget(target))) throw ociError('NOT_FOUND', { message: `"${row.name}" has no grant on "${target}"` })
   return viewOf(db, row)
 }
 
 /** `changed` is false when the repository already was so. */
-export function setPublic(db: Db, repository: string, isPublic: boolean): { repository: string; public: boolean; changed: boolean } {
+export async function setPublic(db: Db, repository: string, isPublic: boolean): Promise<{ repository: string; public: boolean; changed: boolean }> {
   if (typeof repository !== 'string' || !isValidName(repository)) throw ociError('NAME_INVALID', { detail: { name: repository } })
-  return { repository, public: isPublic, changed: setRepositoryPublic(db, repository, isPublic) }
+  return { repository, public: isPublic, changed: await setRepositoryPublic(db, repository, isPublic) }
 }
 
-export function describeAccess(db: Db): { accounts: AccountView[]; publicRepositories: string[] } {
-  return { accounts: listAccounts(db).map((row) => viewOf(db, row)), publicRepositories: publicRepositoryNames(db) }
+export async function describeAccess(db: Db): Promise<{ accounts: AccountView[]; publicRepositories: string[] }> {
+  const accounts: AccountView[] = []
+  for (const row of await listAccounts(db)) accounts.push(await viewOf(db, row))
+  return { accounts, publicRepositories: await publicRepositoryNames(db) }
 }
 
-export function describeAccount(db: Db, name: string): AccountView {
-  return viewOf(db, mustFind(db, name))
+export async function describeAccount(db: Db, name: string): Promise<AccountView> {
+  return viewOf(db, await mustFind(db, name))
 }
 
 /** A new signing key, in the JWKS at once, signs from `signsAt` on; the old one signs until then and

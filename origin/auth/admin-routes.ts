@@ -65,8 +65,8 @@ export function createAccessAdminRoutes(deps: AccessAdminDeps): Hono<AdminEnv> {
   // What changed, for the operator's audit trail: names and targets, never a secret.
   const audit = (action: string, fields: Record<string, unknown>) => deps.log?.info('access changed', { action, ...fields })
 
-  routes.get('/accounts', (c) => c.json(describeAccess(db)))
-  routes.get('/accounts/:name', (c) => c.json({ account: describeAccount(db, c.req.param('name')) }))
+  routes.get('/accounts', async (c) => c.json(await describeAccess(db)))
+  routes.get('/accounts/:name', async (c) => c.json({ account: await describeAccount(db, c.req.param('name')) }))
 
   // {"name": "alice", "admin": false, "password": "..."}; without a password one is generated
   // and returned in this answer only.
@@ -102,16 +102,16 @@ export function createAccessAdminRoutes(deps: AccessAdminDeps): Hono<AdminEnv> {
     const disabled = optionalBoolean(body, 'disabled')
     const isAdmin = optionalBoolean(body, 'isAdmin')
     if (disabled === undefined && isAdmin === undefined) throw ociError('UNSUPPORTED', { status: 400, message: 'give disabled and/or isAdmin' })
-    describeAccount(db, name)
-    if (disabled !== undefined) setDisabled(db, name, disabled)
-    if (isAdmin !== undefined) setAdmin(db, name, isAdmin)
+    await describeAccount(db, name)
+    if (disabled !== undefined) await setDisabled(db, name, disabled)
+    if (isAdmin !== undefined) await setAdmin(db, name, isAdmin)
     audit('account changed', { account: name, disabled, isAdmin })
-    return c.json({ account: describeAccount(db, name) })
+    return c.json({ account: await describeAccount(db, name) })
   })
 
-  routes.delete('/accounts/:name', (c) => {
+  routes.delete('/accounts/:name', async (c) => {
     const name = c.req.param('name')
-    removeAccount(db, name)
+    await removeAccount(db, name)
     audit('account deleted', { account: name })
     return c.json({ deleted: name })
   })
@@ -122,27 +122,27 @@ export function createAccessAdminRoutes(deps: AccessAdminDeps): Hono<AdminEnv> {
     const target = optionalString(body, 'target') ?? ''
     const actions = body.actions
     if (typeof actions !== 'string' && !Array.isArray(actions)) throw ociError('UNSUPPORTED', { status: 400, message: 'actions must be a list of pull, push, delete, admin' })
-    const account = grant(db, c.req.param('name'), target, actions as string | string[])
+    const account = await grant(db, c.req.param('name'), target, actions as string | string[])
     audit('granted', { account: account.name, target, actions: account.grants.find((g) => g.target === target)?.actions })
     return c.json({ account })
   })
 
   // ?target=team/* (a target holds a slash, so it is not a path segment).
-  routes.delete('/accounts/:name/grants', (c) => {
+  routes.delete('/accounts/:name/grants', async (c) => {
     const target = c.req.query('target') ?? ''
-    const account = revoke(db, c.req.param('name'), target)
+    const account = await revoke(db, c.req.param('name'), target)
     audit('revoked', { account: account.name, target })
     return c.json({ account })
   })
 
-  routes.get('/public-repositories', (c) => c.json({ repositories: publicRepositoryNames(db) }))
-  routes.put('/public-repositories/:name{.+}', (c) => {
-    const result = setPublic(db, c.req.param('name'), true)
+  routes.get('/public-repositories', async (c) => c.json({ repositories: await publicRepositoryNames(db) }))
+  routes.put('/public-repositories/:name{.+}', async (c) => {
+    const result = await setPublic(db, c.req.param('name'), true)
     if (result.changed) audit('repository made public', { repository: result.repository })
     return c.json(result)
   })
-  routes.delete('/public-repositories/:name{.+}', (c) => {
-    const result = setPublic(db, c.req.param('name'), false)
+  routes.delete('/public-repositories/:name{.+}', async (c) => {
+    const result = await setPublic(db, c.req.param('name'), false)
     if (result.changed) audit('repository made private', { repository: result.repository })
     return c.json(result)
   })

@@ -26,8 +26,8 @@ export class BootstrapError extends Error {
  * that no longer exists, and overwriting it would break whatever reads it.
  */
 export async function ensureAdminAccount(db: Db, dataDir: string, log?: Logger): Promise<string | null> {
-  if (listAccounts(db).some((a) => a.isAdmin)) return null
-  if (accountByName(db, ADMIN_ACCOUNT)) {
+  if ((await listAccounts(db)).some((a) => a.isAdmin)) return null
+  if (await accountByName(db, ADMIN_ACCOUNT)) {
     log?.warn('no admin account, and "admin" is taken by an account without admin rights: make an admin with npm run admin -- user create <name> --admin')
     return null
   }
@@ -48,7 +48,7 @@ export async function ensureAdminAccount(db: Db, dataDir: string, log?: Logger):
     closeSync(fd)
   }
   try {
-    createAccount(db, { name: ADMIN_ACCOUNT, kind: 'user', secretHash, isAdmin: true })
+    await createAccount(db, { name: ADMIN_ACCOUNT, kind: 'user', secretHash, isAdmin: true })
   } catch (err) {
     // Our password never reached the database: the file would lie.
     unlinkSync(file)

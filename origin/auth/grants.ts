@@ -49,9 +49,9 @@ const orderActions = (actions: string[]): string[] =>
  * The part of `requested` the account may have (null: anonymous; a disabled account gets nothing).
  * Entries left with no action are dropped; actions come out in REPOSITORY_ACTIONS order.
  */
-export function grantedAccess(db: Db, account: AccountRow | null, requested: Access[]): Access[] {
+export async function grantedAccess(db: Db, account: AccountRow | null, requested: Access[]): Promise<Access[]> {
   if (account?.disabled) return []
-  const grants = account && !account.isAdmin ? grantsOf(db, account.id) : []
+  const grants = account && !account.isAdmin ? await grantsOf(db, account.id) : []
   const out = new Map<string, Access>()
   for (const want of requested) {
     let actions: string[]
@@ -63,7 +63,7 @@ export function grantedAccess(db: Db, account: AccountRow | null, requested: Acc
     } else if (account?.isAdmin) {
       actions = REPOSITORY_ACTIONS.filter((a) => want.actions.includes(a))
     } else {
-      const allowed = allowedOn(want.name, grants, isRepositoryPublic(db, want.name))
+      const allowed = allowedOn(want.name, grants, await isRepositoryPublic(db, want.name))
       actions = REPOSITORY_ACTIONS.filter((a) => want.actions.includes(a) && allowed.has(a))
     }
     if (actions.length === 0) continue
@@ -78,10 +78,10 @@ export function grantedAccess(db: Db, account: AccountRow | null, requested: Acc
  * Catalog filter: the names the caller may pull now (its account's current grants, not its
  * token's, which hold only the catalog scope). Anonymous, unknown or disabled: public ones only.
  */
-export function visibleRepositories(db: Db, caller: Caller, names: string[]): string[] {
-  const account = caller.subject === '' ? null : accountByName(db, caller.subject)
+export async function visibleRepositories(db: Db, caller: Caller, names: string[]): Promise<string[]> {
+  const account = caller.subject === '' ? null : await accountByName(db, caller.subject)
   if (account?.isAdmin && !account.disabled) return names
-  const publicNames = new Set(publicRepositoryNames(db))
-  const grants = account && !account.disabled ? grantsOf(db, account.id) : []
+  const publicNames = new Set(await publicRepositoryNames(db))
+  const grants = account && !account.disabled ? await grantsOf(db, account.id) : []
   return names.filter((name) => allowedOn(name, grants, publicNames.has(name)).has('pull'))
 }

@@ -1,38 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openDatabase, closeDatabase, type Db } from '../../db/client.ts'
 import { accountByName } from '../../db/queries/accounts.ts'
 import { insertRefreshToken, refreshTokenByHash } from '../../db/queries/refresh-tokens.ts'
+import { testDatabaseUrl } from '../../test/helpers/test-database.ts'
 import { createUser, resetSecret, setDisabled } from './access-admin.ts'
 import { pruneAuthRecords } from './housekeeping.ts'
 
 describe('access record housekeeping', () => {
+  let dir: string
   let db: Db
-  beforeEach(() => { db = openDatabase(':memory:') })
-  afterEach(() => closeDatabase(db))
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meridian-housekeeping-'))
+    db = await openDatabase(await testDatabaseUrl(dir))
+  })
+  afterEach(async () => {
+    await closeDatabase(db)
+    rmSync(dir, { recursive: true, force: true })
+  })
 
   const refresh = (accountId: number, tokenHash: string, expiresAt: number) =>
     insertRefreshToken(db, { tokenHash, accountId, service: 'registry.test', clientId: null, expiresAt })
 
   it('removes refresh tokens past their expiry and keeps the others', async () => {
     await createUser(db, 'alice', { password: 'a long enough password' })
-    const alice = accountByName(db, 'alice')!
-    refresh(alice.id, 'old', 1_000)
-    refresh(alice.id, 'live', Date.now() + 60_000)
-    expect(pruneAuthRecords(db)).toMatchObject({ refreshTokens: 1 })
-    expect(refreshTokenByHash(db, 'live')).not.toBeNull()
+    const alice = (await accountByName(db, 'alice'))!
+    await refresh(alice.id, 'old', 1_000)
+    await refresh(alice.id, 'live', Date.now() + 60_000)
+    expect(await pruneAuthRecords(db)).toMatchObject({ refreshTokens: 1 })
+    expect(await refreshTokenByHash(db, 'live')).not.toBeNull()
   })
 
   it('ends an account\'s refresh tokens when its secret is reset or it is disabled', async () => {
     await createUser(db, 'bob', { password: 'a long enough password' })
     await createUser(db, 'carol', { password: 'a long enough password' })
-    const bob = accountByName(db, 'bob')!
-    const carol = accountByName(db, 'carol')!
-    refresh(bob.id, 'bob-1', Date.now() + 60_000)
-    refresh(carol.id, 'carol-1', Date.now() + 60_000)
+    const bob = (await accountByName(db, 'bob'))!
+    const carol = (await accountByName(db, 'carol'))!
+    await refresh(bob.id, 'bob-1', Date.now() + 60_000)
+    await refresh(carol.id, 'carol-1', Date.now() + 60_000)
     await resetSecret(db, 'bob')
-    expect(refreshTokenByHash(db, 'bob-1')).toBeNull()
-    expect(refreshTokenByHash(db, 'carol-1')).not.toBeNull()
-    setDisabled(db, 'carol', true)
-    expect(refreshTokenByHash(db, 'carol-1')).toBeNull()
+    expect(await refreshTokenByHash(db, 'bob-1')).toBeNull()
+    expect(await refreshTokenByHash(db, 'carol-1')).not.toBeNull()
+    await setDisabled(db, 'carol', true)
+    expect(await refreshTokenByHash(db, 'carol-1')).toBeNull()
   })
 })

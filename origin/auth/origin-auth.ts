@@ -49,7 +49,7 @@ export function registryTokenRole(db: Db, verify: VerifyToken): (token: string) 
       if (err instanceof TokenInvalid) return null
       throw err
     }
-    const account = claims.sub === '' ? null : accountByName(db, claims.sub)
+    const account = claims.sub === '' ? null : await accountByName(db, claims.sub)
     if (!account?.isAdmin || account.disabled) return 'other'
     return holdsAdminApiAccess(claims.access) ? 'admin' : 'unscoped'
   }

@@ -4,18 +4,19 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { SignJWT, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { openDatabase, closeDatabase, type Db } from '../../db/client.ts'
+import { testDatabaseUrl } from '../../test/helpers/test-database.ts'
 import { createJwksKeySource } from '../../oci/auth/jwks-cache.ts'
 import { createTokenVerifier } from '../../oci/auth/verify.ts'
 import { ACTIVATION_DELAY_MS, createKeyStore, KEY_CACHE_MS } from './signing-keys.ts'
 
 let dir: string
 let db: Db
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meridian-keys-'))
-  db = openDatabase(join(dir, 'meridian.db'))
+  db = await openDatabase(await testDatabaseUrl(dir))
 })
-afterEach(() => {
-  closeDatabase(db)
+afterEach(async () => {
+  await closeDatabase(db)
   rmSync(dir, { recursive: true, force: true })
 })
 

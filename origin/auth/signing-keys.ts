@@ -82,6 +82,10 @@ export function createKeyStore(db: Db, options: KeyStoreOptions = {}): KeyStore 
   // `until`: the read is reused up to KEY_CACHE_MS, but never past the key's scheduled retirement.
   let current: { kid: string; key: CryptoKey; until: number } | null = null
   let verifying: { rows: Map<string, SigningKeyRow>; readAt: number } | null = null
+  // One read at a time however many requests find the cache expired; a rotation (generation + 1)
+  // keeps a read started before it from being kept.
+  let reading: Promise<Map<string, SigningKeyRow>> | null = null
+  let generation = 0
 
   const stillVerifies = (row: SigningKeyRow, at: number) => row.retiredAt === null || (row.verifyUntil ?? 0) > at
 
@@ -92,18 +96,22 @@ export function createKeyStore(db: Db, options: KeyStoreOptions = {}): KeyStore 
     return { kid: row.kid, alg: 'ES256' as const, key }
   }
 
-  function verifyingRows(at: number): Map<string, SigningKeyRow> {
-    if (!verifying || at - verifying.readAt >= KEY_CACHE_MS) {
-      verifying = { rows: new Map(verifyingSigningKeys(db, at).map((r) => [r.kid, r])), readAt: at }
-    }
-    return verifying.rows
+  function verifyingRows(at: number): Promise<Map<string, SigningKeyRow>> {
+    if (verifying && at - verifying.readAt < KEY_CACHE_MS) return Promise.resolve(verifying.rows)
+    const started = generation
+    reading ??= verifyingSigningKeys(db, at).then((list) => {
+      const rows = new Map(list.map((r) => [r.kid, r]))
+      if (started === generation) verifying = { rows, readAt: at }
+      return rows
+    }).finally(() => { reading = null })
+    return reading
   }
 
   return {
     async signingKey() {
       const at = now()
       if (current && at < current.until) return { kid: current.kid, alg: 'ES256', key: current.key }
-      const row = currentSigningKey(db, at) ?? settleFirstSigningKey(db, await newKey(), at)
+      const row = await currentSigningKey(db, at) ?? await settleFirstSigningKey(db, await newKey(), at)
       return use(row, at)
     },
 
@@ -114,26 +122,28 @@ export function createKeyStore(db: Db, options: KeyStoreOptions = {}): KeyStore 
       // The old key's last token is signed at signsFrom (or up to KEY_CACHE_MS later by an origin
       // that read the table just before).
       const verifyUntil = signsFrom + KEY_CACHE_MS + (tokenSeconds + clockSkewSeconds) * 1000
-      const retired = rotateSigningKey(db, key, signsFrom, verifyUntil, at)
+      const retired = await rotateSigningKey(db, key, signsFrom, verifyUntil, at)
+      generation++
       verifying = null
       current = null
-      await use(currentSigningKey(db, at)!, at)
+      await use((await currentSigningKey(db, at))!, at)
       // No key to retire (an empty table): the new one signs at once.
       return { kid: key.kid, retired: retired[0] ?? null, signsAt: new Date(retired.length > 0 ? signsFrom : at).toISOString() }
     },
 
     async jwks() {
-      return { keys: verifyingSigningKeys(db, now()).map(publicOf) }
+      return { keys: (await verifyingSigningKeys(db, now())).map(publicOf) }
     },
 
     keySource: {
       async key(kid) {
         const at = now()
-        let row = verifyingRows(at).get(kid) ?? null
+        const rows = await verifyingRows(at)
+        let row = rows.get(kid) ?? null
         // A kid made since the last read (another origin rotated): a primary-key lookup, cheap.
         if (!row) {
-          row = verifyingSigningKey(db, kid, at)
-          if (row) verifying!.rows.set(kid, row)
+          row = await verifyingSigningKey(db, kid, at)
+          if (row) rows.set(kid, row)
         }
         return row && stillVerifies(row, at) ? publicOf(row) : null
       },

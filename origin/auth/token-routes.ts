@@ -112,7 +112,7 @@ export function createTokenRoutes(deps: TokenRouteDeps): Hono {
       throw tooMany(gate.retryAfterSeconds)
     }
     const valid = username.length <= MAX_NAME && password.length <= MAX_SECRET
-    const account = valid ? accountByName(db, username) : null
+    const account = valid ? await accountByName(db, username) : null
     // Always one hash, account or not: the time taken says nothing about which names exist.
     const ok = valid && await verifySecret(password, account?.secretHash ?? null)
     if (!ok || !account) {
@@ -132,7 +132,7 @@ export function createTokenRoutes(deps: TokenRouteDeps): Hono {
   async function newRefreshToken(account: AccountRow, clientId: string | undefined): Promise<string> {
     const token = randomBytes(32).toString('base64url')
     const at = now()
-    insertRefreshToken(db, {
+    await insertRefreshToken(db, {
       tokenHash: sha256(token), accountId: account.id, service: settings.service,
       clientId: clientId ? clientId.slice(0, MAX_NAME) : null, expiresAt: at + REFRESH_TOKEN_MS,
     }, at)
@@ -140,7 +140,7 @@ export function createTokenRoutes(deps: TokenRouteDeps): Hono {
   }
 
   async function answer(c: Context, account: AccountRow | null, requested: Access[], extra: { refreshToken?: string; scope?: boolean; grant: string }): Promise<Response> {
-    const access = grantedAccess(db, account, requested)
+    const access = await grantedAccess(db, account, requested)
     const key = await keys.signingKey()
     const at = now()
     const iat = Math.floor(at / 1000)
@@ -209,9 +209,9 @@ export function createTokenRoutes(deps: TokenRouteDeps): Hono {
     const from = address(c)
     const gate = limiter.check('', from)
     if (!gate.allowed) throw tooMany(gate.retryAfterSeconds)
-    const row = presented.length <= MAX_SECRET ? refreshTokenByHash(db, sha256(presented), now()) : null
+    const row = presented.length <= MAX_SECRET ? await refreshTokenByHash(db, sha256(presented), now()) : null
     // Bound to its service: a token issued for another service (or audience) refreshes nothing here.
-    const account = row && row.service === service ? accountById(db, row.accountId) : null
+    const account = row && row.service === service ? await accountById(db, row.accountId) : null
     if (!account) {
       limiter.failed('', from)
       log.warn('refresh token refused', { address: from })
