@@ -92,7 +92,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     ...(auth ? {
       async filterCatalog(c, names) {
         const caller = callerOf(c)
-        return caller ? visibleRepositories(resolved.db, caller, names) : []
+        return caller ? await visibleRepositories(resolved.db, caller, names) : []
       },
     } : {}),
   }))

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openDatabase, closeDatabase, type Db } from '../db/client.ts'
+import { testDatabaseUrl } from '../test/helpers/test-database.ts'
 import { enqueueReplication, recordPlacement } from '../db/queries/placements.ts'
 import { ensureRepository } from '../db/queries/repositories.ts'
 import { deploymentId } from '../db/queries/settings.ts'
@@ -19,104 +20,105 @@ let db: Db
 const location = (root: string): LocationConfig => ({ id: 'disk', driver: 'fs', params: { root }, lat: 0, lon: 0, replicateByDefault: false, serve: 'proxy', readOnly: false })
 const body = (text: string) => new Response(text).body!
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meridian-roots-'))
-  db = openDatabase(':memory:')
+  // Beside the roots the tests make, not among them.
+  db = await openDatabase(await testDatabaseUrl(join(dir, 'db')))
 })
-afterEach(() => {
-  closeDatabase(db)
+afterEach(async () => {
+  await closeDatabase(db)
   rmSync(dir, { recursive: true, force: true })
 })
 
 describe('setting up a local-disk location root', () => {
   it('creates the root once, with a marker naming the location and the deployment', async () => {
     const root = join(dir, 'root')
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('created')
-    expect(parseMarker(readFileSync(join(root, ROOT_MARKER), 'utf8'))).toEqual({ location: 'disk', deployment: deploymentId(db) })
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('ok')
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('created')
+    expect(parseMarker(readFileSync(join(root, ROOT_MARKER), 'utf8'))).toEqual({ location: 'disk', deployment: await deploymentId(db) })
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('ok')
   })
 
-  it('keeps one deployment id for the life of the database', () => {
-    expect(deploymentId(db)).toBe(deploymentId(db))
-    expect(deploymentId(db)).toMatch(/^[0-9a-f-]{36}$/)
+  it('keeps one deployment id for the life of the database', async () => {
+    expect(await deploymentId(db)).toBe(await deploymentId(db))
+    expect(await deploymentId(db)).toMatch(/^[0-9a-f-]{36}$/)
   })
 
   it('refuses a root that vanished after set-up, and does not recreate it', async () => {
     const root = join(dir, 'root')
-    await setUpLocationRoot(db, location(root), deploymentId(db))
+    await setUpLocationRoot(db, location(root), await deploymentId(db))
     renameSync(root, `${root}.moved`)
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('missing')
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('missing')
     expect(existsSync(root)).toBe(false)
   })
 
   it('refuses a root whose marker names another deployment (the wrong volume mounted)', async () => {
     const root = join(dir, 'root')
     await setUpLocationRoot(db, location(root), 'other-deployment')
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('foreign')
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('foreign')
   })
 
   it('adopts a root from before markers that holds Meridian\'s layout', async () => {
     const root = join(dir, 'root')
     mkdirSync(join(root, 'blobs', 'sha256'), { recursive: true })
     mkdirSync(join(root, 'uploads'))
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('adopted')
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('adopted')
     expect(existsSync(join(root, ROOT_MARKER))).toBe(true)
   })
 
   it('refuses an empty unmarked root of a location set up before (an empty mount point), and a root of strangers', async () => {
     const root = join(dir, 'root')
-    await setUpLocationRoot(db, location(root), deploymentId(db))
+    await setUpLocationRoot(db, location(root), await deploymentId(db))
     rmSync(root, { recursive: true })
     mkdirSync(root)
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('unmarked')
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('unmarked')
     const other = join(dir, 'home')
     mkdirSync(other)
     writeFileSync(join(other, 'notes.txt'), 'mine')
-    expect(await setUpLocationRoot(db, { ...location(other), id: 'home' }, deploymentId(db))).toBe('stranger')
+    expect(await setUpLocationRoot(db, { ...location(other), id: 'home' }, await deploymentId(db))).toBe('stranger')
   })
 })
 
 describe('a database upgraded from before set-ups were recorded', () => {
   // Migration 0002 added the `settings` table: an upgraded database records no set-up, but its rows
   // say which locations held bytes.
-  const referencesTo: Record<string, (id: string) => void> = {
+  const referencesTo: Record<string, (id: string) => Promise<unknown>> = {
     placement: (id) => recordPlacement(db, { digest: `sha256:${'a'.repeat(64)}`, location: id, size: 1 }),
-    'upload session': (id) => createUpload(db, { id: crypto.randomUUID(), repositoryId: ensureRepository(db, 'acme/app').id, location: id }),
+    'upload session': async (id) => createUpload(db, { id: crypto.randomUUID(), repositoryId: (await ensureRepository(db, 'acme/app')).id, location: id }),
     'replication job into it': (id) => enqueueReplication(db, `sha256:${'b'.repeat(64)}`, [id]),
     'replication job out of it': (id) => db.insert(replicationJobs).values({ digest: `sha256:${'c'.repeat(64)}`, location: 'elsewhere', sourceLocation: id, state: 'pending', dueAt: 0, createdAt: 0, updatedAt: 0 }).run(),
   }
 
   for (const [what, refer] of Object.entries(referencesTo)) {
     it(`refuses a missing root, and an empty one (a mount point), of a location a ${what} names`, async () => {
-      refer('disk')
+      await refer('disk')
       const root = join(dir, 'root')
-      expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('missing')
+      expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('missing')
       expect(existsSync(root)).toBe(false)
       mkdirSync(root)
-      expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('unmarked')
+      expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('unmarked')
       expect(readdirSync(root)).toEqual([])
     })
   }
 
   it('adopts the root of a location it names when the root holds Meridian\'s layout (an upgrade from before markers)', async () => {
-    referencesTo.placement!('disk')
+    await referencesTo.placement!('disk')
     const root = join(dir, 'root')
     mkdirSync(join(root, 'blobs', 'sha256', 'aa'), { recursive: true })
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('adopted')
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('ok')
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('adopted')
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('ok')
   })
 
   it('still creates the root of a location nothing names (another location\'s rows do not count)', async () => {
-    referencesTo.placement!('other')
-    expect(await setUpLocationRoot(db, location(join(dir, 'root')), deploymentId(db))).toBe('created')
+    await referencesTo.placement!('other')
+    expect(await setUpLocationRoot(db, location(join(dir, 'root')), await deploymentId(db))).toBe('created')
   })
 })
 
 describe('the fs driver bound to a marker', () => {
   it('reads a vanished root as the location down, never as absent keys, and never recreates it', async () => {
     const root = join(dir, 'root')
-    await setUpLocationRoot(db, location(root), deploymentId(db))
-    const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: deploymentId(db) } })
+    await setUpLocationRoot(db, location(root), await deploymentId(db))
+    const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: await deploymentId(db) } })
     await engine.put('blobs/x', body('bytes'))
     expect(await engine.get('blobs/absent')).toBeNull()
     renameSync(root, `${root}.moved`)
@@ -136,7 +138,7 @@ describe('the fs driver bound to a marker', () => {
     await setUpLocationRoot(db, location(root), 'other-deployment')
     mkdirSync(join(root, 'uploads', 'theirs'), { recursive: true })
     writeFileSync(join(root, 'uploads', 'theirs', '00000000'), 'a part of another deployment')
-    const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: deploymentId(db) } })
+    const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: await deploymentId(db) } })
     const foreign = { name: 'StorageError', kind: 'unavailable', message: expect.stringMatching(/belongs to another location or deployment/) }
     await expect(engine.put('blobs/x', body('x'))).rejects.toMatchObject(foreign)
     await expect(engine.list('')).rejects.toMatchObject(foreign)
@@ -149,8 +151,8 @@ describe('the fs driver bound to a marker', () => {
 
   it('never recreates the layout of a root that vanishes while a put is writing, and the next start refuses it', async () => {
     const root = join(dir, 'root')
-    await setUpLocationRoot(db, location(root), deploymentId(db))
-    const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: deploymentId(db) } })
+    await setUpLocationRoot(db, location(root), await deploymentId(db))
+    const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: await deploymentId(db) } })
     // Once renamed away (a directory moved), once unmounted lazily (umount -l: an empty mount point
     // stays where the root was).
     for (const leaveMountPoint of [false, true]) {
@@ -164,7 +166,7 @@ describe('the fs driver bound to a marker', () => {
       await expect(put).rejects.toMatchObject({ name: 'StorageError', kind: 'unavailable' })
       expect(leaveMountPoint ? readdirSync(root) : existsSync(root)).toEqual(leaveMountPoint ? [] : false)
       // What the next start finds: an empty mount point of a location set up before.
-      expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe(leaveMountPoint ? 'unmarked' : 'missing')
+      expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe(leaveMountPoint ? 'unmarked' : 'missing')
       if (leaveMountPoint) rmSync(root, { recursive: true })
       renameSync(`${root}.moved`, root)
       // Its temp file is left on the volume for the temporary sweep; no blob was stored.
@@ -176,17 +178,17 @@ describe('the fs driver bound to a marker', () => {
 
   it('refuses, and never adopts, a root set up before whose marker is gone, even when it holds Meridian\'s layout', async () => {
     const root = join(dir, 'root')
-    await setUpLocationRoot(db, location(root), deploymentId(db))
+    await setUpLocationRoot(db, location(root), await deploymentId(db))
     // What an old driver left after the volume vanished mid-write: a layout on the parent filesystem.
     renameSync(root, `${root}.moved`)
     mkdirSync(join(root, 'blobs', 'sha256', 'ab'), { recursive: true })
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('unmarked')
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('unmarked')
     expect(existsSync(join(root, ROOT_MARKER))).toBe(false)
     // Not even a marker some other tool left that is not Meridian's own.
     writeFileSync(join(root, ROOT_MARKER), 'not json')
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('foreign')
-    writeFileSync(join(root, ROOT_MARKER), formatMarker({ location: 'disk', deployment: deploymentId(db) }))
-    expect(await setUpLocationRoot(db, location(root), deploymentId(db))).toBe('ok')
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('foreign')
+    writeFileSync(join(root, ROOT_MARKER), formatMarker({ location: 'disk', deployment: await deploymentId(db) }))
+    expect(await setUpLocationRoot(db, location(root), await deploymentId(db))).toBe('ok')
   })
 
   it('never sweeps the temporary files of a root with another marker', async () => {
@@ -194,7 +196,7 @@ describe('the fs driver bound to a marker', () => {
     await setUpLocationRoot(db, location(root), 'other-deployment')
     mkdirSync(join(root, '.tmp'), { recursive: true })
     writeFileSync(join(root, '.tmp', 'theirs'), 'a write of another deployment')
-    const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: deploymentId(db) } })
+    const engine = createFsEngine({ location: 'disk', root, marker: { location: 'disk', deployment: await deploymentId(db) } })
     await expect(engine.sweepTemporary!(new Date(Date.now() + 3_600_000))).rejects.toThrow(/belongs to another location or deployment/)
     expect(existsSync(join(root, '.tmp', 'theirs'))).toBe(true)
   })

@@ -58,20 +58,20 @@ async function writeMarker(root: string, location: string, deployment: string): 
 export async function setUpLocationRoot(db: Db, location: LocationConfig, deployment: string): Promise<RootOutcome> {
   const root = resolve(String((location.params as { root?: unknown }).root))
   const info = await stat(root).catch((err) => { if (errno(err) === 'ENOENT') return null; throw err })
-  const recorded = locationRootSetUpAt(db, location.id) !== null
-  const known = () => recorded || isLocationReferenced(db, location.id)
+  const recorded = await locationRootSetUpAt(db, location.id) !== null
+  const known = async () => recorded || await isLocationReferenced(db, location.id)
   if (!info) {
-    if (known()) return 'missing'
+    if (await known()) return 'missing'
     await mkdir(root, { recursive: true })
     await writeMarker(root, location.id, deployment)
-    recordLocationRootSetUp(db, location.id)
+    await recordLocationRootSetUp(db, location.id)
     return 'created'
   }
   if (!info.isDirectory()) return 'missing'
   const text = await readMarkerText(join(root, ROOT_MARKER))
   const state = rootState(true, text, { location: location.id, deployment })
   if (state === 'ok') {
-    if (!recorded) recordLocationRootSetUp(db, location.id)
+    if (!recorded) await recordLocationRootSetUp(db, location.id)
     return 'ok'
   }
   if (state === 'foreign') return 'foreign'
@@ -79,9 +79,9 @@ export async function setUpLocationRoot(db: Db, location: LocationConfig, deploy
   // Whatever else lies beside it, a `blobs/` or `uploads/` directory is Meridian's layout.
   const meridianLayout = entries.some((name) => LAYOUT.has(name))
   if (!meridianLayout && entries.length > 0) return 'stranger'
-  if (recorded || (!meridianLayout && known())) return 'unmarked'
+  if (recorded || (!meridianLayout && await known())) return 'unmarked'
   await writeMarker(root, location.id, deployment)
-  recordLocationRootSetUp(db, location.id)
+  await recordLocationRootSetUp(db, location.id)
   return 'adopted'
 }
 
@@ -91,7 +91,7 @@ export async function setUpLocationRoot(db: Db, location: LocationConfig, deploy
  * deployment id the drivers check markers against.
  */
 export async function setUpLocationRoots(db: Db, configs: LocationConfig[], log: Logger): Promise<{ deployment: string; outcomes: Map<string, RootOutcome> }> {
-  const deployment = deploymentId(db)
+  const deployment = await deploymentId(db)
   const outcomes = new Map<string, RootOutcome>()
   for (const location of configs) {
     if (location.driver !== 'fs') continue

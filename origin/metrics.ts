@@ -2,7 +2,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Db } from '../db/client.ts'
-import { backlogByLocation } from '../db/queries/replication.ts'
+import { backlogByLocation, type Backlog } from '../db/queries/replication.ts'
 import type { LocationSet } from './locations.ts'
 
 export interface Metrics {
@@ -17,16 +17,17 @@ export function createMetrics(options: { db: Db; locations: LocationSet; default
   const registry = new Registry()
   if (options.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: 'meridian_' })
   const { db, locations } = options
-  // Both backlog gauges come from one query per scrape: the depth gauge (collected first) reads
-  // it, the bytes gauge reuses it.
-  let backlog: ReturnType<typeof backlogByLocation> = []
+  // Both backlog gauges come from one query per scrape: the depth gauge (its collect is started
+  // first, prom-client then awaits all of them together) starts it, the bytes gauge awaits the same.
+  let backlog: Promise<Backlog[]> = Promise.resolve([])
   new Gauge({
     name: 'meridian_replication_queue_depth', help: 'Replication jobs not done, per target location and state',
     labelNames: ['location', 'state'], registers: [registry],
-    collect() {
-      this.reset()
+    async collect() {
       backlog = backlogByLocation(db)
-      for (const b of backlog) {
+      const rows = await backlog
+      this.reset()
+      for (const b of rows) {
         this.set({ location: b.location, state: 'pending' }, b.pending)
         this.set({ location: b.location, state: 'running' }, b.running)
         this.set({ location: b.location, state: 'dead' }, b.dead)
@@ -36,9 +37,10 @@ export function createMetrics(options: { db: Db; locations: LocationSet; default
   new Gauge({
     name: 'meridian_replication_backlog_bytes', help: 'Bytes still to copy, per target location',
     labelNames: ['location'], registers: [registry],
-    collect() {
+    async collect() {
+      const rows = await backlog
       this.reset()
-      for (const b of backlog) this.set({ location: b.location }, b.pendingBytes)
+      for (const b of rows) this.set({ location: b.location }, b.pendingBytes)
     },
   })
   new Gauge({

@@ -79,17 +79,19 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   const log = options.log ?? createLogger()
   // Before the database opens: a key file that cannot be made stops the start with nothing to undo.
   const urlSigningKey = await resolveUrlSigningKey(config)
-  const db = openDatabase(config.databaseUrl)
+  const db = await openDatabase(config.databaseUrl)
   // Before anything else runs: a password file that cannot be written stops the start here.
   const adminPasswordFile = config.auth.enabled
-    ? await ensureAdminAccount(db, config.dataDir, log).catch((err: unknown) => { closeDatabase(db); throw err })
+    ? await ensureAdminAccount(db, config.dataDir, log).catch(async (err: unknown) => { await closeDatabase(db); throw err })
     : null
-  const feed = startFeed(db)
+  const feed = startFeed(db, log)
   const locations = await openLocationSet(db, config.locations, config.preference, log, {
     createEngine: options.createEngine, downSeconds: options.locationDownSeconds, onHealthChange: feed.recordHealth,
     engineContext: { presignSeconds: config.origin.presignSeconds, urlSigningKey },
   })
-  const policy = replicationPolicy(db, config)
+  const policy = await replicationPolicy(db, config, {
+    onError: (err) => log.warn('re-reading namespace policies failed, the last ones read stay in force', { error: describeError(err) }),
+  })
   const metrics = createMetrics({ db, locations })
   const runWorker = config.replication.enabled && (options.worker ?? config.replication.workerInProcess)
   const worker = runWorker ? createReplicationWorker({ db, locations, createHasher: createNativeHasher, config: config.replication, log, metrics, targetsFor: policy.targetsFor }) : null
@@ -152,8 +154,9 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     s.once('error', reject)
   }).catch(async (err: unknown) => {
     feed.close()
+    await policy.close()
     await locations.close()
-    closeDatabase(db)
+    await closeDatabase(db)
     throw err
   })
   applyHttpLimits(server, config.origin, log)
@@ -182,15 +185,16 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   return {
     url, db, locations, deps, metrics, policy, worker,
     async close() {
-      reconciler?.stop()
-      authHousekeeping?.stop()
+      await reconciler?.stop()
+      await authHousekeeping?.stop()
       await uploadCleanup.stop()
       await worker?.stop()
+      await policy.close()
       // Long polls answer now (empty) instead of holding the shutdown for their wait.
       feed.close()
       await stopServer(server, options.graceMs ?? 10_000)
       await locations.close()
-      closeDatabase(db)
+      await closeDatabase(db)
     },
   }
 }

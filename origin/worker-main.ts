@@ -13,9 +13,11 @@ import { startReconciler } from './replication/reconcile.ts'
 
 const log = createLogger({ level: (process.env.MERIDIAN_LOG_LEVEL as 'info' | undefined) ?? 'info', base: { process: 'worker' } })
 const config = loadConfigOrExit(process.env, (warning) => log.warn('config', { warning }))
-const db = openDatabase(config.databaseUrl)
+const db = await openDatabase(config.databaseUrl)
 const locations = await openLocationSet(db, config.locations, config.preference, log)
-const policy = replicationPolicy(db, config)
+const policy = await replicationPolicy(db, config, {
+  onError: (err) => log.warn('re-reading namespace policies failed, the last ones read stay in force', { error: describeError(err) }),
+})
 const worker = createReplicationWorker({ db, locations, createHasher: createNativeHasher, config: config.replication, log, metrics: createMetrics({ db, locations }), targetsFor: policy.targetsFor })
 worker.start()
 // One line on stdout when ready, whatever the log level (scripts and supervisors wait for it).
@@ -27,10 +29,11 @@ const reconciler = startReconciler(db, policy.targetsFor, {
 })
 const stop = async (signal: string) => {
   log.info('stopping', { signal })
-  reconciler.stop()
+  await reconciler.stop()
   await worker.stop()
+  await policy.close()
   await locations.close()
-  closeDatabase(db)
+  await closeDatabase(db)
   process.exit(0)
 }
 process.once('SIGINT', () => void stop('SIGINT'))
