@@ -81,11 +81,14 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
         try {
           await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE')
           const result = await fn(tx)
-          await client.query('COMMIT')
+          // A statement that failed inside the body (its error caught there) aborted the
+          // transaction: PostgreSQL then answers COMMIT with ROLLBACK, and nothing was written.
+          const commit = await client.query('COMMIT')
+          if (commit.command === 'ROLLBACK') throw new TransactionAborted()
           return result
         } catch (err) {
           await client.query('ROLLBACK').catch(() => { broken = true })
-          const code = (err as { code?: string }).code
+          const code = sqlStateOf(err)
           if (!code || !RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw err
           // Back off with jitter: the transactions that collided run again at different moments.
           await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * attempt)))
@@ -122,6 +125,22 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
       await pool.end()
     },
   }
+}
+
+/** A transaction whose body swallowed a failed statement: PostgreSQL rolled all of it back. */
+export class TransactionAborted extends Error {
+  constructor() {
+    super('the transaction was rolled back: a statement in it failed (its error was caught inside the transaction)')
+    this.name = 'TransactionAborted'
+  }
+}
+
+/** The SQLSTATE of a pg error, also when drizzle wrapped it (DrizzleQueryError keeps it as `cause`). */
+function sqlStateOf(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code
+  }
+  return undefined
 }
 
 /** SQLite-shaped values as PostgreSQL takes them: booleans are stored as 0/1 integers on both. */

@@ -32,6 +32,11 @@ export function numberPlaceholders(text: string): string {
       const stop = end === -1 ? text.length : end
       out += text.slice(i, stop)
       i = stop
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2)
+      const stop = end === -1 ? text.length : end + 2
+      out += text.slice(i, stop)
+      i = stop
     } else if (c === '?') {
       out += `$${++n}`
       i++
