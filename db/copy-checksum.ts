@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import type { Db } from './client.ts'
 import type { TablePlan } from './copy-plan.ts'
-import { keyIndexes, tableSql } from './copy-plan.ts'
+import { batchRows, keyIndexes, tableSql } from './copy-plan.ts'
 
 const MOD = 1n << 256n
 
@@ -36,10 +36,11 @@ export interface TableSum {
 
 /** Reads every row of a table in keyset batches and sums their hashes. */
 export async function checksumTable(
-  db: Db, plan: TablePlan, batch: number, onRows: (rows: number) => void = () => {},
+  db: Db, plan: TablePlan, wanted: number, onRows: (rows: number) => void = () => {},
 ): Promise<TableSum> {
   const sql = tableSql(plan)
   const keys = keyIndexes(plan)
+  const batch = batchRows(plan, wanted)
   let sum = 0n
   let rows = 0
   let last: unknown[] | null = null

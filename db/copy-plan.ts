@@ -17,6 +17,18 @@ export interface TablePlan {
   serial: string | null
   /** Tables this one references. */
   parents: string[]
+  /** Holds a blob column (manifests.payload, up to 4 MiB a row): read in small batches. */
+  bytes: boolean
+}
+
+/** Rows per batch for tables with a blob column: bounded memory, 50 × 4 MiB at worst. */
+const BYTES_BATCH = 50
+/** PostgreSQL takes at most 65,535 parameters per statement. */
+const MAX_PARAMS = 60_000
+
+/** How many rows of this table one batch reads (and writes), for a wanted batch size. */
+export function batchRows(plan: TablePlan, wanted: number): number {
+  return Math.max(1, Math.min(wanted, Math.floor(MAX_PARAMS / plan.columns.length), plan.bytes ? BYTES_BATCH : Infinity))
 }
 
 const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`
@@ -34,7 +46,8 @@ export function tablePlans(): TablePlan[] {
       const serial = config.columns.find((c) => c.primary && (c as { autoIncrement?: boolean }).autoIncrement)?.name ?? null
       const parents = [...new Set(config.foreignKeys.map((fk) => getTableConfig(fk.reference().foreignTable).name))]
         .filter((p) => p !== config.name)
-      return { name: config.name, columns, key, serial, parents }
+      const bytes = config.columns.some((c) => c.getSQLType() === 'blob')
+      return { name: config.name, columns, key, serial, parents, bytes }
     })
   return inForeignKeyOrder(plans)
 }

@@ -1,5 +1,5 @@
-// `npm run db:copy`: moves a SQLite deployment's metadata into PostgreSQL (README "Moving to
-// PostgreSQL", docs/db-copy.md). The source must be quiesced (no origin or worker running on it).
+// `npm run db:copy`: moves a SQLite deployment's metadata into PostgreSQL (docs/db-copy.md).
+// The source must be quiesced (no origin or worker running on it).
 //
 // Every table of db/schema.ts, parents first, in batches read by keyset (primary-key order, never
 // OFFSET) and written in one target transaction each, with `on conflict (key) do nothing`: a batch
@@ -12,7 +12,7 @@
 
 import type { Db } from './client.ts'
 import { checksumTable, type TableSum } from './copy-checksum.ts'
-import { keyIndexes, tablePlans, tableSql, type TablePlan } from './copy-plan.ts'
+import { batchRows, keyIndexes, tablePlans, tableSql, type TablePlan } from './copy-plan.ts'
 
 /** The copy will not run, or stopped: the message says why and what to do. */
 export class CopyRefused extends Error {
@@ -52,9 +52,6 @@ export interface CopyOptions {
   /** One line of news (a resumed table, a moved sequence). */
   onNote?: (text: string) => void
 }
-
-/** PostgreSQL takes at most 65,535 parameters per statement. */
-const MAX_PARAMS = 60_000
 
 export async function copyDatabase(source: Db, target: Db, options: CopyOptions = {}): Promise<TableReport[]> {
   const { batch = 1000, onProgress = () => {}, onNote = () => {} } = options
@@ -98,7 +95,7 @@ async function copyTable(
 ): Promise<{ copied: number; resumedAfter: number; seconds: number }> {
   const sql = tableSql(plan)
   const keys = keyIndexes(plan)
-  const size = Math.max(1, Math.min(batch, Math.floor(MAX_PARAMS / plan.columns.length)))
+  const size = batchRows(plan, batch)
   const total = await count(source, plan)
   const start = await resumePoint(source, target, plan, total, onNote)
   const began = performance.now()
