@@ -93,11 +93,11 @@ async function dispatch(args: string[], flags: Flags, io: AdminIo): Promise<void
       if (verb === 'create') return printIssued(io, `created user ${name}${flags.admin ? ' (admin)' : ''}`, await createUser(io.db, name, { admin: flags.admin, password: await password() }), flags)
       if (verb === 'passwd') return printIssued(io, `new secret for ${name}`, await resetSecret(io.db, name, await password()), flags)
       if (verb === 'disable' || verb === 'enable') {
-        setDisabled(io.db, name, verb === 'disable')
+        await setDisabled(io.db, name, verb === 'disable')
         return io.out(`${verb}d ${name}${verb === 'disable' ? ' (tokens it already holds expire within their lifetime)' : ''}\n`)
       }
       if (verb === 'delete') {
-        removeAccount(io.db, name)
+        await removeAccount(io.db, name)
         return io.out(`deleted ${name} and its grants\n`)
       }
       throw new UsageError(`unknown user command "${verb}"`)
@@ -109,23 +109,23 @@ async function dispatch(args: string[], flags: Flags, io: AdminIo): Promise<void
     }
     case 'grant': {
       const [account, target, actions] = want(3, 'grant <account> <repository|namespace/*> <actions>')
-      const view = grant(io.db, account!, target!, actions!)
+      const view = await grant(io.db, account!, target!, actions!)
       return io.out(`${account} may now ${view.grants.find((g) => g.target === target)?.actions.join(',')} on ${target}\n`)
     }
     case 'revoke': {
       const [account, target] = want(2, 'revoke <account> <repository|namespace/*>')
-      revoke(io.db, account!, target!)
+      await revoke(io.db, account!, target!)
       return io.out(`revoked ${account}'s grant on ${target}\n`)
     }
     case 'public':
     case 'private': {
       const [repository] = want(1, `${command} <repository>`)
-      const result = setPublic(io.db, repository!, command === 'public')
+      const result = await setPublic(io.db, repository!, command === 'public')
       return io.out(`${repository} is ${command}${result.changed ? '' : ' (it already was)'}\n`)
     }
     case 'list': {
       want(0, 'list [--json]')
-      const all = describeAccess(io.db)
+      const all = await describeAccess(io.db)
       return io.out(flags.json ? `${JSON.stringify(all, null, 2)}\n` : formatList(all.accounts, all.publicRepositories))
     }
     case 'rotate-key': {
@@ -166,7 +166,7 @@ async function readAll(stream: NodeJS.ReadStream): Promise<string> {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const config = configOrExit()
   if (!config.auth.enabled) process.stderr.write('note: access control is off (MERIDIAN_AUTH=off): these settings take effect once it is on\n')
-  const db = openDatabase(config.databaseUrl)
+  const db = await openDatabase(config.databaseUrl)
   const status = await runAdmin(process.argv.slice(2), {
     db, tokenSeconds: config.auth.tokenSeconds,
     out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), readStdin: () => readAll(process.stdin),

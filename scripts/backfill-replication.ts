@@ -27,8 +27,8 @@ const flags = parseFlags(process.argv.slice(2))
 const dryRun = flags.has('dry-run')
 const namespace = typeof flags.get('namespace') === 'string' ? flags.get('namespace') as string : null
 const config = configOrExit()
-const db = openDatabase(config.databaseUrl)
-const policy = replicationPolicy(db, config)
+const db = await openDatabase(config.databaseUrl)
+const policy = await replicationPolicy(db, config)
 const cursorFile = join(config.dataDir, `backfill${namespace ? `.${namespace}` : ''}.cursor`)
 let cursor: string | null = !flags.has('restart') && !dryRun && existsSync(cursorFile) ? readFileSync(cursorFile, 'utf8').trim() || null : null
 if (cursor) process.stderr.write(`resuming after ${cursor}\n`)
@@ -38,10 +38,10 @@ const pageSize = Math.max(1, Number(flags.get('page-size') ?? 500) || 500)
 let stopping = false
 process.on('SIGINT', () => { stopping = true })
 
-const total = db.select({ n: sql<number>`count(*)` }).from(blobs).get()!.n
+const total = (await db.select({ n: sql<number>`count(*)` }).from(blobs).get())!.n
 const totals = { scanned: 0, blobs: 0, jobs: 0, bytes: 0 }
 for (;;) {
-  const r = reconcilePage(db, policy.targetsFor, { after: cursor, limit: pageSize, namespace, dryRun })
+  const r = await reconcilePage(db, policy.targetsFor, { after: cursor, limit: pageSize, namespace, dryRun })
   totals.scanned += r.scanned; totals.blobs += r.blobs; totals.jobs += r.jobs; totals.bytes += r.bytes
   progressLine(dryRun ? 'scanning (dry run)' : 'backfill', totals.scanned, total, `${totals.jobs} copies of ${totals.blobs} blobs, ${formatBytes(totals.bytes)}`)
   cursor = r.cursor
@@ -50,7 +50,7 @@ for (;;) {
   if (stopping || totals.scanned >= limit) {
     process.stderr.write(`\n${stopping ? 'interrupted' : `stopped after ${totals.scanned} blobs`}: run again to resume after ${cursor}\n`)
     process.stdout.write(`${dryRun ? 'would enqueue' : 'enqueued'} ${totals.jobs} copies of ${totals.blobs} blobs (${formatBytes(totals.bytes)}); scanned ${totals.scanned}; not finished\n`)
-    closeDatabase(db)
+    await closeDatabase(db)
     process.exit(stopping ? 130 : 0)
   }
 }
@@ -58,9 +58,9 @@ process.stderr.write('\n')
 process.stdout.write(`${dryRun ? 'would enqueue' : 'enqueued'} ${totals.jobs} copies of ${totals.blobs} blobs (${formatBytes(totals.bytes)}); scanned ${totals.scanned}\n`)
 
 if (flags.has('wait') && !dryRun) {
-  const start = backlogByLocation(db).reduce((n, b) => n + b.pending + b.running, 0)
+  const start = (await backlogByLocation(db)).reduce((n, b) => n + b.pending + b.running, 0)
   while (!stopping) {
-    const backlog = backlogByLocation(db)
+    const backlog = await backlogByLocation(db)
     const left = backlog.reduce((n, b) => n + b.pending + b.running, 0)
     const bytes = backlog.reduce((n, b) => n + b.pendingBytes, 0)
     const dead = backlog.reduce((n, b) => n + b.dead, 0)
@@ -70,4 +70,4 @@ if (flags.has('wait') && !dryRun) {
   }
   process.stderr.write('\n')
 }
-closeDatabase(db)
+await closeDatabase(db)

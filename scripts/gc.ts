@@ -43,7 +43,7 @@ if (!Number.isFinite(tempGraceMs) || tempGraceMs < minTempGraceMs(idleTimeoutMs)
   )
   process.exit(2)
 }
-const db = openDatabase(config.databaseUrl)
+const db = await openDatabase(config.databaseUrl)
 const log = createLogger({ level: 'warn' })
 // Roots checked against their markers, as the origin does: a foreign volume mounted at a root is
 // refused (its `.tmp/` never swept, its `uploads/` never taken for orphans), a vanished one too.
@@ -72,5 +72,5 @@ if (result.skipped > 0 && !flags.has('force')) {
   process.stderr.write(`${result.skipped} keys skipped: not upload parts, or the engine gave no modification time (--force removes those)\n`)
 }
 await locations.close()
-closeDatabase(db)
+await closeDatabase(db)
 process.exit(result.errors > 0 ? 1 : 0)

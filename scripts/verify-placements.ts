@@ -21,7 +21,7 @@ import { configOrExit, formatBytes, parseFlags, progressLine } from './cli.ts'
 
 const flags = parseFlags(process.argv.slice(2))
 const config = configOrExit()
-const db = openDatabase(config.databaseUrl)
+const db = await openDatabase(config.databaseUrl)
 // Roots checked against their markers: a vanished volume reads as unreadable, never as missing.
 const locations = await openLocationSet(db, config.locations, config.preference, createLogger({ level: 'warn' }))
 const only = typeof flags.get('location') === 'string' ? flags.get('location') as string : null
@@ -30,8 +30,8 @@ const repair = flags.has('repair')
 
 const where = only ? sql`state = 'present' and location = ${only}` : sql`state = 'present'`
 const rows = sample === null
-  ? db.select().from(placements).where(where).all()
-  : db.select().from(placements).where(where).orderBy(sql`random()`).limit(sample).all()
+  ? await db.select().from(placements).where(where).all()
+  : await db.select().from(placements).where(where).orderBy(sql`random()`).limit(sample).all()
 
 let checked = 0, bytes = 0, bad = 0, repaired = 0
 for (const p of rows) {
@@ -52,9 +52,9 @@ for (const p of rows) {
   // Unreadable is not proof of bad bytes (a timeout, a blip): report it, never delete on it.
   if (repair && result.problem !== 'unreadable') {
     // Database first: from here on nothing names these bytes, so deleting them loses nothing.
-    db.transaction((tx) => {
-      markPlacementMissing(tx, p.digest, p.location)
-      enqueueReplication(tx, p.digest, [p.location])
+    await db.transaction(async (tx) => {
+      await markPlacementMissing(tx, p.digest, p.location)
+      await enqueueReplication(tx, p.digest, [p.location])
     })
     if (result.problem !== 'missing') await location.engine.delete(blobKey(p.digest)).catch(() => undefined)
     repaired++
@@ -63,5 +63,5 @@ for (const p of rows) {
 process.stderr.write('\n')
 process.stdout.write(`checked ${checked} placements (${formatBytes(bytes)} read): ${bad} bad${repair ? `, ${repaired} queued for repair` : ''}\n`)
 await locations.close()
-closeDatabase(db)
+await closeDatabase(db)
 process.exit(bad > repaired ? 1 : 0)

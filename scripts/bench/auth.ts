@@ -68,13 +68,13 @@ async function pushImage(url: string, authorization: string | null): Promise<str
 /** An admin account written straight into the origin's database (the CLI does the same). */
 async function createBenchAccount(dataDir: string): Promise<{ user: string; secret: string }> {
   const { config } = loadConfig({ MERIDIAN_CONFIG: join(dataDir, 'bench-config.yaml'), MERIDIAN_DATA_DIR: dataDir, MERIDIAN_AUTH: 'on' })
-  const db = openDatabase(config.databaseUrl)
+  const db = await openDatabase(config.databaseUrl)
   try {
     const secret = newPassword()
-    createAccount(db, { name: ACCOUNT, kind: 'user', secretHash: await hashSecret(secret), isAdmin: true })
+    await createAccount(db, { name: ACCOUNT, kind: 'user', secretHash: await hashSecret(secret), isAdmin: true })
     return { user: ACCOUNT, secret }
   } finally {
-    closeDatabase(db)
+    await closeDatabase(db)
   }
 }
 

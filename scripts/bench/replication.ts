@@ -47,7 +47,7 @@ async function rawCopySeconds(source: string, targets: string[]): Promise<number
 async function waitDone(db: Db, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const open = db.select().from(replicationJobs).all().filter((j) => j.state !== 'done')
+    const open = (await db.select().from(replicationJobs).all()).filter((j) => j.state !== 'done')
     if (open.length === 0) return
     if (open.some((j) => j.state === 'dead')) throw new Error(`replication dead-lettered: ${open.find((j) => j.state === 'dead')!.lastError}`)
     if (Date.now() > deadline) throw new Error(`replication not done after ${timeoutMs} ms (${open.length} jobs open)`)
@@ -55,10 +55,10 @@ async function waitDone(db: Db, timeoutMs: number): Promise<void> {
   }
 }
 
-function lagsMs(db: Db, digests: Set<string>): Map<string, number> {
+async function lagsMs(db: Db, digests: Set<string>): Promise<Map<string, number>> {
   // Per blob: the slowest of its copies (present in *every* default location).
   const out = new Map<string, number>()
-  for (const j of db.select().from(replicationJobs).all()) {
+  for (const j of await db.select().from(replicationJobs).all()) {
     if (!digests.has(j.digest) || j.finishedAt === null) continue
     out.set(j.digest, Math.max(out.get(j.digest) ?? 0, j.finishedAt - j.createdAt))
   }
@@ -70,7 +70,7 @@ export async function replicationLag(ctx: BenchContext, options: { smallCount?: 
   const dataDir = join(ctx.root, 'replication')
   const origin = await spawnOrigin({ cwd: ctx.repoRoot, dataDir, worker: false })
   ctx.track(origin)
-  const db = openDatabase(`sqlite:${join(dataDir, 'meridian.db')}`)
+  const db = await openDatabase(`sqlite:${join(dataDir, 'meridian.db')}`)
   const worker: ChildProcess = spawn(process.execPath, ['dist/worker.mjs'], {
     cwd: ctx.repoRoot,
     env: { ...process.env, MERIDIAN_CONFIG: join(dataDir, 'bench-config.yaml'), MERIDIAN_DATA_DIR: dataDir, MERIDIAN_LOG_LEVEL: 'warn' },
@@ -95,7 +95,7 @@ export async function replicationLag(ctx: BenchContext, options: { smallCount?: 
     for (const digest of small) {
       rawSmall.push(await rawCopySeconds(blobFile(dataDir, 'us-east', digest), [join(dataDir, 'raw', 'a', digest), join(dataDir, 'raw', 'b', digest)]) * 1000)
     }
-    const smallLags = [...lagsMs(db, small).values()]
+    const smallLags = [...(await lagsMs(db, small)).values()]
     ctx.log(`replication: ${smallCount} x ${smallMiB} MiB, p99 lag ${percentile(smallLags, 99)} ms`)
 
     // A quarter-size blob first: the worker's peak after it is the reference for "flat".
@@ -110,7 +110,7 @@ export async function replicationLag(ctx: BenchContext, options: { smallCount?: 
     await pushBlob(origin.url, 'bench/large', digest, payloadChunks(spec))
     await waitDone(db, 600_000)
     const afterLarge = readProcessMemory(worker.pid!).hwmMiB
-    const lagSeconds = lagsMs(db, new Set([digest])).get(digest)! / 1000
+    const lagSeconds = (await lagsMs(db, new Set([digest]))).get(digest)! / 1000
     const raw = await rawCopySeconds(blobFile(dataDir, 'us-east', digest), [join(dataDir, 'raw', 'a', 'large'), join(dataDir, 'raw', 'b', 'large')])
     ctx.log(`replication: ${ctx.sizeMiB} MiB lag ${lagSeconds.toFixed(2)} s, raw copy ${raw.toFixed(2)} s`)
     return {
@@ -121,7 +121,7 @@ export async function replicationLag(ctx: BenchContext, options: { smallCount?: 
   } finally {
     worker.kill('SIGTERM')
     await once(worker, 'exit').catch(() => undefined)
-    closeDatabase(db)
+    await closeDatabase(db)
     await origin.stop()
     ctx.track(null)
     if (!ctx.keep) rmSync(dataDir, { recursive: true, force: true })
