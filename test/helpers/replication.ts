@@ -12,9 +12,10 @@ import type { MeridianConfig, LocationConfig } from '../../origin/config/types.t
 export async function waitForReplication(db: Db, { timeoutMs = 30_000, pollMs = 50 } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const left = backlogByLocation(db).reduce((n, b) => n + b.pending + b.running, 0)
+    const backlog = await backlogByLocation(db)
+    const left = backlog.reduce((n, b) => n + b.pending + b.running, 0)
     if (left === 0) return
-    if (Date.now() > deadline) throw new Error(`replication still has ${left} jobs after ${timeoutMs} ms: ${JSON.stringify(backlogByLocation(db))}`)
+    if (Date.now() > deadline) throw new Error(`replication still has ${left} jobs after ${timeoutMs} ms: ${JSON.stringify(backlog)}`)
     await new Promise((r) => setTimeout(r, pollMs))
   }
 }
@@ -28,7 +29,7 @@ export async function sha256Of(stream: ReadableStream<Uint8Array>): Promise<stri
 /** Every 'present' placement, checked against the bytes in its location. Returns the problems. */
 export async function placementProblems(db: Db, locations: LocationSet): Promise<string[]> {
   const problems: string[] = []
-  for (const p of db.select().from(placements).all()) {
+  for (const p of await db.select().from(placements).all()) {
     if (p.state !== 'present') continue
     const got = await locations.get(p.location)!.engine.get(blobKey(p.digest))
     if (!got) { problems.push(`${p.digest} in ${p.location}: placement without bytes`); continue }
@@ -39,9 +40,9 @@ export async function placementProblems(db: Db, locations: LocationSet): Promise
 }
 
 /** Locations where each blob is present. */
-export function presentMap(db: Db): Map<string, Set<string>> {
+export async function presentMap(db: Db): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>()
-  for (const p of db.select().from(placements).all()) {
+  for (const p of await db.select().from(placements).all()) {
     if (p.state !== 'present') continue
     if (!out.has(p.digest)) out.set(p.digest, new Set())
     out.get(p.digest)!.add(p.location)
