@@ -4,7 +4,10 @@
 // write probe's key, which the origin writes and deletes on its own schedule.
 
 import { createHash } from 'node:crypto'
+import { getTableName, is } from 'drizzle-orm'
+import { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../../db/client.ts'
+import * as schema from '../../db/schema.ts'
 import type { LocationSet } from '../../origin/locations.ts'
 import { PROBE_KEY } from '../../storage/keys.ts'
 
@@ -16,15 +19,14 @@ export interface StateSnapshot {
 }
 
 export async function snapshotState(db: Db, locations: LocationSet): Promise<StateSnapshot> {
-  const sqlite = db.$client
-  const names = sqlite.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as Array<{ name: string }>
   const tables: Record<string, string> = {}
-  for (const { name } of names) {
+  // Every table of the schema (the same on SQLite and PostgreSQL).
+  for (const table of (Object.values(schema) as unknown[]).filter((t): t is SQLiteTable => is(t, SQLiteTable))) {
     const hash = createHash('sha256')
-    // Rows sorted as text: the fingerprint must not depend on the order SQLite returns them in.
-    const rows = sqlite.prepare(`SELECT * FROM "${name}"`).raw().all() as unknown[][]
-    for (const row of rows.map((r) => JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))).sort()) hash.update(`${row}\n`)
-    tables[name] = `${rows.length} rows ${hash.digest('hex').slice(0, 16)}`
+    // Rows sorted as text: the fingerprint must not depend on the order the database returns them in.
+    const rows: unknown[] = await db.select().from(table).all()
+    for (const row of rows.map((r) => JSON.stringify(r)).sort()) hash.update(`${row}\n`)
+    tables[getTableName(table)] = `${rows.length} rows ${hash.digest('hex').slice(0, 16)}`
   }
   const objects: string[] = []
   for (const location of locations.all()) {

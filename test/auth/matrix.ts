@@ -78,11 +78,11 @@ export function defineAuthMatrix(label: string, start: () => Promise<AuthMatrixT
       const { db } = t.origin
       const made: Record<string, AccountRow> = {}
       for (const [role, c] of Object.entries(accounts)) {
-        made[role] = createAccount(db, { name: c.user, kind: 'user', secretHash: await hashSecret(c.secret), isAdmin: role === 'admin' })
+        made[role] = await createAccount(db, { name: c.user, kind: 'user', secretHash: await hashSecret(c.secret), isAdmin: role === 'admin' })
       }
-      grantActions(db, made.reader!.id, PRIVATE, ['pull'])
-      grantActions(db, made.writer!.id, WRITABLE, ['push'])
-      setRepositoryPublic(db, PUBLIC, true)
+      await grantActions(db, made.reader!.id, PRIVATE, ['pull'])
+      await grantActions(db, made.writer!.id, WRITABLE, ['push'])
+      await setRepositoryPublic(db, PUBLIC, true)
 
       // The challenge of the origin's ping names the realm and service every refusal must repeat.
       const ping = await fetch(at(t.origin.url, '/v2/'))

@@ -33,7 +33,7 @@ describe('admin API: accounts', () => {
     expect(res.status).toBe(201)
     const body = await res.json() as { account: AccountJson; secret: string }
     expect(body.account).toMatchObject({ name: 'alice', kind: 'user', isAdmin: false, disabled: false, grants: [] })
-    expect(await verifySecret(body.secret, accountByName(origin.db, 'alice')!.secretHash)).toBe(true)
+    expect(await verifySecret(body.secret, (await accountByName(origin.db, 'alice'))!.secretHash)).toBe(true)
     const listing = await (await adminCall(origin, 'GET', '/accounts')).text()
     expect(listing).toContain('"alice"')
     expect(listing).not.toContain(body.secret)
@@ -47,7 +47,7 @@ describe('admin API: accounts', () => {
     expect(await res.json()).toEqual({ account: expect.objectContaining({ name: 'bob' }) })
     const reset = await adminCall(origin, 'POST', '/accounts/bob/secret', {})
     const { secret } = await reset.json() as { secret: string }
-    expect(await verifySecret(secret, accountByName(origin.db, 'bob')!.secretHash)).toBe(true)
+    expect(await verifySecret(secret, (await accountByName(origin.db, 'bob'))!.secretHash)).toBe(true)
   })
 
   it('creates robots with a secret shown once, and grants them', async () => {
@@ -69,7 +69,7 @@ describe('admin API: accounts', () => {
     const patched = await adminCall(origin, 'PATCH', '/accounts/carol', { disabled: true, isAdmin: true })
     expect(((await patched.json()) as { account: AccountJson }).account).toMatchObject({ disabled: true, isAdmin: true })
     expect((await adminCall(origin, 'DELETE', '/accounts/carol')).status).toBe(200)
-    expect(accountByName(origin.db, 'carol')).toBeNull()
+    expect(await accountByName(origin.db, 'carol')).toBeNull()
   })
 
   it('refuses bad input with the registry\'s error JSON', async () => {
@@ -100,7 +100,7 @@ describe('admin API: repositories and keys', () => {
   it('makes a repository public and private', async () => {
     const put = await adminCall(origin, 'PUT', '/public-repositories/team/base')
     expect(await put.json()).toEqual({ repository: 'team/base', public: true, changed: true })
-    expect(isRepositoryPublic(origin.db, 'team/base')).toBe(true)
+    expect(await isRepositoryPublic(origin.db, 'team/base')).toBe(true)
     expect(await (await adminCall(origin, 'GET', '/public-repositories')).json()).toEqual({ repositories: ['team/base'] })
     expect(await (await adminCall(origin, 'DELETE', '/public-repositories/team/base')).json()).toEqual({ repository: 'team/base', public: false, changed: true })
   })
@@ -142,7 +142,7 @@ describe('admin API: who may call it', () => {
     const refused = await adminCall(origin, 'POST', '/accounts', { name: 'mallory', admin: true }, `Bearer ${bobToken}`)
     expect(refused.status).toBe(403)
     expect((await errorOf(refused)).code).toBe('DENIED')
-    expect(accountByName(origin.db, 'mallory')).toBeNull()
+    expect(await accountByName(origin.db, 'mallory')).toBeNull()
     const anonymous = await tokenFor(origin, [ADMIN_SCOPE])
     expect(accessOf(anonymous)).toEqual([])
     expect((await adminCall(origin, 'GET', '/accounts', undefined, `Bearer ${anonymous}`)).status).toBe(403)
@@ -165,7 +165,7 @@ describe('admin API: who may call it', () => {
       expect(error.message).toContain('scope=registry:admin:*')
       expect((await adminCall(origin, 'GET', '/replication/backlog', undefined, `Bearer ${token}`)).status).toBe(403)
     }
-    expect(accountByName(origin.db, 'mallory2')).toBeNull()
+    expect(await accountByName(origin.db, 'mallory2')).toBeNull()
     // The same account with the scope, next to a pull: both granted, the admin API opens.
     const scoped = await adminTokenFor(origin, credentials, ['repository:team/app:pull'])
     expect(accessOf(scoped)).toEqual([{ type: 'repository', name: 'team/app', actions: ['pull'] }, { type: 'registry', name: 'admin', actions: ['*'] }])
@@ -195,7 +195,7 @@ describe('admin API on loopback without MERIDIAN_ADMIN_TOKEN', () => {
         expect(res.status, path).toBe(401)
         expect(((await res.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toContain('on loopback too')
       }
-      expect(accountByName(open.db, 'a+b')).toBeNull()
+      expect(await accountByName(open.db, 'a+b')).toBeNull()
       expect((await call('/signing-keys/rotate', '', 'POST')).status).toBe(401)
       // The wrong admin token is no credential either.
       expect((await call('/accounts', `Bearer ${ADMIN_TOKEN}`)).status).toBe(401)

@@ -13,19 +13,22 @@ import { isRepositoryPublic } from '../../db/queries/visibility.ts'
 import { verifySecret } from '../../origin/auth/passwords.ts'
 import { runAdmin } from '../../scripts/admin.ts'
 import { changes } from '../../db/schema.ts'
+import { testDatabaseUrl } from '../helpers/test-database.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 let dataDir: string
+let databaseUrl: string
 let db: Db
 
-beforeEach(() => {
+beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'meridian-admin-cli-'))
-  db = openDatabase(`sqlite:${join(dataDir, 'meridian.db')}`)
+  databaseUrl = await testDatabaseUrl(dataDir)
+  db = await openDatabase(databaseUrl)
 })
 
-afterEach(() => {
-  closeDatabase(db)
+afterEach(async () => {
+  await closeDatabase(db)
   rmSync(dataDir, { recursive: true, force: true })
 })
 
@@ -46,7 +49,7 @@ describe('npm run admin', () => {
     expect(created).toMatchObject({ status: 0, err: '' })
     const password = secretOf(created.out)!
     expect(password.length).toBeGreaterThanOrEqual(32)
-    const row = accountByName(db, 'alice')!
+    const row = (await accountByName(db, 'alice'))!
     expect(row).toMatchObject({ kind: 'user', isAdmin: true, disabled: false })
     expect(row.secretHash).toMatch(/^scrypt\$/)
     expect(row.secretHash).not.toContain(password)
@@ -58,12 +61,12 @@ describe('npm run admin', () => {
   it('takes a password from stdin without echoing it, and refuses a short one', async () => {
     const created = await admin('user create bob --password-stdin', 'correct horse battery\n')
     expect(created).toEqual({ status: 0, out: 'created user bob\n', err: '' })
-    expect(await verifySecret('correct horse battery', accountByName(db, 'bob')!.secretHash)).toBe(true)
+    expect(await verifySecret('correct horse battery', (await accountByName(db, 'bob'))!.secretHash)).toBe(true)
     const short = await admin('user passwd bob --password-stdin', 'short\n')
     expect(short.status).toBe(1)
     expect(short.err).toContain('a password needs 8 to 1024 characters')
     const reset = await admin('user passwd bob')
-    expect(await verifySecret(secretOf(reset.out)!, accountByName(db, 'bob')!.secretHash)).toBe(true)
+    expect(await verifySecret(secretOf(reset.out)!, (await accountByName(db, 'bob'))!.secretHash)).toBe(true)
   })
 
   it('creates robots as <namespace>+<name> with a random 32-byte secret', async () => {
@@ -71,7 +74,7 @@ describe('npm run admin', () => {
     expect(created.status).toBe(0)
     expect(created.out).toContain('created robot team+ci')
     expect(secretOf(created.out)).toMatch(/^[A-Za-z0-9_-]{43}$/)
-    expect(accountByName(db, 'team+ci')).toMatchObject({ kind: 'robot', isAdmin: false })
+    expect(await accountByName(db, 'team+ci')).toMatchObject({ kind: 'robot', isAdmin: false })
     expect((await admin('robot create team ci')).err).toContain('an account named "team+ci" exists')
     expect((await admin('robot create Team ci')).status).toBe(1)
     expect((await admin('user create team+x')).status).toBe(1)
@@ -109,11 +112,11 @@ describe('npm run admin', () => {
   it('makes repositories public and private, each flip in the change log', async () => {
     expect(await admin('public team/app')).toMatchObject({ status: 0, out: 'team/app is public\n' })
     expect((await admin('public team/app')).out).toBe('team/app is public (it already was)\n')
-    expect(isRepositoryPublic(db, 'team/app')).toBe(true)
+    expect(await isRepositoryPublic(db, 'team/app')).toBe(true)
     expect((await admin('list')).out).toContain('public repositories: team/app')
     await admin('private team/app')
-    expect(isRepositoryPublic(db, 'team/app')).toBe(false)
-    expect(db.select().from(changes).all().filter((c) => c.kind === 'repository.visibility').map((c) => c.payload)).toEqual(['{"public":true}', '{"public":false}'])
+    expect(await isRepositoryPublic(db, 'team/app')).toBe(false)
+    expect((await db.select().from(changes).all()).filter((c) => c.kind === 'repository.visibility').map((c) => c.payload)).toEqual(['{"public":true}', '{"public":false}'])
     expect((await admin('public ../etc')).status).toBe(1)
   })
 
@@ -121,15 +124,15 @@ describe('npm run admin', () => {
     await admin('user create root --admin')
     await admin('user create dave')
     expect((await admin('user disable dave')).status).toBe(0)
-    expect(accountByName(db, 'dave')!.disabled).toBe(true)
+    expect((await accountByName(db, 'dave'))!.disabled).toBe(true)
     await admin('user enable dave')
-    expect(accountByName(db, 'dave')!.disabled).toBe(false)
+    expect((await accountByName(db, 'dave'))!.disabled).toBe(false)
     const last = await admin('user disable root')
     expect(last.status).toBe(1)
     expect(last.err).toContain('"root" is the last enabled admin')
     expect((await admin('user delete root')).status).toBe(1)
     expect(await admin('user delete dave')).toMatchObject({ status: 0, out: 'deleted dave and its grants\n' })
-    expect(accountByName(db, 'dave')).toBeNull()
+    expect(await accountByName(db, 'dave')).toBeNull()
   })
 
   it('rotates the signing key', async () => {
@@ -152,13 +155,13 @@ describe('scripts/admin.ts as a process', () => {
   it('works on the database of MERIDIAN_DATA_DIR, with exit status 0 and 1', async () => {
     const run = (args: string[], input?: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const child = execFile(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], {
-        cwd: ROOT, env: { ...process.env, MERIDIAN_DATA_DIR: dataDir, MERIDIAN_CONFIG: '', DATABASE_URL: '' }, timeout: 30_000,
+        cwd: ROOT, env: { ...process.env, MERIDIAN_DATA_DIR: dataDir, MERIDIAN_CONFIG: '', DATABASE_URL: databaseUrl }, timeout: 30_000,
       }, (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }))
       child.stdin!.end(input ?? '')
     })
     const made = await run(['user', 'create', 'frank', '--password-stdin'], 'a long enough password\n')
     expect(made).toMatchObject({ code: 0, stdout: 'created user frank\n' })
-    expect(await verifySecret('a long enough password', accountByName(db, 'frank')!.secretHash)).toBe(true)
+    expect(await verifySecret('a long enough password', (await accountByName(db, 'frank'))!.secretHash)).toBe(true)
     const refused = await run(['grant', 'nobody', 'team/app', 'pull'])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('refused: no account named "nobody"')

@@ -37,7 +37,7 @@ describe('first start with access control on', () => {
       expect(statSync(file).mode & 0o777).toBe(0o600)
       const password = readFileSync(file, 'utf8').trim()
       expect(password.length).toBeGreaterThanOrEqual(32)
-      const admin = accountByName(origin.db, 'admin')!
+      const admin = (await accountByName(origin.db, 'admin'))!
       expect(admin).toMatchObject({ kind: 'user', isAdmin: true, disabled: false })
       expect(await verifySecret(password, admin.secretHash)).toBe(true)
 
@@ -66,15 +66,15 @@ describe('first start with access control on', () => {
   it('does it once: a restart leaves the file and the account alone and prints nothing', async () => {
     const first = await startAuthOrigin({ dataDir })
     const before = readFileSync(join(dataDir, 'admin-password'), 'utf8')
-    const hash = accountByName(first.db, 'admin')!.secretHash
+    const hash = (await accountByName(first.db, 'admin'))!.secretHash
     await first.close()
     let printed = ''
     const second = await startAuthOrigin({ dataDir, print: (t) => { printed += t } })
     try {
       expect(printed).toBe('')
       expect(readFileSync(join(dataDir, 'admin-password'), 'utf8')).toBe(before)
-      expect(accountByName(second.db, 'admin')!.secretHash).toBe(hash)
-      expect(listAccounts(second.db)).toHaveLength(1)
+      expect((await accountByName(second.db, 'admin'))!.secretHash).toBe(hash)
+      expect(await listAccounts(second.db)).toHaveLength(1)
     } finally {
       await second.close()
     }
@@ -91,7 +91,7 @@ describe('first start with access control on', () => {
     const origin = await startTestOrigin({ dataDir, print: (t) => { printed += t } })
     try {
       expect(existsSync(join(dataDir, 'admin-password'))).toBe(false)
-      expect(listAccounts(origin.db)).toEqual([])
+      expect(await listAccounts(origin.db)).toEqual([])
       expect(printed).toBe('')
       // And no access control: the token endpoint is not there, pings answer 200.
       expect((await fetch(`${origin.url}/v2/`)).status).toBe(200)

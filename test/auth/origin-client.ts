@@ -3,7 +3,9 @@
 
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { sql } from 'drizzle-orm'
 import type { Db } from '../../db/client.ts'
+import * as schema from '../../db/schema.ts'
 import { startTestOrigin, type TestOrigin, type TestOriginOptions } from '../helpers/origin.ts'
 
 export const ADMIN_TOKEN = 'admin-token-for-the-origin-auth-tests-0123456789'
@@ -56,15 +58,17 @@ export async function adminCall(origin: TestOrigin, method: string, path: string
   })
 }
 
-const TABLES = ['blobs', 'repositories', 'repository_blobs', 'manifests', 'manifest_references', 'tags', 'uploads', 'placements', 'changes', 'replication_jobs']
+const TABLES = {
+  blobs: schema.blobs, repositories: schema.repositories, repository_blobs: schema.repositoryBlobs, manifests: schema.manifests,
+  manifest_references: schema.manifestReferences, tags: schema.tags, uploads: schema.uploads, placements: schema.placements,
+  changes: schema.changes, replication_jobs: schema.replicationJobs,
+}
 
 /** Row counts of the tables a push writes: equal before and after a refused write. */
-export function writeFingerprint(db: Db): Record<string, number> {
-  const sqlite = db.$client
-  const present = new Set((sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name))
+export async function writeFingerprint(db: Db): Promise<Record<string, number>> {
   const out: Record<string, number> = {}
-  for (const table of TABLES.filter((t) => present.has(t))) {
-    out[table] = (sqlite.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n
+  for (const [name, table] of Object.entries(TABLES)) {
+    out[name] = (await db.select({ n: sql<number>`count(*)` }).from(table).get())!.n
   }
   return out
 }

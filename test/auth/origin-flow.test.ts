@@ -71,11 +71,11 @@ async function expectRefused(res: Response, error?: 'insufficient_scope' | 'inva
 
 describe('pushing', NO_RETRY, () => {
   it('refuses an anonymous push with the challenge that names realm, service and scope', async () => {
-    const before = writeFingerprint(origin.db)
+    const before = await writeFingerprint(origin.db)
     const res = await fetch(`${origin.url}/v2/team/app/blobs/uploads/`, { method: 'POST' })
     const challenge = await expectRefused(res)
     expect(challenge).toBe(`Bearer realm="${origin.url}/v2/token",service="${serviceOf(origin)}",scope="repository:team/app:pull,push"`)
-    expect(writeFingerprint(origin.db)).toEqual(before)
+    expect(await writeFingerprint(origin.db)).toEqual(before)
   })
 
   it('challenges the /v2/ ping without a scope', async () => {
@@ -106,7 +106,7 @@ describe('pushing', NO_RETRY, () => {
     expect(claimsOf(token).access).toEqual([{ type: 'repository', name: 'team/app', actions: ['pull'] }])
     expect((await withToken(token)(`${origin.url}/v2/team/app/tags/list`)).status).toBe(200)
 
-    const rows = writeFingerprint(origin.db)
+    const rows = await writeFingerprint(origin.db)
     const files = storageFingerprint(origin.dataDir)
     const call = withToken(token)
     const bytes = randomBytes(100)
@@ -114,7 +114,7 @@ describe('pushing', NO_RETRY, () => {
     await expectRefused(await call(`${origin.url}/v2/team/app/blobs/uploads/?digest=${sha256(bytes)}`, { method: 'POST', body: bytes }), 'insufficient_scope')
     await expectRefused(await call(`${origin.url}/v2/team/app/manifests/v2`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: '{}' }), 'insufficient_scope')
     await expectRefused(await call(`${origin.url}/v2/team/app/manifests/v1`, { method: 'DELETE' }), 'insufficient_scope')
-    expect(writeFingerprint(origin.db)).toEqual(rows)
+    expect(await writeFingerprint(origin.db)).toEqual(rows)
     expect(storageFingerprint(origin.dataDir)).toEqual(files)
   })
 })
@@ -163,11 +163,11 @@ describe('public repositories and the catalog', NO_RETRY, () => {
   it('refuses a mount from a repository the caller may not pull, and links nothing', async () => {
     const token = await tokenFor(origin, ['repository:team/copy:pull,push', 'repository:other/secret:pull'], alice)
     expect(claimsOf(token).access).toEqual([{ type: 'repository', name: 'team/copy', actions: ['pull', 'push'] }])
-    const rows = writeFingerprint(origin.db)
+    const rows = await writeFingerprint(origin.db)
     const mount = `${origin.url}/v2/team/copy/blobs/uploads/?mount=${secretImage.layer}&from=other/secret`
     const challenge = await expectRefused(await withToken(token)(mount, { method: 'POST' }), 'insufficient_scope')
     expect(challenge).toContain('repository:other/secret:pull')
-    expect(writeFingerprint(origin.db)).toEqual(rows)
+    expect(await writeFingerprint(origin.db)).toEqual(rows)
     expect((await withToken(token)(`${origin.url}/v2/team/copy/blobs/${secretImage.layer}`, { method: 'HEAD' })).status).toBe(404)
 
     // With pull on the source (an admin's token), the same mount links the blob.

@@ -14,6 +14,7 @@ import { createAccount, setAccountDisabled } from '../../db/queries/accounts.ts'
 import { grantActions } from '../../db/queries/grants.ts'
 import { setRepositoryPublic } from '../../db/queries/visibility.ts'
 import { refreshTokens } from '../../db/schema.ts'
+import { testDatabaseUrl } from '../helpers/test-database.ts'
 import { hashSecret } from '../../origin/auth/passwords.ts'
 import { createKeyStore, type KeyStore } from '../../origin/auth/signing-keys.ts'
 import { createLoginLimiter } from '../../origin/auth/login-limit.ts'
@@ -42,22 +43,22 @@ function routes(extra: Partial<TokenRouteDeps> = {}) {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meridian-token-'))
-  db = openDatabase(join(dir, 'meridian.db'))
+  db = await openDatabase(await testDatabaseUrl(dir))
   keys = createKeyStore(db)
   const [alicePw, robotPw] = await Promise.all([hashSecret(PASSWORD), hashSecret(ROBOT_SECRET)])
-  const alice = createAccount(db, { name: 'alice', kind: 'user', secretHash: alicePw })
-  grantActions(db, alice.id, 'team/*', ['pull'])
-  grantActions(db, alice.id, 'team/app', ['push'])
-  const robot = createAccount(db, { name: 'team+ci', kind: 'robot', secretHash: robotPw })
-  grantActions(db, robot.id, 'team/app', ['push'])
-  createAccount(db, { name: 'bob', kind: 'user', secretHash: alicePw })
-  createAccount(db, { name: 'root', kind: 'user', secretHash: alicePw, isAdmin: true })
-  setAccountDisabled(db, 'bob', true)
-  setRepositoryPublic(db, 'pub/site', true)
+  const alice = await createAccount(db, { name: 'alice', kind: 'user', secretHash: alicePw })
+  await grantActions(db, alice.id, 'team/*', ['pull'])
+  await grantActions(db, alice.id, 'team/app', ['push'])
+  const robot = await createAccount(db, { name: 'team+ci', kind: 'robot', secretHash: robotPw })
+  await grantActions(db, robot.id, 'team/app', ['push'])
+  await createAccount(db, { name: 'bob', kind: 'user', secretHash: alicePw })
+  await createAccount(db, { name: 'root', kind: 'user', secretHash: alicePw, isAdmin: true })
+  await setAccountDisabled(db, 'bob', true)
+  await setRepositoryPublic(db, 'pub/site', true)
   app = routes()
 })
-afterAll(() => {
-  closeDatabase(db)
+afterAll(async () => {
+  await closeDatabase(db)
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -178,7 +179,7 @@ describe('POST token (oauth.md)', () => {
     })))
     expect(payload.access).toEqual([{ type: 'repository', name: 'team/app', actions: ['pull', 'push'] }])
     expect(body.scope).toBe('repository:team/app:pull,push')
-    const stored = db.select().from(refreshTokens).all()
+    const stored = await db.select().from(refreshTokens).all()
     expect(stored.map((r) => r.tokenHash)).toContain(createHash('sha256').update(body.refresh_token!).digest('hex'))
     expect(stored.map((r) => r.tokenHash)).not.toContain(body.refresh_token)
   })
@@ -204,11 +205,11 @@ describe('POST token (oauth.md)', () => {
     const later = routes({ now: () => Date.now() + 31 * 24 * 3600_000 })
     expect((await later.request(TOKEN_PATH, form({ grant_type: 'refresh_token', refresh_token: body.refresh_token!, service: settings.service }))).status).toBe(401)
 
-    setAccountDisabled(db, 'team+ci', true)
+    await setAccountDisabled(db, 'team+ci', true)
     try {
       expect((await app.request(TOKEN_PATH, form({ grant_type: 'refresh_token', refresh_token: body.refresh_token!, service: settings.service }))).status).toBe(403)
     } finally {
-      setAccountDisabled(db, 'team+ci', false)
+      await setAccountDisabled(db, 'team+ci', false)
     }
   })
 

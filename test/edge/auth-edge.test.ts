@@ -57,7 +57,7 @@ beforeAll(async () => {
   admin = await makeAccount(origin.db, `admin-${crypto.randomUUID().slice(0, 8)}`, {}, true)
   reader = await makeAccount(origin.db, `reader-${crypto.randomUUID().slice(0, 8)}`, { [privateName]: ['pull'] })
   for (const name of [privateName, publicName]) image[name] = await pushImageWith(origin.url, await token([`repository:${name}:pull,push`], admin), name, 'v1')
-  setRepositoryPublic(origin.db, publicName, true)
+  await setRepositoryPublic(origin.db, publicName, true)
 })
 afterAll(async () => {
   await storageFront?.close()
@@ -127,12 +127,12 @@ describe('an edge with access control on, blobs redirected', NO_RETRY, () => {
   it('follows a repository made private again: anonymous pulls are refused once the feed says so', async () => {
     const name = uniqueName('flip')
     await pushImageWith(origin.url, await token([`repository:${name}:pull,push`], admin), name, 'v1')
-    setRepositoryPublic(origin.db, name, true)
+    await setRepositoryPublic(origin.db, name, true)
     await edge.settle()
     const open = await fetch(at(edge.url, `/v2/${name}/manifests/v1`))
     expect(open.status).toBe(200)
     await open.body?.cancel()
-    setRepositoryPublic(origin.db, name, false)
+    await setRepositoryPublic(origin.db, name, false)
     await edge.settle()
     const closed = await fetch(at(edge.url, `/v2/${name}/manifests/v1`))
     expect(closed.status).toBe(401)

@@ -106,8 +106,8 @@ export interface Credentials { user: string; secret: string }
 /** An account made straight in the origin's database, with grants (`target` → actions). */
 export async function makeAccount(db: Db, user: string, grants: Record<string, string[]>, isAdmin = false): Promise<Credentials> {
   const secret = `secret-${crypto.randomUUID()}`
-  const account = createAccount(db, { name: user, kind: 'user', secretHash: await hashSecret(secret), isAdmin })
-  for (const [target, actions] of Object.entries(grants)) grantActions(db, account.id, target, actions)
+  const account = await createAccount(db, { name: user, kind: 'user', secretHash: await hashSecret(secret), isAdmin })
+  for (const [target, actions] of Object.entries(grants)) await grantActions(db, account.id, target, actions)
   return { user, secret }
 }
 
