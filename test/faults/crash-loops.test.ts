@@ -24,6 +24,7 @@ import { freePort } from '../../scripts/bench/origin-process.ts'
 import { presentMap, waitForReplication } from '../helpers/replication.ts'
 import { PUSH_STYLES, pullDifferences, pushSeededImage, type AckedImage } from './image-pusher.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
+import { testDatabaseUrl } from '../helpers/test-database.ts'
 import {
   buildBundles, originProcess, registryEnv, removeBundles, ROOT, workerProcess, writeRegistryConfig, type RegistryProcess,
 } from './registry-processes.ts'
@@ -46,7 +47,7 @@ let worker: RegistryProcess
 beforeAll(async () => {
   bundles = await buildBundles()
   dataDir = mkdtempSync(join(tmpdir(), 'meridian-crash-'))
-  env = registryEnv(dataDir, writeRegistryConfig(dataDir, LOCATIONS), await freePort())
+  env = registryEnv(dataDir, writeRegistryConfig(dataDir, LOCATIONS), await freePort(), await testDatabaseUrl(dataDir))
   origin = originProcess(bundles, env)
   worker = workerProcess(bundles, env)
 })
@@ -96,7 +97,7 @@ async function leftovers(db: Db, locations: LocationSet): Promise<{ tempFiles: n
       cursor = page.cursor
     }
   }
-  return { tempFiles, parts, sessions: db.select().from(uploads).all().length }
+  return { tempFiles, parts, sessions: (await db.select().from(uploads).all()).length }
 }
 
 describe('crash loops', () => {
@@ -128,11 +129,11 @@ describe('crash loops', () => {
     if (!origin.running) await origin.start()
     if (!worker.running) await worker.start()
     const { config } = loadConfig(env)
-    const db = openDatabase(config.databaseUrl)
+    const db = await openDatabase(config.databaseUrl)
     const locations = createLocationSet(config.locations, config.preference)
     try {
       await waitForReplication(db, { timeoutMs: 60_000, pollMs: 200 })
-      const present = presentMap(db)
+      const present = await presentMap(db)
       const everywhere = LOCATIONS.map((l) => l.id).sort()
       const short: string[] = []
       for (const image of acked) {
@@ -173,7 +174,7 @@ describe('crash loops', () => {
         `${((performance.now() - started) / 1000).toFixed(1)} s`)
     } finally {
       await locations.close()
-      closeDatabase(db)
+      await closeDatabase(db)
     }
   }, 120_000 + CYCLES * 5_000)
 })

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { readProcessMemory } from '../../scripts/bench/origin-process.ts'
+import { testDatabaseUrl } from '../helpers/test-database.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -32,9 +33,10 @@ export interface OriginProcess {
 
 export async function startOriginProcess(env: Record<string, string> = {}): Promise<OriginProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'meridian-fault-'))
+  const DATABASE_URL = await testDatabaseUrl(dataDir)
   const child = spawn(process.execPath, ['--import', 'tsx', 'origin/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, MERIDIAN_DATA_DIR: dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_ADMIN_TOKEN: '', MERIDIAN_AUTH: 'off', ...env },
+    env: { ...process.env, MERIDIAN_DATA_DIR: dataDir, DATABASE_URL, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_ADMIN_TOKEN: '', MERIDIAN_AUTH: 'off', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   const logs: LogLine[] = []

@@ -37,11 +37,15 @@ export function writeRegistryConfig(dataDir: string, locations: FsLocationSpec[]
   return file
 }
 
-/** The environment every process (and script) of the test's registry reads its config from. */
-export function registryEnv(dataDir: string, configFile: string, port: number): Record<string, string> {
+/**
+ * The environment every process (and script) of the test's registry reads its config from, all on
+ * the one database `databaseUrl` (test/helpers/test-database.ts).
+ */
+export function registryEnv(dataDir: string, configFile: string, port: number, databaseUrl: string): Record<string, string> {
   return {
     MERIDIAN_CONFIG: configFile,
     MERIDIAN_DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
     MERIDIAN_ORIGIN_HOST: '127.0.0.1',
     MERIDIAN_ORIGIN_PORT: String(port),
     MERIDIAN_LOG_LEVEL: 'warn',

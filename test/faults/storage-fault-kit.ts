@@ -23,6 +23,7 @@ import type { MeridianConfig } from '../../origin/config/types.ts'
 import { startOriginServer, type OriginServer } from '../../origin/server.ts'
 import type { Logger } from '../../origin/log.ts'
 import { placements } from '../../db/schema.ts'
+import { testDatabaseUrl } from '../helpers/test-database.ts'
 import { at, bytesOf, closeUpload, openUpload, patchChunk, randomBytes, sha256, streamOf, utf8, imageManifest, pushManifest, OCI_LAYER, type Bytes, type Descriptor } from '../helpers/registry-client.ts'
 import { fastRetries, fsLocation, placementProblems, waitForReplication } from '../helpers/replication.ts'
 
@@ -87,7 +88,8 @@ export async function startFaultEnv(options: { preference?: string[] } = {}): Pr
   const logs: FaultEnv['logs'] = []
   const record = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => { logs.push({ level, msg, fields }) }
   const log: Logger = { debug() {}, info: record('info'), warn: record('warn'), error: record('error') }
-  let { config } = loadConfig({ MERIDIAN_DATA_DIR: join(base, 'data'), MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off' })
+  const DATABASE_URL = await testDatabaseUrl(join(base, 'data'))
+  let { config } = loadConfig({ MERIDIAN_DATA_DIR: join(base, 'data'), MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off', DATABASE_URL })
   config = fastRetries({
     ...config,
     locations: [...volumes.values()].map((v, i) => ({ ...fsLocation(config, v.id, { lat: i * 10, lon: 0 }), params: { root: v.root } })),
@@ -231,19 +233,24 @@ export async function metric(url: string, series: string): Promise<number> {
 }
 
 /** Where each digest of `images` (manifests and blobs) is present. */
-export function whereIs(env: FaultEnv, images: PushedImage[]): Map<string, string[]> {
-  return new Map(images.flatMap((image) => [image.manifest.digest, ...image.blobs.map((b) => b.digest)]).map((d) => [d, presentIn(env, d)]))
+export async function whereIs(env: FaultEnv, images: PushedImage[]): Promise<Map<string, string[]>> {
+  const digests = images.flatMap((image) => [image.manifest.digest, ...image.blobs.map((b) => b.digest)])
+  return new Map(await Promise.all(digests.map(async (d) => [d, await presentIn(env, d)] as const)))
 }
 
 /** The locations where `digest` is present, sorted. */
-export function presentIn(env: FaultEnv, digest: string): string[] {
-  return env.origin.db.select().from(placements).all().filter((r) => r.digest === digest && r.state === 'present').map((r) => r.location).sort()
+export async function presentIn(env: FaultEnv, digest: string): Promise<string[]> {
+  return (await env.origin.db.select().from(placements).all()).filter((r) => r.digest === digest && r.state === 'present').map((r) => r.location).sort()
+}
+
+/** Placements marked missing (the origin found their bytes gone or bad). */
+export async function missingPlacements(env: FaultEnv) {
+  return (await env.origin.db.select().from(placements).all()).filter((p) => p.state !== 'present')
 }
 
 /** No placement marked missing, and every present placement's bytes check out. */
 export async function expectNoPlacementLost(env: FaultEnv): Promise<void> {
-  const missing = env.origin.db.select().from(placements).all().filter((p) => p.state !== 'present')
-  expect(missing, 'placements marked missing').toEqual([])
+  expect(await missingPlacements(env), 'placements marked missing').toEqual([])
   expect(await placementProblems(env.origin.db, env.origin.locations)).toEqual([])
 }
 

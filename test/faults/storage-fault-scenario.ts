@@ -5,7 +5,7 @@
 
 import { expect } from 'vitest'
 import {
-  expectNoPlacementLost, expectPull, injectFault, metric, pushMixedImage, startFaultEnv, waitForReplication, waitUntilWritable, whereIs,
+  expectNoPlacementLost, expectPull, injectFault, metric, missingPlacements, pushMixedImage, startFaultEnv, waitForReplication, waitUntilWritable, whereIs,
   type FaultEnv, type FaultName, type PushedImage,
 } from './storage-fault-kit.ts'
 
@@ -39,7 +39,7 @@ export async function runFaultScenario(fault: FaultName, faulty: 'a' | 'b', opti
   try {
     const before = [await pushMixedImage(url(), 'faults/before', 'v1')]
     await waitForReplication(env.origin.db, { timeoutMs: 15_000 })
-    for (const [digest, where] of whereIs(env, before)) expect(where, digest).toEqual(['a', 'b'])
+    for (const [digest, where] of await whereIs(env, before)) expect(where, digest).toEqual(['a', 'b'])
 
     repair = injectFault(env, faulty, fault)
     if (options.restart) await env.restart()
@@ -48,7 +48,7 @@ export async function runFaultScenario(fault: FaultName, faulty: 'a' | 'b', opti
     for (let i = 0; i < 2; i++) during.push(await pushMixedImage(url(), 'faults/during', `v${i}`))
     for (const image of [...before, ...during]) await expectPull(url(), image)
     // Every blob and manifest pushed during the fault is in the location that takes writes.
-    for (const [digest, where] of whereIs(env, during)) expect(where, digest).toEqual([healthy])
+    for (const [digest, where] of await whereIs(env, during)) expect(where, digest).toEqual([healthy])
     if (faulty === 'a') {
       // Counted once per write that fell back, not once per 15 s window.
       expect(await metric(url(), FALLBACKS) - fallbacksBefore).toBe(during.length * WRITES_PER_IMAGE)
@@ -62,18 +62,17 @@ export async function runFaultScenario(fault: FaultName, faulty: 'a' | 'b', opti
     await options.during?.(env)
     const said = env.logs.filter((l) => l.level !== 'info').map((l) => JSON.stringify(l.fields)).join('\n')
     expect(said, 'the origin logs the real failure').toMatch(SEEN[fault])
-    const missing = env.origin.db.$client.prepare("select count(*) as n from placements where state <> 'present'").get() as { n: number }
-    expect(missing.n, 'placements marked missing during the fault').toBe(0)
+    expect(await missingPlacements(env), 'placements marked missing during the fault').toEqual([])
 
     await repair()
     repair = null
     await waitUntilWritable(env, faulty)
     const after = await pushMixedImage(url(), 'faults/after', 'v1')
     // The preferred location takes pushes again.
-    for (const [digest, where] of whereIs(env, [after])) expect(where, digest).toContain('a')
+    for (const [digest, where] of await whereIs(env, [after])) expect(where, digest).toContain('a')
     await waitForReplication(env.origin.db, { timeoutMs: 20_000 })
     const all = [...before, ...during, after]
-    for (const [digest, where] of whereIs(env, all)) expect(where, digest).toEqual(['a', 'b'])
+    for (const [digest, where] of await whereIs(env, all)) expect(where, digest).toEqual(['a', 'b'])
     await expectNoPlacementLost(env)
     for (const image of all) await expectPull(url(), image)
     await expect.poll(() => metric(url(), `meridian_location_up{location="${faulty}"}`), { timeout: 5_000 }).toBe(1)

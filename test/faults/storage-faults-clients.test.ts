@@ -36,7 +36,7 @@ describe.skipIf(!canMount)('clients during storage faults', () => {
     const digestFile = join(dir, 'digest')
     await skopeo(['copy', ...PUSH_FLAGS, '--digestfile', digestFile, `oci:${join(dir, 'src')}:v1`, dockerRef(e.origin.url, 'faults/skopeo', 'v1')])
     expect(readFileSync(digestFile, 'utf8').trim()).toBe(image.manifest.digest)
-    for (const digest of [image.manifest.digest, image.config.digest, ...image.layers.map((l) => l.digest)]) expect(presentIn(e, digest)).toEqual(['b'])
+    for (const digest of [image.manifest.digest, image.config.digest, ...image.layers.map((l) => l.digest)]) expect(await presentIn(e, digest)).toEqual(['b'])
     await skopeo(['copy', ...PULL_FLAGS, dockerRef(e.origin.url, 'faults/skopeo', 'v1'), `oci:${join(dir, 'pulled')}:v1`])
     for (const layer of image.layers) expect(readFileSync(blobPath(join(dir, 'pulled'), layer.digest)).equals(readFileSync(blobPath(join(dir, 'src'), layer.digest)))).toBe(true)
     expect(await metric(e.origin.url, 'meridian_push_fallback_total{preferred="a",used="b"}')).toBeGreaterThanOrEqual(4)
@@ -68,7 +68,7 @@ describe.skipIf(!canMount)('clients during storage faults', () => {
     expect(finished.status, await finished.clone().text()).toBe(201)
     const close = await fetch(`${at(url, moved.headers.get('location')!)}?digest=${sha256(head)}`, { method: 'PUT' })
     expect(close.status).toBe(201)
-    expect(presentIn(e, sha256(head))).toEqual(['b'])
+    expect(await presentIn(e, sha256(head))).toEqual(['b'])
   }, 30_000)
 
   it('answers 503 UNAVAILABLE to a session whose location vanished, and to pushes when no location takes writes; pulls go on', async () => {

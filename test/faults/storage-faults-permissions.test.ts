@@ -9,11 +9,12 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import type Database from 'better-sqlite3'
+import { sql, type SQL } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadSqliteDriver } from '../../db/sqlite-driver.ts'
+import { closeDatabase, openDatabase, type Db } from '../../db/client.ts'
 import { loadConfig } from '../../origin/config/load.ts'
 import { fastRetries, fsLocation } from '../helpers/replication.ts'
+import { testDatabaseUrl } from '../helpers/test-database.ts'
 import { expectPull, metric, pushMixedImage, type PushedImage } from './storage-fault-kit.ts'
 
 const NOBODY = 65534
@@ -24,7 +25,8 @@ describe.skipIf(!canSetuid)('lost write permission (EACCES) under an unprivilege
   let child: ChildProcess
   let url: string
   let stderr = ''
-  let db: Database.Database
+  // The origin's database, opened a second time by the test (root) to read placements and jobs.
+  let db: Db
 
   beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), 'meridian-faults-eacces-'))
@@ -33,7 +35,8 @@ describe.skipIf(!canSetuid)('lost write permission (EACCES) under an unprivilege
       mkdirSync(join(base, dir))
       chownSync(join(base, dir), NOBODY, NOBODY)
     }
-    let { config } = loadConfig({ MERIDIAN_DATA_DIR: join(base, 'data'), MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off' })
+    const databaseUrl = await testDatabaseUrl(join(base, 'data'))
+    let { config } = loadConfig({ MERIDIAN_DATA_DIR: join(base, 'data'), MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off', DATABASE_URL: databaseUrl })
     config = fastRetries({
       ...config,
       locations: ['a', 'b'].map((id, i) => ({ ...fsLocation(config, id, { lat: i * 10, lon: 0 }), params: { root: join(base, id, 'registry') } })),
@@ -48,13 +51,12 @@ describe.skipIf(!canSetuid)('lost write permission (EACCES) under an unprivilege
       createInterface({ input: child.stdout! }).once('line', resolve)
       child.once('exit', (code) => reject(new Error(`origin exited (${code}): ${stderr}`)))
     })
-    // The driver the running Node can load (db/sqlite-driver.ts: 13 segfaults on Node 20).
-    const Sqlite = loadSqliteDriver()
-    db = new Sqlite(join(base, 'data', 'meridian.db'), { readonly: true, fileMustExist: true })
+    // After the origin made (and migrated) it: on SQLite its files then belong to nobody.
+    db = await openDatabase(databaseUrl)
   }, 30_000)
 
   afterAll(async () => {
-    db?.close()
+    if (db) await closeDatabase(db)
     if (child && child.exitCode === null) {
       child.kill('SIGTERM')
       await new Promise((r) => child.once('exit', r))
@@ -62,10 +64,12 @@ describe.skipIf(!canSetuid)('lost write permission (EACCES) under an unprivilege
     if (base) rmSync(base, { recursive: true, force: true })
   })
 
-  const present = (digest: string) => (db.prepare("select location from placements where digest = ? and state = 'present' order by location").all(digest) as Array<{ location: string }>).map((r) => r.location)
+  const present = async (digest: string) =>
+    (await db.$all<{ location: string }>(sql`select location from placements where digest = ${digest} and state = 'present' order by location`)).map((r) => r.location)
+  const count = async (query: SQL) => Number((await db.$all<{ n: number }>(query))[0]!.n)
   const digestsOf = (images: PushedImage[]) => images.flatMap((i) => [i.manifest.digest, ...i.blobs.map((b) => b.digest)])
   async function replicated(): Promise<void> {
-    await expect.poll(() => (db.prepare("select count(*) as n from replication_jobs where state in ('pending', 'running')").get() as { n: number }).n, { timeout: 20_000 }).toBe(0)
+    await expect.poll(() => count(sql`select count(*) as n from replication_jobs where state in ('pending', 'running')`), { timeout: 20_000 }).toBe(0)
   }
 
   it('falls back while the preferred location answers EACCES, and comes back when the permission is restored', async () => {
@@ -76,7 +80,7 @@ describe.skipIf(!canSetuid)('lost write permission (EACCES) under an unprivilege
     try {
       const during = [await pushMixedImage(url, 'faults/eacces', 'd1'), await pushMixedImage(url, 'faults/eacces', 'd2')]
       for (const image of [before, ...during]) await expectPull(url, image)
-      for (const digest of digestsOf(during)) expect(present(digest), digest).toEqual(['b'])
+      for (const digest of digestsOf(during)) expect(await present(digest), digest).toEqual(['b'])
       expect(await metric(url, 'meridian_push_fallback_total{preferred="a",used="b"}')).toBe(8)
       expect(await metric(url, 'meridian_location_up{location="a"}')).toBe(0)
       expect(await metric(url, 'meridian_location_readable{location="a"}')).toBe(1)
@@ -87,10 +91,9 @@ describe.skipIf(!canSetuid)('lost write permission (EACCES) under an unprivilege
     // Marked down for a second (locationDownSeconds), then the next push probes it again.
     await new Promise((r) => setTimeout(r, 1200))
     const after = await pushMixedImage(url, 'faults/eacces', 'after')
-    for (const digest of digestsOf([after])) expect(present(digest)).toContain('a')
+    for (const digest of digestsOf([after])) expect(await present(digest)).toContain('a')
     await replicated()
-    const missing = db.prepare("select count(*) as n from placements where state <> 'present'").get() as { n: number }
-    expect(missing.n).toBe(0)
+    expect(await count(sql`select count(*) as n from placements where state <> 'present'`)).toBe(0)
     expect(await metric(url, 'meridian_location_up{location="a"}')).toBe(1)
   }, 120_000)
 })
