@@ -17,6 +17,7 @@ import { createFsEngine } from '../storage/drivers/fs.ts'
 import { startTestOrigin, type TestOrigin } from './helpers/origin.ts'
 import { pushBlob, randomBytes, uniqueName } from './helpers/registry-client.ts'
 import { waitForReplication } from './helpers/replication.ts'
+import { testDatabaseUrl } from './helpers/test-database.ts'
 
 const run = promisify(execFile)
 const ROOT = join(new URL('.', import.meta.url).pathname, '..')
@@ -112,7 +113,7 @@ describe('temporary file sweep', () => {
   it('an origin sweeps at start-up with the grace its configured idle timeout needs', async () => {
     const swept: { location: string; ageMs: number }[] = []
     const { config } = loadConfig({ MERIDIAN_DATA_DIR: origin.dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off', MERIDIAN_IDLE_TIMEOUT_MS: String(30 * 60_000) })
-    const server = await startOriginServer({ ...config, databaseUrl: `sqlite:${join(origin.dataDir, 'second.db')}` }, {
+    const server = await startOriginServer({ ...config, databaseUrl: await testDatabaseUrl(origin.dataDir, 'second.db') }, {
       log: silentLogger,
       worker: false,
       createEngine: (location, context) => {
@@ -137,7 +138,7 @@ describe('temporary file sweep', () => {
 
   it('npm run gc reports the temporary files it removed per location, and refuses a grace under the idle timeout + 1 minute (3 by default)', async () => {
     leaveCrashedWrite('eu-west', 2048)
-    const env = { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir }
+    const env = { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir, DATABASE_URL: origin.config.databaseUrl }
     const gc = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', ...args], { cwd: ROOT, env, timeout: 60_000 })
 
     await expect(gc('--temp-grace=1')).rejects.toMatchObject({ code: 2 })

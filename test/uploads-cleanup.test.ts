@@ -66,7 +66,7 @@ async function abandonedSession(name: string, ...sizes: number[]) {
     offset += size
   }
   const id = new URL(url).pathname.split('/').pop()!
-  return { url, id, offset, location: findUpload(origin.db, id)!.location }
+  return { url, id, offset, location: (await findUpload(origin.db, id))!.location }
 }
 
 async function putOrphan(locationId: string, bytes = randomBytes(10), id: string = crypto.randomUUID()): Promise<string> {
@@ -83,7 +83,7 @@ describe('abandoned upload cleanup', () => {
     const result = await collect({ now: FAR_FUTURE })
 
     expect(result).toEqual({ sessions: 1, sessionParts: 2, sessionBytes: 1500, orphanParts: 0, orphanBytes: 0, tempItems: 0, tempBytes: 0, skipped: 0, errors: 0 })
-    expect(findUpload(origin.db, session.id)).toBeNull()
+    expect(await findUpload(origin.db, session.id)).toBeNull()
     expect(await allKeys('uploads/')).toEqual({ 'us-east': [], 'eu-west': [], 'ap-south': [] })
     await expectOciError(await patchChunk(session.url, randomBytes(10), session.offset), 'BLOB_UPLOAD_UNKNOWN', 404)
   })
@@ -91,7 +91,7 @@ describe('abandoned upload cleanup', () => {
   it('leaves a session touched within the age alone, and it still finishes', async () => {
     const name = uniqueName()
     const stale = await abandonedSession(name, 100)
-    origin.db.update(uploads).set({ updatedAt: Date.now() - 2 * DAY }).where(eq(uploads.id, stale.id)).run()
+    await origin.db.update(uploads).set({ updatedAt: Date.now() - 2 * DAY }).where(eq(uploads.id, stale.id)).run()
     const chunk = randomBytes(300)
     const fresh = await openUpload(origin.url, name)
     expect((await patchChunk(fresh, chunk, 0)).status).toBe(202)
@@ -99,7 +99,7 @@ describe('abandoned upload cleanup', () => {
     const result = await collect()
 
     expect(result).toMatchObject({ sessions: 1, sessionParts: 1, sessionBytes: 100, orphanParts: 0, errors: 0 })
-    expect(findUpload(origin.db, stale.id)).toBeNull()
+    expect(await findUpload(origin.db, stale.id)).toBeNull()
     expect((await closeUpload(fresh, sha256(chunk))).status).toBe(201)
     const res = await fetch(at(origin.url, `/v2/${name}/blobs/${sha256(chunk)}`))
     expect(await bytesOf(res)).toEqual(chunk)
@@ -154,7 +154,7 @@ describe('abandoned upload cleanup', () => {
       { kind: 'session', location: session.location, id: session.id, parts: 2, bytes: 100 },
       { kind: 'orphan', location: 'eu-west', id: orphan.split('/')[1], parts: 1, bytes: 7 },
     ])
-    expect(findUpload(origin.db, session.id)).not.toBeNull()
+    expect(await findUpload(origin.db, session.id)).not.toBeNull()
     expect(await engineOf('eu-west').stat(orphan)).not.toBeNull()
     expect((await patchChunk(session.url, randomBytes(10), session.offset)).status).toBe(202)
   })
@@ -194,7 +194,7 @@ describe('abandoned upload cleanup', () => {
 
   it('the origin\'s timer removes a stale session on its next tick, and stop() waits for a running pass', async () => {
     const session = await abandonedSession(uniqueName(), 50)
-    origin.db.update(uploads).set({ updatedAt: Date.now() - 2 * DAY }).where(eq(uploads.id, session.id)).run()
+    await origin.db.update(uploads).set({ updatedAt: Date.now() - 2 * DAY }).where(eq(uploads.id, session.id)).run()
     const results: number[] = []
     const cleanup = startUploadCleanup({ db: origin.db, locations: origin.locations, log: silentLogger }, {
       intervalMs: 20, olderThanMs: DAY, tempGraceMs: TEMP_GRACE_MS, onResult: (r) => results.push(r.sessions),
@@ -205,7 +205,7 @@ describe('abandoned upload cleanup', () => {
       await cleanup.stop()
     }
     expect(results[0]).toBe(1)
-    expect(findUpload(origin.db, session.id)).toBeNull()
+    expect(await findUpload(origin.db, session.id)).toBeNull()
     expect(await keysOf(engineOf(session.location), `uploads/${session.id}/`)).toEqual([])
   })
 
@@ -214,12 +214,12 @@ describe('abandoned upload cleanup', () => {
     const orphan = await putOrphan('ap-south', randomBytes(10))
 
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', '--dry-run', '--older-than=0'], {
-      cwd: ROOT, env: { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir }, timeout: 60_000,
+      cwd: ROOT, env: { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir, DATABASE_URL: origin.config.databaseUrl }, timeout: 60_000,
     })
 
     expect(stdout).toContain(`would remove session ${session.id} in ${session.location}: 1 parts, 2.0 KiB`)
     expect(stdout).toMatch(/^would remove 1 stale upload sessions \(1 parts, 2\.0 KiB\), 1 orphaned parts \(10 B\) and 0 temporary files \(0 B\), 2\.0 KiB in all; 0 skipped, 0 errors$/m)
-    expect(findUpload(origin.db, session.id)).not.toBeNull()
+    expect(await findUpload(origin.db, session.id)).not.toBeNull()
     expect(await engineOf('ap-south').stat(orphan)).not.toBeNull()
   })
 
@@ -230,7 +230,7 @@ describe('abandoned upload cleanup', () => {
     writeFileSync(join(root, ROOT_MARKER), formatMarker({ location: 'ap-south', deployment: 'another-deployment' }))
 
     const failed = await run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', '--older-than=0'], {
-      cwd: ROOT, env: { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir }, timeout: 60_000,
+      cwd: ROOT, env: { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir, DATABASE_URL: origin.config.databaseUrl }, timeout: 60_000,
     }).then(() => null, (err: { code: number; stdout: string; stderr: string }) => err)
 
     expect(failed).toMatchObject({ code: 1 })

@@ -38,8 +38,8 @@ async function tagsOf(name: string): Promise<string[]> {
 }
 
 /** The manifest_references rows of a manifest in a repository: what it is recorded to reference. */
-function referencesOf(name: string, digest: string) {
-  const repository = findRepository(origin.db, name)
+async function referencesOf(name: string, digest: string) {
+  const repository = await findRepository(origin.db, name)
   if (!repository) return []
   return origin.db.select({ target: manifestReferences.targetDigest, kind: manifestReferences.kind }).from(manifestReferences)
     .where(and(eq(manifestReferences.repositoryId, repository.id), eq(manifestReferences.manifestDigest, digest))).all()
@@ -64,7 +64,7 @@ describe('foreign (non-distributable) layers', () => {
     expect(await bytesOf(await get(name, 'manifests/windows'))).toEqual(body)
     // Not linked: the registry does not claim to hold bytes it never received.
     for (const layer of foreignLayers) await expectOciError(await get(name, `blobs/${layer.digest}`), 'BLOB_UNKNOWN', 404)
-    expect(referencesOf(name, sha256(body)).map((r) => r.target).sort()).toEqual([config.digest, ...layers.map((l) => l.digest)].sort())
+    expect((await referencesOf(name, sha256(body))).map((r) => r.target).sort()).toEqual([config.digest, ...layers.map((l) => l.digest)].sort())
   })
 
   it('accepts an ordinary layer type that carries urls without the blob', async () => {
@@ -80,7 +80,7 @@ describe('foreign (non-distributable) layers', () => {
     const pushed = { ...layers[0]!, mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip' }
     const body = manifestBytes(imageManifest(config, [pushed]))
     expect((await putManifest(origin.url, name, 'held', body)).status).toBe(201)
-    expect(referencesOf(name, sha256(body)).map((r) => r.target).sort()).toEqual([config.digest, pushed.digest].sort())
+    expect((await referencesOf(name, sha256(body))).map((r) => r.target).sort()).toEqual([config.digest, pushed.digest].sort())
   })
 
   it('still requires the config and every ordinary layer beside foreign ones', async () => {
@@ -193,14 +193,14 @@ describe('manifests stored under sha512', () => {
     }
     // Linked as a blob under that digest, stored at its sha512 content key, placement recorded.
     expect(await bytesOf(await get(name, `blobs/${digest}`))).toEqual(body)
-    const placements = placementsOf(origin.db, digest)
+    const placements = await placementsOf(origin.db, digest)
     expect(placements.map((p) => p.state)).toEqual(['present'])
     const stored = await origin.locations.get(placements[0]!.location)!.engine.stat(blobKey(digest))
     expect(blobKey(digest)).toMatch(/^blobs\/sha512\//)
     expect(stored?.size).toBe(body.byteLength)
     // Nothing was stored under the sha256 of the same bytes.
     expect((await get(name, `manifests/${sha256(body)}`)).status).toBe(404)
-    expect(placementsOf(origin.db, sha256(body))).toEqual([])
+    expect(await placementsOf(origin.db, sha256(body))).toEqual([])
   })
 
   it('a sha512 reference that does not match the body is 400 DIGEST_INVALID', async () => {
@@ -236,7 +236,7 @@ describe('sparse image indexes', () => {
     const res = await putManifest(origin.url, name, 'multi', body, 'application/vnd.oci.image.index.v1+json')
     expect(res.status, await res.clone().text()).toBe(201)
     expect(await bytesOf(await get(name, 'manifests/multi'))).toEqual(body)
-    expect(referencesOf(name, sha256(body))).toEqual([{ target: present.digest, kind: 'manifest' }])
+    expect(await referencesOf(name, sha256(body))).toEqual([{ target: present.digest, kind: 'manifest' }])
   })
 
   it('may be the first push into a new repository of such a namespace, none of its children there', async () => {
@@ -244,7 +244,7 @@ describe('sparse image indexes', () => {
     const body = manifestBytes(indexManifest([{ mediaType: OCI_MANIFEST, digest: sha256(randomBytes(32)), size: 99 }]))
     const res = await putManifest(origin.url, name, sha256(body), body, 'application/vnd.oci.image.index.v1+json')
     expect(res.status, await res.clone().text()).toBe(201)
-    expect(referencesOf(name, sha256(body))).toEqual([])
+    expect(await referencesOf(name, sha256(body))).toEqual([])
   })
 
   it('still need every blob of an image manifest where the namespace allows sparse indexes', async () => {

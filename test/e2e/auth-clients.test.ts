@@ -63,11 +63,11 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'meridian-auth-clients-'))
   origin = await startRedirectingOrigin({ env: { MERIDIAN_AUTH: 'on' } })
   const { db } = origin
-  const devRow = createAccount(db, { name: dev.user, kind: 'user', secretHash: await hashSecret(dev.secret) })
-  grantActions(db, devRow.id, 'clients/*', ['push', 'delete'])
-  const readerRow = createAccount(db, { name: reader.user, kind: 'user', secretHash: await hashSecret(reader.secret) })
-  grantActions(db, readerRow.id, 'clients/*', ['pull'])
-  setRepositoryPublic(db, 'clients/public', true)
+  const devRow = await createAccount(db, { name: dev.user, kind: 'user', secretHash: await hashSecret(dev.secret) })
+  await grantActions(db, devRow.id, 'clients/*', ['push', 'delete'])
+  const readerRow = await createAccount(db, { name: reader.user, kind: 'user', secretHash: await hashSecret(reader.secret) })
+  await grantActions(db, readerRow.id, 'clients/*', ['pull'])
+  await setRepositoryPublic(db, 'clients/public', true)
   const { path } = await layout('public', { unpackable: true })
   await skopeo(['copy', ...PUSH_FLAGS, '--dest-creds', creds(dev.user, dev.secret), `oci:${path}:v1`, dockerRef(origin.url, 'clients/public', 'v1')])
 }, 60_000)
@@ -152,7 +152,7 @@ describe('skopeo against an origin with access control', NO_RETRY, () => {
     ].join('\n'))
     const auth = authFile('robot')
     const { stdout } = await shell(script, {
-      MERIDIAN_DATA_DIR: origin.dataDir, MERIDIAN_AUTH: 'on', REGISTRY: new URL(origin.url).host, LAYOUT: source.path, REGISTRY_AUTH_FILE: auth,
+      MERIDIAN_DATA_DIR: origin.dataDir, DATABASE_URL: origin.config.databaseUrl, MERIDIAN_AUTH: 'on', REGISTRY: new URL(origin.url).host, LAYOUT: source.path, REGISTRY_AUTH_FILE: auth,
     })
     expect((JSON.parse(stdout.slice(stdout.indexOf('{'))) as { Tags: string[] }).Tags).toEqual(['v1'])
     expect(loggedIn(auth, origin.url)).not.toBeNull()

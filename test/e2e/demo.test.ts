@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from '../faults/registry-processes.ts'
+import { testDatabaseUrl } from '../helpers/test-database.ts'
 import { pushImage } from '../helpers/registry-client.ts'
 import { dockerRef, PULL_FLAGS, skopeo } from '../helpers/skopeo.ts'
 
@@ -27,7 +28,7 @@ beforeAll(async () => {
   await promisify(execFile)(process.execPath, ['scripts/build.mjs', dist], { cwd: ROOT, timeout: 60_000 })
   dataDir = mkdtempSync(join(tmpdir(), 'meridian-demo-'))
   demo = spawn(process.execPath, [join(dist, 'demo.mjs')], {
-    env: { ...process.env, MERIDIAN_DATA_DIR: dataDir, MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_EDGE_PORT: '0', MERIDIAN_LOG_LEVEL: 'warn', MERIDIAN_AUTH: 'off' },
+    env: { ...process.env, MERIDIAN_DATA_DIR: dataDir, DATABASE_URL: await testDatabaseUrl(dataDir), MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_EDGE_PORT: '0', MERIDIAN_LOG_LEVEL: 'warn', MERIDIAN_AUTH: 'off' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   demo.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString('utf8') })

@@ -50,7 +50,7 @@ describe('three locations on three engines', () => {
     const image = await writeImageLayout(layout, { layers: [5, 300_000, 9 * MiB + 3], tag: 'v1' })
     await skopeo(['copy', ...PUSH_FLAGS, `oci:${layout}:v1`, dockerRef(origin.url, 'geo/app', 'v1')])
     await waitForReplication(origin.db, { timeoutMs: 60_000 })
-    const present = presentMap(origin.db)
+    const present = await presentMap(origin.db)
     for (const d of [image.manifest, image.config, ...image.layers]) {
       expect([...(present.get(d.digest) ?? [])].sort(), d.digest).toEqual(['ap-azure', 'eu-s3', 'us-fs'])
     }
@@ -64,7 +64,7 @@ describe('three locations on three engines', () => {
       const image = await writeImageLayout(layout, { layers: [1234, 2 * MiB], tag: 'v2' })
       await skopeo(['copy', ...PUSH_FLAGS, `oci:${layout}:v2`, dockerRef(second.url, 'geo/app', 'v2')])
       for (const layer of image.layers) {
-        expect(jobsOf(second.db, layer.digest).map((j) => j.location).sort()).toEqual(['ap-azure', 'us-fs'])
+        expect((await jobsOf(second.db, layer.digest)).map((j) => j.location).sort()).toEqual(['ap-azure', 'us-fs'])
       }
       await waitForReplication(second.db, { timeoutMs: 60_000 })
       // Pulled back through the first origin, every digest is the same.

@@ -84,7 +84,7 @@ describe('change feed', () => {
     const name = uniqueName('feed')
     const blob = await pushBlob(origin.url, name, utf8('an older row'))
     const start = await headOf()
-    appendChange(origin.db, 'blob.linked', name, { digest: blob.digest })
+    await appendChange(origin.db, 'blob.linked', name, { digest: blob.digest })
     const [change] = (await feedPage(origin.url, `after=${start}`)).changes
     expect(change).toMatchObject({ kind: 'blob.linked', repository: name, digest: blob.digest, size: blob.size })
   })
@@ -92,8 +92,8 @@ describe('change feed', () => {
   it('passes repository visibility through, public or private again', async () => {
     const name = uniqueName('feed')
     const start = await headOf()
-    setRepositoryPublic(origin.db, name, true)
-    setRepositoryPublic(origin.db, name, false)
+    await setRepositoryPublic(origin.db, name, true)
+    await setRepositoryPublic(origin.db, name, false)
     const changes = await allChanges(origin.url, start)
     expect(changes).toMatchObject([
       { kind: 'repository.visibility', repository: name, public: true },
@@ -118,12 +118,12 @@ describe('change feed', () => {
     const start = await headOf()
     const polled = feedPage(origin.url, `after=${start}&wait=10`).then((page) => ({ page, at: performance.now() }))
     await new Promise((resolve) => setTimeout(resolve, 100))
-    const other = openDatabase(origin.config.databaseUrl)
+    const other = await openDatabase(origin.config.databaseUrl)
     const committedAt = performance.now()
     try {
-      appendChange(other, 'tag.deleted', 'other/process', { tag: 'x' })
+      await appendChange(other, 'tag.deleted', 'other/process', { tag: 'x' })
     } finally {
-      closeDatabase(other)
+      await closeDatabase(other)
     }
     const { page, at: answeredAt } = await polled
     expect(page.changes).toMatchObject([{ kind: 'tag.deleted', repository: 'other/process', tag: 'x' }])

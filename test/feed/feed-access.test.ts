@@ -65,7 +65,7 @@ describe('long-poll limits', () => {
     const app = new Hono()
     app.route('/', createFeedRoutes({ db: origin.db, token: null, openWithoutToken: () => true, waiters }))
     app.onError((err) => renderError(err))
-    const head = queries.head()
+    const head = await queries.head()
     const gone = new AbortController()
     const first = Promise.resolve(app.request(new Request(`http://origin${FEED_PATH}?after=${head}&wait=30`, { signal: gone.signal })))
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -101,7 +101,7 @@ describe('location.health changes', () => {
   it('sends at most one per location per interval, ending on the current state', async () => {
     let t = 0
     const queries = prepareFeedQueries(origin.db)
-    const start = queries.head()
+    const start = await queries.head()
     const recorder = createHealthRecorder({ db: origin.db, minIntervalMs: 150, now: () => t })
     try {
       recorder.record('flappy', false)
@@ -110,11 +110,11 @@ describe('location.health changes', () => {
       recorder.record('flappy', false)
       recorder.record('flappy', true)
       recorder.record('steady', false)
-      const kinds = () => queries.changesAfter(start, 100).map((r) => JSON.parse(r.payload) as { location: string; readable: boolean })
-      expect(kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }])
+      const kinds = async () => (await queries.changesAfter(start, 100)).map((r) => JSON.parse(r.payload) as { location: string; readable: boolean })
+      expect(await kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }])
       t = 200
       await new Promise((resolve) => setTimeout(resolve, 250))
-      expect(kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }, { location: 'flappy', readable: true }])
+      expect(await kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }, { location: 'flappy', readable: true }])
     } finally {
       recorder.close()
     }

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import { at, imageManifest, indexManifest, pushBlob, pushImage, pushImageBlobs, pushManifest, uniqueName, utf8 } from '../helpers/registry-client.ts'
 import { SNAPSHOT_PATH, type SnapshotLine } from '../../oci/pull/feed.ts'
-import { repositories } from '../../db/schema.ts'
+import type { Db } from '../../db/client.ts'
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
+import { publicRepositories, repositories } from '../../db/schema.ts'
 import { prepareFeedQueries } from '../../db/queries/feed.ts'
 import { snapshotStream } from '../../origin/feed/snapshot.ts'
 import { allChanges, applyChange, applyLine, emptyModel, snapshotLines } from './feed-model.ts'
@@ -23,10 +25,10 @@ describe('snapshot', () => {
     const dropped = await pushManifest(origin.url, name, 'dropped', imageManifest(config, layers))
     await pushManifest(origin.url, name, 'multi', indexManifest([kept]))
     const stray = await pushBlob(origin.url, name, utf8('unlinked later'))
-    setRepositoryPublic(origin.db, name, true)
-    setRepositoryPublic(origin.db, `${name}-was-public`, true)
-    setRepositoryPublic(origin.db, `${name}-was-public`, false)
-    setRepositoryPublic(origin.db, `${name}-not-pushed`, true)
+    await setRepositoryPublic(origin.db, name, true)
+    await setRepositoryPublic(origin.db, `${name}-was-public`, true)
+    await setRepositoryPublic(origin.db, `${name}-was-public`, false)
+    await setRepositoryPublic(origin.db, `${name}-not-pushed`, true)
     expect((await fetch(at(origin.url, `/v2/${name}/manifests/${dropped.digest}`), { method: 'DELETE' })).status).toBe(202)
     expect((await fetch(at(origin.url, `/v2/${name}/blobs/${stray.digest}`), { method: 'DELETE' })).status).toBe(202)
     expect((await fetch(at(origin.url, `/v2/${name}/manifests/multi`), { method: 'DELETE' })).status).toBe(202)
@@ -74,7 +76,9 @@ describe('snapshot', () => {
 
   it('pages public repositories like every other table', async () => {
     const names = Array.from({ length: 1203 }, (_, i) => `pub/r${String(i).padStart(4, '0')}`)
-    for (const n of names) setRepositoryPublic(origin.db, n, true)
+    // Straight into the table: 1,203 flips, a commit each, would hold the test's event loop (and
+    // the origin's, the same one) for seconds on SQLite.
+    await insertInBatches(origin.db, publicRepositories, names.map((repository) => ({ repository, createdAt: Date.now() })))
     const lines = await snapshotLines(origin.url)
     const listed = lines.flatMap((l) => (l.type === 'public' && l.repository.startsWith('pub/') ? [l.repository] : []))
     expect(listed).toEqual(names)
@@ -83,8 +87,7 @@ describe('snapshot', () => {
   it('streams a large registry in many chunks', async () => {
     const count = 30_000
     // Set up through SQL directly: 30k pushes would take minutes.
-    const insert = origin.db.$client.prepare('INSERT INTO repositories (name, created_at) VALUES (?, ?)')
-    origin.db.$client.transaction(() => { for (let i = 0; i < count; i++) insert.run(`bulk/r${i}`, Date.now()) })()
+    await insertInBatches(origin.db, repositories, Array.from({ length: count }, (_, i) => ({ name: `bulk/r${i}`, createdAt: Date.now() })))
     const res = await fetch(`${origin.url}${SNAPSHOT_PATH}`)
     expect(res.headers.get('content-type')).toBe('application/x-ndjson')
     expect(res.headers.get('content-length')).toBeNull()
@@ -110,14 +113,12 @@ describe('snapshot', () => {
 
   it('reads the tables only as the reader asks: a repository added mid-stream is in it', async () => {
     // More than one page of repositories, so the first page read leaves work for later.
-    origin.db.transaction((tx) => {
-      for (let i = 0; i < 1200; i++) tx.insert(repositories).values({ name: `lazy/r${i}`, createdAt: Date.now() }).run()
-    })
+    await insertInBatches(origin.db, repositories, Array.from({ length: 1200 }, (_, i) => ({ name: `lazy/r${i}`, createdAt: Date.now() })))
     const reader = snapshotStream(prepareFeedQueries(origin.db)).getReader()
     const decoder = new TextDecoder()
     let text = decoder.decode((await reader.read()).value) // the header
     text += decoder.decode((await reader.read()).value) // the first page of repositories
-    origin.db.insert(repositories).values({ name: 'zz/added-mid-stream', createdAt: Date.now() }).run()
+    await origin.db.insert(repositories).values({ name: 'zz/added-mid-stream', createdAt: Date.now() }).run()
     for (;;) {
       const { done, value } = await reader.read()
       if (done) break
@@ -126,3 +127,11 @@ describe('snapshot', () => {
     expect(text).toContain('"name":"zz/added-mid-stream"')
   })
 })
+
+/** Rows straight into a table, in one transaction of multi-row inserts. */
+async function insertInBatches<T extends SQLiteTable>(db: Db, table: T, rows: T['$inferInsert'][]): Promise<void> {
+  // 1,000 rows (2,000 parameters here) a statement: under SQLite's and PostgreSQL's limits.
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < rows.length; i += 1000) await tx.insert(table).values(rows.slice(i, i + 1000)).run()
+  })
+}

@@ -16,7 +16,7 @@ describe('replication to the default locations', () => {
     await pushImage(origin.url, name, 'v1')
     await pushBlob(origin.url, name, randomBytes(3 * 1024 * 1024 + 17))
     await waitForReplication(origin.db)
-    const present = presentMap(origin.db)
+    const present = await presentMap(origin.db)
     expect(present.size).toBeGreaterThanOrEqual(4)
     for (const [digest, where] of present) expect([...where].sort(), digest).toEqual(['ap-south', 'eu-west', 'us-east'])
     expect(await placementProblems(origin.db, origin.locations)).toEqual([])
@@ -26,7 +26,7 @@ describe('replication to the default locations', () => {
     const bytes = randomBytes(64 * 1024)
     const pushes = await Promise.all(Array.from({ length: 10 }, (_, i) => pushBlob(origin.url, uniqueName(`same${i}`), bytes)))
     await waitForReplication(origin.db)
-    const jobs = jobsOf(origin.db, pushes[0].digest)
+    const jobs = await jobsOf(origin.db, pushes[0].digest)
     expect(jobs.map((j) => j.location).sort()).toEqual(['ap-south', 'eu-west'])
     expect(jobs.every((j) => j.state === 'done')).toBe(true)
   })
@@ -35,10 +35,10 @@ describe('replication to the default locations', () => {
     const second = await startTestOrigin({ dataDir: origin.dataDir, env: { MERIDIAN_STORAGE_PREFERENCE: 'eu-west,us-east,ap-south' } })
     try {
       const blob = await pushBlob(second.url, uniqueName('second'), randomBytes(1000))
-      const jobs = jobsOf(second.db, blob.digest)
+      const jobs = await jobsOf(second.db, blob.digest)
       expect(jobs.map((j) => j.location).sort()).toEqual(['ap-south', 'us-east'])
       await waitForReplication(second.db)
-      expect([...presentMap(second.db).get(blob.digest)!].sort()).toEqual(['ap-south', 'eu-west', 'us-east'])
+      expect([...(await presentMap(second.db)).get(blob.digest)!].sort()).toEqual(['ap-south', 'eu-west', 'us-east'])
     } finally {
       await second.close()
     }

@@ -42,14 +42,14 @@ describe('replication faults', () => {
     const origin: TestOrigin = await startTestOrigin({ edit: (c) => withRemote(c, `http://127.0.0.1:${port}`, 'meridian', { maxAttempts: 1000 }) })
     cleanups.push(() => origin.close())
     const blob = await pushBlob(origin.url, uniqueName('down'), randomBytes(200_000))
-    await expect.poll(() => jobsOf(origin.db, blob.digest)[0]?.attempts ?? 0, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
-    const job = jobsOf(origin.db, blob.digest)[0]
+    await expect.poll(async () => (await jobsOf(origin.db, blob.digest))[0]?.attempts ?? 0, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+    const job = (await jobsOf(origin.db, blob.digest))[0]
     expect(job.state).not.toBe('done')
     expect(job.lastError).toBeTruthy()
     const s3: RunningS3rver = await startS3rver({ buckets: ['meridian'], port })
     cleanups.push(() => s3.stop())
     await waitForReplication(origin.db, { timeoutMs: 20_000 })
-    expect([...presentMap(origin.db).get(blob.digest)!].sort()).toEqual(['local', 'remote'])
+    expect([...(await presentMap(origin.db)).get(blob.digest)!].sort()).toEqual(['local', 'remote'])
     expect(await placementProblems(origin.db, origin.locations)).toEqual([])
   })
 
@@ -60,7 +60,7 @@ describe('replication faults', () => {
     })
     cleanups.push(() => origin.close())
     const manifest = await pushImage(origin.url, uniqueName('fallback'), 'v1')
-    const where = presentMap(origin.db)
+    const where = await presentMap(origin.db)
     expect([...where.get(manifest.digest)!]).toEqual(['local'])
     for (const locations of where.values()) expect([...locations]).toEqual(['local'])
     const metrics = await (await fetch(`${origin.url}/metrics`)).text()
@@ -70,7 +70,7 @@ describe('replication faults', () => {
     const s3 = await startS3rver({ buckets: ['meridian'], port })
     cleanups.push(() => s3.stop())
     await waitForReplication(origin.db, { timeoutMs: 20_000 })
-    expect([...presentMap(origin.db).get(manifest.digest)!].sort()).toEqual(['local', 'remote'])
+    expect([...(await presentMap(origin.db)).get(manifest.digest)!].sort()).toEqual(['local', 'remote'])
   })
 
   it('dead-letters a job that keeps failing, shows it in the API, and retries it on request', async () => {
@@ -80,7 +80,7 @@ describe('replication faults', () => {
     const origin = await startTestOrigin({ edit: (c) => withRemote(c, s3.endpoint, 'no-such-bucket', { maxAttempts: 3 }) })
     cleanups.push(() => origin.close())
     const blob = await pushBlob(origin.url, uniqueName('dead'), randomBytes(1000))
-    await expect.poll(() => jobsOf(origin.db, blob.digest)[0]?.state, { timeout: 10_000 }).toBe('dead')
+    await expect.poll(async () => (await jobsOf(origin.db, blob.digest))[0]?.state, { timeout: 10_000 }).toBe('dead')
     const dead = await (await fetch(`${origin.url}/admin/replication/dead`)).json() as { jobs: Array<{ digest: string; attempts: number; lastError: string }> }
     const letter = dead.jobs.find((j) => j.digest === blob.digest)!
     expect(letter.attempts).toBe(3)
@@ -90,8 +90,8 @@ describe('replication faults', () => {
     const retry = await fetch(`${origin.url}/admin/replication/dead/retry`, { method: 'POST', body: '{}' })
     expect(await retry.json()).toEqual({ retried: 1 })
     // It fails again (the bucket is still missing) and lands back in the dead letters.
-    await expect.poll(() => jobsOf(origin.db, blob.digest)[0]?.attempts, { timeout: 10_000 }).toBe(3)
-    expect(jobsOf(origin.db, blob.digest)[0].state).toBe('dead')
+    await expect.poll(async () => (await jobsOf(origin.db, blob.digest))[0]?.attempts, { timeout: 10_000 }).toBe(3)
+    expect((await jobsOf(origin.db, blob.digest))[0].state).toBe('dead')
   })
 })
 
@@ -109,7 +109,7 @@ describe('placements that lie', () => {
       const res = await fetch(`${origin.url}/v2/${name}/blobs/${blob.digest}`)
       expect(res.status).toBe(200)
       expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true)
-      await expect.poll(() => presentMap(origin.db).get(blob.digest)?.has('us-east'), { timeout: 10_000 }).toBe(true)
+      await expect.poll(async () => (await presentMap(origin.db)).get(blob.digest)?.has('us-east'), { timeout: 10_000 }).toBe(true)
       await waitForReplication(origin.db)
       expect(await placementProblems(origin.db, origin.locations)).toEqual([])
     } finally {
@@ -123,14 +123,14 @@ describe('placements that lie', () => {
       const blob = await pushBlob(origin.url, uniqueName('held'), randomBytes(5000))
       await waitForReplication(origin.db)
       // eu-west is the only holder the database knows of, and a job asks to copy it there.
-      for (const other of ['us-east', 'ap-south']) markPlacementMissing(origin.db, blob.digest, other)
+      for (const other of ['us-east', 'ap-south']) await markPlacementMissing(origin.db, blob.digest, other)
       const now = Date.now()
-      origin.db.insert(replicationJobs).values({ digest: blob.digest, location: 'eu-west', state: 'pending', attempts: 0, dueAt: now, createdAt: now, updatedAt: now })
+      await origin.db.insert(replicationJobs).values({ digest: blob.digest, location: 'eu-west', state: 'pending', attempts: 0, dueAt: now, createdAt: now, updatedAt: now })
         .onConflictDoUpdate({ target: [replicationJobs.digest, replicationJobs.location], set: { state: 'pending', dueAt: now } }).run()
       origin.worker!.wake()
       await waitForReplication(origin.db)
-      expect(jobsOf(origin.db, blob.digest).find((j) => j.location === 'eu-west')!.state).toBe('done')
-      expect(presentMap(origin.db).get(blob.digest)!.has('eu-west')).toBe(true)
+      expect((await jobsOf(origin.db, blob.digest)).find((j) => j.location === 'eu-west')!.state).toBe('done')
+      expect((await presentMap(origin.db)).get(blob.digest)!.has('eu-west')).toBe(true)
       expect(await placementProblems(origin.db, origin.locations)).toEqual([])
     } finally {
       await origin.close()

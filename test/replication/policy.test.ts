@@ -40,11 +40,11 @@ describe('namespace replication policy', () => {
     await pushImage(origin.url, 'euro/app', 'v1')
     const open = await pushBlob(origin.url, 'open/app', randomBytes(5000))
     await waitForReplication(origin.db)
-    for (const [digest, where] of presentMap(origin.db)) {
+    for (const [digest, where] of await presentMap(origin.db)) {
       if (digest === open.digest) continue
       expect([...where].sort(), digest).toEqual(['eu-central', 'eu-west'])
     }
-    expect([...presentMap(origin.db).get(open.digest)!].sort()).toEqual(['ap-south', 'eu-central', 'eu-west', 'us-east'])
+    expect([...(await presentMap(origin.db)).get(open.digest)!].sort()).toEqual(['ap-south', 'eu-central', 'eu-west', 'us-east'])
   })
 
   it('never copies a blob shared with a residency-limited namespace outside that limit', async () => {
@@ -54,7 +54,7 @@ describe('namespace replication policy', () => {
     // open/* pushes land in us-east (its preferred location); replication adds nothing outside eu-*.
     await pushBlob(origin.url, 'open/shared', bytes)
     await waitForReplication(origin.db)
-    expect([...presentMap(origin.db).get(blob.digest)!].sort()).toEqual(['eu-central', 'eu-west', 'us-east'])
+    expect([...(await presentMap(origin.db)).get(blob.digest)!].sort()).toEqual(['eu-central', 'eu-west', 'us-east'])
   })
 
   it('adds a namespace\'s extra locations to the defaults', async () => {
@@ -62,21 +62,21 @@ describe('namespace replication policy', () => {
     const kept = await pushBlob(origin.url, 'keep/app', randomBytes(3000))
     const other = await pushBlob(origin.url, 'other/app', randomBytes(3000))
     await waitForReplication(origin.db)
-    expect(presentMap(origin.db).get(kept.digest)!.has('archive')).toBe(true)
-    expect(presentMap(origin.db).get(other.digest)!.has('archive')).toBe(false)
+    expect((await presentMap(origin.db)).get(kept.digest)!.has('archive')).toBe(true)
+    expect((await presentMap(origin.db)).get(other.digest)!.has('archive')).toBe(false)
   })
 
   it('applies a policy set through the admin API, and refuses one outside its own residency', async () => {
     const origin = await start((c) => fourRegions(c))
     const blob = await pushBlob(origin.url, 'late/app', randomBytes(2000))
     await waitForReplication(origin.db)
-    expect(presentMap(origin.db).get(blob.digest)!.has('archive')).toBe(false)
+    expect((await presentMap(origin.db)).get(blob.digest)!.has('archive')).toBe(false)
     const bad = await fetch(`${origin.url}/admin/namespaces/late/policy`, { method: 'PUT', body: JSON.stringify({ extraLocations: ['archive'], residency: ['eu-*'] }) })
     expect(bad.status).toBe(400)
     const ok = await fetch(`${origin.url}/admin/namespaces/late/policy`, { method: 'PUT', body: JSON.stringify({ extraLocations: ['archive'] }) })
     expect(ok.status).toBe(200)
     // The reconciler notices the blob falls short of the new policy (interval 1 s in these tests).
-    await expect.poll(() => presentMap(origin.db).get(blob.digest)!.has('archive'), { timeout: 10_000 }).toBe(true)
+    await expect.poll(async () => (await presentMap(origin.db)).get(blob.digest)!.has('archive'), { timeout: 10_000 }).toBe(true)
   })
 
   it('backfills everything already stored when a location is added', async () => {
@@ -91,9 +91,9 @@ describe('namespace replication policy', () => {
       return { ...base, locations: [...base.locations, fsLocation(base, 'sa-east', { lat: -23.5, lon: -46.6 })] }
     }, dataDir)
     onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }))
-    const dry = reconcilePage(second.db, second.policy.targetsFor, { dryRun: true, limit: 1000 })
+    const dry = await reconcilePage(second.db, second.policy.targetsFor, { dryRun: true, limit: 1000 })
     expect(dry.jobs).toBeGreaterThanOrEqual(3)
-    await expect.poll(() => [...presentMap(second.db).values()].every((w) => w.has('sa-east')), { timeout: 15_000 }).toBe(true)
+    await expect.poll(async () => [...(await presentMap(second.db)).values()].every((w) => w.has('sa-east')), { timeout: 15_000 }).toBe(true)
     await waitForReplication(second.db)
     expect(await placementProblems(second.db, second.locations)).toEqual([])
   })

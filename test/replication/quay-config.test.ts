@@ -43,7 +43,7 @@ describe('an origin on a Quay config.yaml', () => {
     expect(origin.config.locations.map((l) => `${l.id}:${l.driver}`).sort()).toEqual(['ceph_eu:s3', 'local_us:fs'])
     const manifest = await pushImage(origin.url, uniqueName('quay'), 'v1')
     await waitForReplication(origin.db)
-    expect([...presentMap(origin.db).get(manifest.digest)!].sort()).toEqual(['ceph_eu', 'local_us'])
+    expect([...(await presentMap(origin.db)).get(manifest.digest)!].sort()).toEqual(['ceph_eu', 'local_us'])
     expect(await placementProblems(origin.db, origin.locations)).toEqual([])
   })
 })

@@ -11,6 +11,7 @@ import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import { pushBlob, pushImage, randomBytes } from '../helpers/registry-client.ts'
 import { placementProblems, presentMap, waitForReplication } from '../helpers/replication.ts'
 import { jobsOf } from '../../db/queries/replication.ts'
+import { testDatabaseUrl } from '../helpers/test-database.ts'
 
 const run = promisify(execFile)
 const ROOT = join(new URL('.', import.meta.url).pathname, '..', '..')
@@ -45,7 +46,8 @@ describe('operator scripts', () => {
   let env: Record<string, string>
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'meridian-scripts-'))
-    env = { MERIDIAN_DATA_DIR: dataDir, MERIDIAN_CONFIG: writeConfig(dataDir, false) }
+    // One database for every origin and script of the test.
+    env = { MERIDIAN_DATA_DIR: dataDir, MERIDIAN_CONFIG: writeConfig(dataDir, false), DATABASE_URL: await testDatabaseUrl(dataDir) }
     origin = await startTestOrigin({ env, dataDir })
     await pushImage(origin.url, 'team/app', 'v1')
     await pushBlob(origin.url, 'other/app', randomBytes(100_000))
@@ -73,7 +75,7 @@ describe('operator scripts', () => {
     origin = await startTestOrigin({ env: next, dataDir })
     try {
       await waitForReplication(origin.db)
-      expect([...presentMap(origin.db).values()].every((where) => where.has('archive'))).toBe(true)
+      expect([...(await presentMap(origin.db)).values()].every((where) => where.has('archive'))).toBe(true)
     } finally {
       await origin.close()
     }
@@ -93,9 +95,9 @@ describe('operator scripts', () => {
     expect(repaired.code).toBe(0)
     origin = await startTestOrigin({ env, dataDir })
     try {
-      expect(jobsOf(origin.db, blob.digest).find((j) => j.location === 'mirror')).toBeTruthy()
+      expect((await jobsOf(origin.db, blob.digest)).find((j) => j.location === 'mirror')).toBeTruthy()
       await waitForReplication(origin.db)
-      expect(presentMap(origin.db).get(blob.digest)!.has('mirror')).toBe(true)
+      expect((await presentMap(origin.db)).get(blob.digest)!.has('mirror')).toBe(true)
       expect(await placementProblems(origin.db, origin.locations)).toEqual([])
     } finally {
       await origin.close()

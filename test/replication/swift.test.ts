@@ -68,7 +68,7 @@ describe.skipIf(unavailable !== null)('replication to a Swift location configure
     pushed = [config, ...layers]
 
     await waitForReplication(origin.db, { timeoutMs: 60_000 })
-    const present = presentMap(origin.db)
+    const present = await presentMap(origin.db)
     for (const d of [manifest, config, ...layers]) expect([...(present.get(d.digest) ?? [])].sort(), d.digest).toEqual(['local_us', 'swift_eu'])
     expect(await placementProblems(origin.db, origin.locations)).toEqual([])
 
@@ -168,7 +168,7 @@ describe.skipIf(unavailable !== null)('replication between two Swift locations o
     const manifest = await pushManifest(origin.url, name, 'v1', imageManifest(config, [layer]))
     await waitForReplication(origin.db, { timeoutMs: 60_000 })
     for (const d of [config, layer, manifest]) {
-      expect([...(presentMap(origin.db).get(d.digest) ?? [])].sort()).toEqual(['swift_a', 'swift_b'])
+      expect([...((await presentMap(origin.db)).get(d.digest) ?? [])].sort()).toEqual(['swift_a', 'swift_b'])
       expect(replicated.find((r) => r.digest === d.digest)).toMatchObject({ target: 'swift_b', source: 'swift_a', serverSide: true })
     }
     expect(await placementProblems(origin.db, origin.locations)).toEqual([])

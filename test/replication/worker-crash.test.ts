@@ -12,6 +12,7 @@ import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import { pushBlob, randomBytes, uniqueName } from '../helpers/registry-client.ts'
 import { placementProblems, presentMap, waitForReplication } from '../helpers/replication.ts'
 import { replicationJobs } from '../../db/schema.ts'
+import { testDatabaseUrl } from '../helpers/test-database.ts'
 
 const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..')
 
@@ -35,7 +36,8 @@ describe('replication worker crash safety', () => {
       preference: ['us-east', 'eu-west', 'ap-south'],
       replication: { workerInProcess: false, leaseSeconds: 1, concurrency: 3, backoffBaseMs: 50, backoffMaxMs: 500 },
     }))
-    env = { MERIDIAN_CONFIG: configPath, MERIDIAN_DATA_DIR: dataDir }
+    // The worker is a second process on the origin's database.
+    env = { MERIDIAN_CONFIG: configPath, MERIDIAN_DATA_DIR: dataDir, DATABASE_URL: await testDatabaseUrl(dataDir) }
     origin = await startTestOrigin({ env, dataDir })
   })
   afterAll(async () => {
@@ -51,8 +53,8 @@ describe('replication worker crash safety', () => {
       const worker = startWorker(env)
       const exited = new Promise((r) => worker.once('exit', r))
       // Wait until it holds a job, then kill it at a random instant of the copy.
-      const running = await pollUntil(() => origin.db.select().from(replicationJobs).where(eq(replicationJobs.state, 'running')).all().length > 0 || allDone(origin), 20_000)
-      if (!running || allDone(origin)) { worker.kill('SIGKILL'); await exited; break }
+      const running = await pollUntil(async () => (await origin.db.select().from(replicationJobs).where(eq(replicationJobs.state, 'running')).all()).length > 0 || await allDone(origin), 20_000)
+      if (!running || await allDone(origin)) { worker.kill('SIGKILL'); await exited; break }
       await new Promise((r) => setTimeout(r, Math.random() * 60))
       worker.kill('SIGKILL')
       await exited
@@ -66,21 +68,21 @@ describe('replication worker crash safety', () => {
     } finally {
       worker.kill('SIGTERM')
     }
-    for (const b of blobs) expect([...presentMap(origin.db).get(b.digest)!].sort()).toEqual(['ap-south', 'eu-west', 'us-east'])
+    for (const b of blobs) expect([...(await presentMap(origin.db)).get(b.digest)!].sort()).toEqual(['ap-south', 'eu-west', 'us-east'])
     expect(await placementProblems(origin.db, origin.locations)).toEqual([])
-    const states = origin.db.select({ state: replicationJobs.state }).from(replicationJobs).all().map((r) => r.state)
+    const states = (await origin.db.select({ state: replicationJobs.state }).from(replicationJobs).all()).map((r) => r.state)
     expect(new Set(states)).toEqual(new Set(['done']))
   }, 120_000)
 })
 
-function allDone(origin: TestOrigin): boolean {
-  return origin.db.select().from(replicationJobs).all().every((j) => j.state === 'done')
+async function allDone(origin: TestOrigin): Promise<boolean> {
+  return (await origin.db.select().from(replicationJobs).all()).every((j) => j.state === 'done')
 }
 
-async function pollUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (check()) return true
+    if (await check()) return true
     await new Promise((r) => setTimeout(r, 10))
   }
   return false

@@ -61,7 +61,7 @@ export function defineRuntimeEdgeTests(runtime: EdgeRuntimeName, label: string, 
         const reader = await makeAccount(secureOrigin.db, `reader-${runtime}`, { [privateName]: ['pull'] })
         const secret = await pushImageWith(secureOrigin.url, await tokenFrom(secureOrigin.url, settings, [`repository:${privateName}:pull,push`], admin), privateName, 'v1')
         const open = await pushImageWith(secureOrigin.url, await tokenFrom(secureOrigin.url, settings, [`repository:${publicName}:pull,push`], admin), publicName, 'v1')
-        setRepositoryPublic(secureOrigin.db, publicName, true)
+        await setRepositoryPublic(secureOrigin.db, publicName, true)
         await waitForReplication(secureOrigin.db)
         await secured.settle()
         const blobOf = (name: string, digest: string) => at(secured.url, `/v2/${name}/blobs/${digest}`)

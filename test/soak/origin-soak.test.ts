@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readProcessMemory, spawnOrigin, type OriginProcess } from '../../scripts/bench/origin-process.ts'
 import { pushImage, uniqueName } from '../helpers/registry-client.ts'
+import { testDatabaseUrl } from '../helpers/test-database.ts'
 
 const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..')
 const GC_HOOK = pathToFileURL(join(ROOT, 'test', 'soak', 'gc-on-signal.mjs')).href
@@ -40,9 +41,10 @@ describe.skipIf(process.env.MERIDIAN_SOAK !== '1')('origin and worker under sust
     const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' })
     if (built.status !== 0) throw new Error('scripts/build.mjs failed')
     dataDir = mkdtempSync(join(tmpdir(), 'meridian-soak-'))
-    origin = await spawnOrigin({ cwd: ROOT, dataDir, nodeArgs: NODE_ARGS, worker: false })
+    const databaseUrl = await testDatabaseUrl(dataDir)
+    origin = await spawnOrigin({ cwd: ROOT, dataDir, nodeArgs: NODE_ARGS, worker: false, env: { DATABASE_URL: databaseUrl } })
     procs.push({ name: 'origin', pid: origin.pid, stderr: origin.stderr, alive: () => isAlive(origin.pid) })
-    worker = await startWorker(dataDir)
+    worker = await startWorker(dataDir, databaseUrl)
     let workerLog = ''
     worker.stderr!.setEncoding('utf8').on('data', (s: string) => { workerLog = (workerLog + s).slice(-64 * 1024) })
     procs.push({ name: 'worker', pid: worker.pid!, stderr: () => workerLog, alive: () => worker.exitCode === null && worker.signalCode === null })
@@ -100,10 +102,10 @@ describe.skipIf(process.env.MERIDIAN_SOAK !== '1')('origin and worker under sust
   }, 600_000)
 })
 
-async function startWorker(dataDir: string): Promise<ChildProcess> {
+async function startWorker(dataDir: string, databaseUrl: string): Promise<ChildProcess> {
   const worker = spawn(process.execPath, [...NODE_ARGS, 'dist/worker.mjs'], {
     cwd: ROOT,
-    env: { ...process.env, MERIDIAN_CONFIG: join(dataDir, 'bench-config.yaml'), MERIDIAN_DATA_DIR: dataDir, MERIDIAN_LOG_LEVEL: 'warn' },
+    env: { ...process.env, MERIDIAN_CONFIG: join(dataDir, 'bench-config.yaml'), MERIDIAN_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, MERIDIAN_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   await new Promise<void>((resolve, reject) => {
