@@ -12,6 +12,7 @@ import { eq, sql } from 'drizzle-orm'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { closeDatabase, openDatabase, type Db, type Dialect } from './client.ts'
 import { TransactionEnded } from './executor.ts'
+import { TransactionAborted } from './postgres-executor.ts'
 import { accounts, blobs, changes, manifests, replicationJobs, repositories, settings } from './schema.ts'
 import { createDatabase, startPostgres, type PostgresCluster } from '../test/helpers/postgres.ts'
 
@@ -125,12 +126,18 @@ describe.each(['sqlite', 'postgres'] as const)('%s executor', (dialect) => {
     const outcome = await db.transaction(async (t) => {
       await t.insert(settings).values(setting('kept')).run()
       // A duplicate key, caught (e.g. "insert, or it exists already"). SQLite carries on; a
-      // PostgreSQL transaction is aborted by it, and its COMMIT then answers ROLLBACK, not an error.
+      // PostgreSQL transaction is aborted by it and its COMMIT answers ROLLBACK, which the
+      // executor must turn into an error (TransactionAborted), never a resolved transaction.
       await t.insert(settings).values(setting('taken')).run().catch(() => {})
       return 'resolved'
     }).catch((err) => rootCause(err))
-    if (outcome === 'resolved') expect(await valueOf(db, 'kept')).toBe('v')
-    else expect(outcome).toBeInstanceOf(Error)
+    if (dialect === 'sqlite') {
+      expect(outcome).toBe('resolved')
+      expect(await valueOf(db, 'kept')).toBe('v')
+    } else {
+      expect(outcome).toBeInstanceOf(TransactionAborted)
+      expect(await valueOf(db, 'kept')).toBeUndefined()
+    }
   })
 
   // The same race twice: through drizzle's builders (how db/queries writes), and through raw
@@ -260,5 +267,20 @@ describe('sqlite executor: one connection, one transaction at a time', () => {
     expect(order[0]).toBe('tx1 begins')
     expect(order[1]).toBe('tx1 ends')
     expect(order.slice(2).sort()).toEqual(['read 2', 'tx2 reads 2', 'write'])
+  })
+
+  // Bug (db/sqlite-executor.ts): the "inside a transaction" mark is an AsyncLocalStorage flag that
+  // outlives its transaction: work started inside the body (a timer, a promise chain) carries it
+  // for ever. After the commit such work cannot open a transaction ("nested transaction"), and a
+  // statement from it throws instead of waiting whenever another transaction is open. A mark
+  // that knows whether its own transaction is still open (a per-transaction object, its flag
+  // cleared at the end) would fix both. `it.fails`: drop it once fixed.
+  it.fails('lets work started inside a transaction use the database after that transaction ended', async () => {
+    const db = await fresh('sqlite')
+    let later!: Promise<unknown>
+    await db.transaction(async () => {
+      later = sleep(20).then(() => db.transaction(async (t) => t.select().from(settings).all()))
+    })
+    expect(await later).toEqual([])
   })
 })
