@@ -94,15 +94,17 @@ describe('location.health changes', () => {
     origin.locations.markDown(id, new StorageError('unavailable', id, 'simulated'), 'write')
     origin.locations.markDown(id, new StorageError('unavailable', id, 'simulated'))
     origin.locations.markDown(id, new StorageError('unavailable', id, 'simulated again'))
-    const page = await feedPage(origin.url, `after=${head}`)
-    expect(page.changes).toMatchObject([{ kind: 'location.health', location: id, readable: false }])
+    // The append is asynchronous (a round trip on PostgreSQL): wait for it.
+    await expect.poll(async () => (await feedPage(origin.url, `after=${head}`)).changes, { timeout: 5000 })
+      .toMatchObject([{ kind: 'location.health', location: id, readable: false }])
   })
 
   it('sends at most one per location per interval, ending on the current state', async () => {
     let t = 0
     const queries = prepareFeedQueries(origin.db)
     const start = await queries.head()
-    const recorder = createHealthRecorder({ db: origin.db, minIntervalMs: 150, now: () => t })
+    let appended = 0
+    const recorder = createHealthRecorder({ db: origin.db, minIntervalMs: 150, now: () => t, onAppend: () => { appended++ } })
     try {
       recorder.record('flappy', false)
       t = 10
@@ -111,9 +113,12 @@ describe('location.health changes', () => {
       recorder.record('flappy', true)
       recorder.record('steady', false)
       const kinds = async () => (await queries.changesAfter(start, 100)).map((r) => JSON.parse(r.payload) as { location: string; readable: boolean })
+      // Appends are asynchronous: count them (onAppend), then read the log.
+      await expect.poll(() => appended).toBe(2)
       expect(await kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }])
       t = 200
       await new Promise((resolve) => setTimeout(resolve, 250))
+      await expect.poll(() => appended).toBe(3)
       expect(await kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }, { location: 'flappy', readable: true }])
     } finally {
       recorder.close()
