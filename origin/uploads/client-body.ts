@@ -1,7 +1,7 @@
 // The request's own body, with its failures told apart from everything else a push can hit. A
 // body that breaks off (the client went away, the idle timeout cut it, a malformed chunked
 // encoding) is the client's fault: 400, and the location that was being written stays healthy.
-// Anything else failing mid-push (SQLITE_BUSY or SQLITE_FULL from the session row, a bug) is the
+// Anything else failing mid-push (the database busy or full on the session row, a bug) is the
 // server's: it must reach the 500/503 handling, not be answered as a client error that docker
 // would not retry.
 

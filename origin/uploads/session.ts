@@ -119,7 +119,7 @@ async function storeChunk(deps: ResolvedDeps, upload: Upload, location: Location
   try {
     advanced = await advanceUpload(deps.db, upload.id, upload.offset, upload.parts, added, nonce)
   } catch (err) {
-    // The database failed (SQLITE_BUSY, SQLITE_FULL): no row names this part, so it goes now.
+    // The database failed (busy, full, unreachable): no row names this part, so it goes now.
     await location.engine.delete(key).catch(() => undefined)
     throw err
   }

@@ -47,7 +47,7 @@ export function noteFallback(deps: ResolvedDeps, repository: string, used: Locat
  * writes. A failed read of the request's own body (ClientBodyError: origin/uploads/client-body.ts)
  * is the client's: 400, the location stays healthy. With `fromClient` the bytes were the request's
  * own body: the guard (storage/guard.ts) wraps every engine failure in a StorageError and hands the
- * body's own errors back unchanged, so anything else (SQLITE_BUSY from the session row, a bug) is
+ * body's own errors back unchanged, so anything else (the database failing on the session row, a bug) is
  * the server's fault, left to the app's onError: logged, answered 500. Without it the body is
  * read from storage, whose mid-stream failures are not wrapped: the location's state.
  * Whatever a location answers a write with (no permission, read-only or full filesystem, a path
