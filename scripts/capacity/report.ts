@@ -15,7 +15,7 @@ const GB = 1e9
 const fmt = (n: number, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 for (const file of files) {
-  const run = JSON.parse(readFileSync(file, 'utf8')) as { engine: string; blobs: number; counts: Record<string, number>; sizes: Sizes; changesPerSecond?: number; feed?: Record<string, number> }
+  const run = JSON.parse(readFileSync(file, 'utf8')) as { engine: string; blobs: number; counts: Record<string, number>; sizes: Sizes; changesPerSecond?: number; feed?: Record<string, number>; compact?: { rows: number; bytes: number; bytesPerRow: number } }
   const factor = target / run.blobs
   console.log(`\n### ${run.engine}, ${run.blobs.toLocaleString('en-US')} blobs measured, × ${fmt(factor, 0)} to ${target.toLocaleString('en-US')} blobs\n`)
   console.log('| table | rows measured | table B/row | indexes (B/row each) | total B/row | rows at target | total at target (GB) |')
@@ -34,4 +34,5 @@ for (const file of files) {
   console.log(`\ndatabase file/cluster bytes measured: ${fmt(run.sizes.databaseBytes / 1e6)} MB → × factor ${fmt(run.sizes.databaseBytes * factor / GB)} GB`)
   if (run.feed) console.log(`feed: page reads ${fmt(run.feed.readPerSecond, 0)} changes/s; one-change commits ${fmt(run.feed.commitsPerSecond1, 0)}/s (1 at a time), ${fmt(run.feed.commitsPerSecond8, 0)}/s (8 at once)`)
   if (run.changesPerSecond) console.log(`edge apply: ${fmt(run.changesPerSecond, 0)} changes/s`)
+  if (run.compact) console.log(`compact blob_locations (not in the index today): ${fmt(run.compact.bytesPerRow, 0)} B/row, ${run.compact.rows.toLocaleString('en-US')} rows → ${fmt(run.compact.bytes * factor / GB)} GB at target`)
 }
