@@ -269,13 +269,9 @@ describe('sqlite executor: one connection, one transaction at a time', () => {
     expect(order.slice(2).sort()).toEqual(['read 2', 'tx2 reads 2', 'write'])
   })
 
-  // Bug (db/sqlite-executor.ts): the "inside a transaction" mark is an AsyncLocalStorage flag that
-  // outlives its transaction: work started inside the body (a timer, a promise chain) carries it
-  // for ever. After the commit such work cannot open a transaction ("nested transaction"), and a
-  // statement from it throws instead of waiting whenever another transaction is open. A mark
-  // that knows whether its own transaction is still open (a per-transaction object, its flag
-  // cleared at the end) would fix both. `it.fails`: drop it once fixed.
-  it.fails('lets work started inside a transaction use the database after that transaction ended', async () => {
+  // Work started inside a body (a timer, a promise chain) carries the transaction's async context
+  // after it ended: it must then open transactions and wait for others like anyone else.
+  it('lets work started inside a transaction use the database after that transaction ended', async () => {
     const db = await fresh('sqlite')
     let later!: Promise<unknown>
     await db.transaction(async () => {

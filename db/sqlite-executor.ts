@@ -26,7 +26,9 @@ export function openSqliteExecutor(path: string): Executor & { sqlite: BetterSql
   const statements = new Map<string, BetterSqlite3.Statement>()
   /** The open transaction's end, or null. */
   let open: Promise<void> | null = null
-  const inTransaction = new AsyncLocalStorage<boolean>()
+  // The transaction a piece of async work was started in. An object whose `live` ends with the
+  // transaction: a timer or promise chain started inside one outlives it and must not count as in it.
+  const inTransaction = new AsyncLocalStorage<{ live: boolean }>()
 
   function prepare(text: string): BetterSqlite3.Statement {
     let st = statements.get(text)
@@ -59,22 +61,22 @@ export function openSqliteExecutor(path: string): Executor & { sqlite: BetterSql
     dialect: 'sqlite',
     sqlite,
     async query(text, params, method) {
-      if (open && inTransaction.getStore()) {
+      if (open && inTransaction.getStore()?.live) {
         throw new Error(`a statement on the database itself inside a transaction (use the transaction's handle): ${text.slice(0, 120)}`)
       }
       while (open) await open
       return run(text, params, method)
     },
     async transaction(fn) {
-      if (inTransaction.getStore()) throw new Error('nested transaction: pass the open transaction down instead')
+      if (inTransaction.getStore()?.live) throw new Error('nested transaction: pass the open transaction down instead')
       while (open) await open
       let end!: () => void
       open = new Promise<void>((resolve) => { end = resolve })
-      let live = true
+      const state = { live: true }
       const tx: Executor = {
         dialect: 'sqlite',
         async query(text, params, method) {
-          if (!live) throw new TransactionEnded(text)
+          if (!state.live) throw new TransactionEnded(text)
           return run(text, params, method)
         },
         transaction: () => { throw new Error('nested transaction: use the open one') },
@@ -83,7 +85,7 @@ export function openSqliteExecutor(path: string): Executor & { sqlite: BetterSql
       try {
         prepare('BEGIN IMMEDIATE').run()
         try {
-          const result = await inTransaction.run(true, () => fn(tx))
+          const result = await inTransaction.run(state, () => fn(tx))
           prepare('COMMIT').run()
           return result
         } catch (err) {
@@ -91,7 +93,7 @@ export function openSqliteExecutor(path: string): Executor & { sqlite: BetterSql
           throw err
         }
       } finally {
-        live = false
+        state.live = false
         open = null
         end()
       }

@@ -36,6 +36,8 @@ import { createAccessAdminRoutes } from './auth/admin-routes.ts'
 import { startAuthHousekeeping } from './auth/housekeeping.ts'
 import type { Hono } from 'hono'
 import type { OriginEnv } from './deps.ts'
+import { createLease, processOwnerId, reconcilerLeaseMs } from './lease.ts'
+import { CHANGES_CHANNEL, JOBS_CHANNEL, listenForCommits } from '../db/notify.ts'
 
 export interface OriginServer {
   url: string
@@ -170,21 +172,32 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   }
   worker?.start()
   // Abandoned upload sessions (a day untouched) and orphaned parts go, once an hour (npm run gc).
+  // One cleanup and one reconciler per deployment, whichever process holds its lease (origin/lease.ts).
+  const owner = processOwnerId()
   const uploadCleanup = startUploadCleanup({ db, locations, log }, {
     intervalMs: 3_600_000, olderThanMs: 24 * 3_600_000, tempGraceMs: tempGraceFor(config.origin.idleTimeoutMs),
+    lease: createLease(db, 'upload-cleanup', owner, 2 * 3_600_000 + 60_000),
   })
   const authHousekeeping = keys ? startAuthHousekeeping(db, log) : null
-  // One reconciler per deployment: it runs beside the worker (here, or in npm run worker).
+  // The reconciler runs beside a worker (here, or in npm run worker), one per deployment.
   const reconciler = runWorker
     ? startReconciler(db, policy.targetsFor, {
       intervalMs: config.replication.reconcileIntervalSeconds * 1000,
+      lease: createLease(db, 'reconciler', owner, reconcilerLeaseMs(config.replication.reconcileIntervalSeconds)),
       onResult: (r) => { if (r.jobs > 0) { log.info('reconciler enqueued replication', { ...r }); worker?.wake() } },
       onError: (err) => log.error('reconciler failed', { error: describeError(err) }),
     })
     : null
+  // Commits by other origins and workers on the same database (PostgreSQL) wake this process's
+  // feed long polls and workers at once; this process's own commits do so through onCommit.
+  const stopListening = await Promise.all([
+    listenForCommits(db, CHANGES_CHANNEL, () => feed.notify()),
+    listenForCommits(db, JOBS_CHANNEL, () => worker?.wake()),
+  ])
   return {
     url, db, locations, deps, metrics, policy, worker,
     async close() {
+      await Promise.all(stopListening.map((stop) => stop()))
       await reconciler?.stop()
       await authHousekeeping?.stop()
       await uploadCleanup.stop()

@@ -5,6 +5,7 @@
 import type { Db } from '../../db/client.ts'
 import { blobsPage, enqueueReplication, type TargetsFor } from '../../db/queries/placements.ts'
 import { namespaceOf } from '../../oci/names.ts'
+import type { Lease } from '../lease.ts'
 
 export interface ReconcileOptions {
   /** Resume after this digest (exclusive). */
@@ -56,7 +57,11 @@ export async function reconcilePage(db: Db, targetsFor: TargetsFor, options: Rec
  * million blobs is caught up in about half an hour of paging (plus copying), not a day and a half.
  * One page at a time; stop() waits for a running one (the database is closed after it).
  */
-export function startReconciler(db: Db, targetsFor: TargetsFor, options: { intervalMs: number; pageGapMs?: number; pageSize?: number; onResult?: (r: ReconcileResult) => void; onError?: (err: unknown) => void }): { stop(): Promise<void> } {
+/**
+ * With `lease`, a pass runs only while this process holds it (one reconciler per deployment, on
+ * whichever origin or worker holds it); the others check again every `intervalMs`.
+ */
+export function startReconciler(db: Db, targetsFor: TargetsFor, options: { intervalMs: number; pageGapMs?: number; pageSize?: number; lease?: Lease; onResult?: (r: ReconcileResult) => void; onError?: (err: unknown) => void }): { stop(): Promise<void> } {
   const { intervalMs, pageGapMs = 1000, pageSize = 500 } = options
   let cursor: string | null = null
   let timer: ReturnType<typeof setTimeout> | null = null
@@ -69,6 +74,10 @@ export function startReconciler(db: Db, targetsFor: TargetsFor, options: { inter
   }
   // Never rejects: a failed page is reported and the next tick retries from the same cursor.
   async function tick(): Promise<void> {
+    if (options.lease && !(await options.lease.hold())) {
+      cursor = null
+      return schedule(intervalMs)
+    }
     try {
       const r = await reconcilePage(db, targetsFor, { after: cursor, limit: pageSize })
       cursor = r.cursor
@@ -85,6 +94,7 @@ export function startReconciler(db: Db, targetsFor: TargetsFor, options: { inter
       stopped = true
       if (timer) clearTimeout(timer)
       await running
+      await options.lease?.release()
     },
   }
 }

@@ -14,6 +14,7 @@ import { PROBE_KEY, uploadPrefix } from '../../storage/keys.ts'
 import type { LocationSet } from '../locations.ts'
 import { describeError, type Logger } from '../log.ts'
 import { sweepTemporaryFiles, type TempSweepItem } from './sweep-temporary.ts'
+import type { Lease } from '../lease.ts'
 
 export interface CleanupDeps {
   db: Db
@@ -177,15 +178,21 @@ async function collectOrphans(deps: CleanupDeps, engine: StorageEngine, options:
  * one. At start it sweeps temporary files once, in the background (readiness does not wait): a
  * crash leaves them, and a restart is the moment one is likely to have happened.
  */
-export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; tempGraceMs: number; onResult?: (r: CleanupResult) => void; now?: () => number }): { stop(): Promise<void> } {
+/**
+ * Abandoned sessions are collected only while this process holds `lease` (one cleanup per
+ * deployment); the sweep of this process's own temporary files always runs.
+ */
+export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; tempGraceMs: number; lease?: Lease; onResult?: (r: CleanupResult) => void; now?: () => number }): { stop(): Promise<void> } {
   const { now = Date.now, tempGraceMs } = options
   let running: Promise<unknown> | null = sweepTemporaryFiles(deps, { olderThan: new Date(now() - tempGraceMs) })
     .catch((err: unknown) => deps.log.error('temporary file sweep failed', { error: describeError(err) }))
     .finally(() => { running = null })
   const tick = () => {
     if (running) return
-    running = collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs, tempGraceMs, now: now() })
+    running = (options.lease ? options.lease.hold() : Promise.resolve(true))
+      .then((held) => held ? collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs, tempGraceMs, now: now() }) : null)
       .then((r) => {
+        if (!r) return
         if (r.sessions + r.orphanParts + r.tempItems + r.errors > 0) deps.log.info('upload cleanup', { ...r })
         options.onResult?.(r)
       })
@@ -198,6 +205,7 @@ export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: num
     async stop() {
       clearInterval(timer)
       await running
+      await options.lease?.release()
     },
   }
 }
