@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import * as schema from './schema.ts'
 import type { Dialect, Executor, Method } from './executor.ts'
-import { openSqliteExecutor } from './sqlite-executor.ts'
+import { openSharedSqliteExecutor } from './sqlite-executor.ts'
 import { openPostgresExecutor, type PostgresExecutor } from './postgres-executor.ts'
 import { migrateSqlite, migratePostgres } from './migrate.ts'
 
@@ -82,7 +82,7 @@ export async function openDatabase(url: string): Promise<Db> {
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const executor = openSqliteExecutor(path)
+  const executor = openSharedSqliteExecutor(path)
   migrateSqlite(executor.sqlite)
   return dbOver(executor)
 }

@@ -9,8 +9,41 @@
 
 import type BetterSqlite3 from 'better-sqlite3'
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { resolve } from 'node:path'
 import { TransactionEnded, type Executor, type Method, type StatementResult } from './executor.ts'
 import { loadSqliteDriver } from './sqlite-driver.ts'
+
+/**
+ * One connection per database file per process, shared by every handle opened on it (two origins
+ * in one test process, a script beside its origin). Two connections of one process could deadlock:
+ * a transaction holds the write lock across awaits, and the other connection's BEGIN IMMEDIATE
+ * would wait for it synchronously, blocking the very event loop that must finish it.
+ */
+const shared = new Map<string, { executor: Executor & { sqlite: BetterSqlite3.Database }; handles: number }>()
+
+export function openSharedSqliteExecutor(path: string): Executor & { sqlite: BetterSqlite3.Database } {
+  if (path === ':memory:') return openSqliteExecutor(path)
+  const key = resolve(path)
+  let entry = shared.get(key)
+  if (!entry) {
+    entry = { executor: openSqliteExecutor(key), handles: 0 }
+    shared.set(key, entry)
+  }
+  entry.handles++
+  const { executor } = entry
+  let closed = false
+  return {
+    ...executor,
+    async close() {
+      if (closed) return
+      closed = true
+      if (--entry.handles === 0) {
+        shared.delete(key)
+        await executor.close()
+      }
+    },
+  }
+}
 
 /** Statements are prepared once per SQL text; texts come from code, this bounds the odd variadic IN list. */
 const STATEMENT_CACHE = 1000
