@@ -48,8 +48,18 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
   let loopDone: Promise<void> | null = null
   let wakeUp: (() => void) | null = null
 
+  // One line when a copy attempt starts and one when it ends (whatever the outcome), with the job,
+  // the owner and the instant: test/scale/multi-origin-chaos.test.ts reads them from every worker
+  // to prove that no two workers ever copied the same (blob, location) at once.
+  function attempt(msg: string, job: Job, fields: Record<string, unknown> = {}) {
+    log.info(msg, { jobId: job.id, digest: job.digest, location: job.location, owner, at: Date.now(), ...fields })
+  }
+
   async function run(job: Job): Promise<void> {
     const started = Date.now()
+    attempt('replication attempt started', job)
+    // 'error' unless set below: recording the outcome threw (the caller logs it; the lease expires).
+    let ended = 'error'
     // Long copies keep their lease; a worker that dies stops renewing and the job is re-claimed.
     // A renewal that fails (the database busy) is tried again at the next beat.
     const heartbeat = setInterval(() => {
@@ -61,18 +71,21 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
     try {
       const result = await copyBlob({ ...deps, onBytes: (s, t, n) => deps.metrics?.bytesCopied.inc({ source: s, target: t }, n) }, job)
       await completeJob(deps.db, job, result)
+      ended = 'done'
       deps.metrics?.jobs.inc({ location: job.location, outcome: 'done' })
       deps.metrics?.lag.observe({ location: job.location }, (Date.now() - job.createdAt) / 1000)
       log.info('replicated', { digest: job.digest, target: job.location, source: result.source, serverSide: result.serverSide, bytes: result.size, ms: Date.now() - started })
     } catch (err) {
       if (err instanceof CopyFailure && err.cancel) {
         await deleteJob(deps.db, job)
+        ended = 'dropped'
         log.info('replication job dropped', { digest: job.digest, target: job.location, reason: err.message })
         return
       }
       const permanent = err instanceof CopyFailure && err.permanent
       const error = err instanceof CopyFailure ? err.message : describeError(err)
       const outcome = await failJob(deps.db, job, { error, permanent, maxAttempts: config.maxAttempts, backoffBaseMs: config.backoffBaseMs, backoffMaxMs: config.backoffMaxMs })
+      ended = outcome
       if (outcome === 'lost') return
       deps.metrics?.jobs.inc({ location: job.location, outcome })
       const fields = { digest: job.digest, target: job.location, attempts: job.attempts + 1, error }
@@ -80,6 +93,7 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
       else log.warn('replication failed, will retry', fields)
     } finally {
       clearInterval(heartbeat)
+      attempt('replication attempt ended', job, { outcome: ended })
     }
   }
 
