@@ -60,6 +60,7 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
     attempt('replication attempt started', job)
     // 'error' unless set below: recording the outcome threw (the caller logs it; the lease expires).
     let ended = 'error'
+    let source: string | undefined
     // Long copies keep their lease; a worker that dies stops renewing and the job is re-claimed.
     // A renewal that fails (the database busy) is tried again at the next beat.
     const heartbeat = setInterval(() => {
@@ -72,6 +73,7 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
       const result = await copyBlob({ ...deps, onBytes: (s, t, n) => deps.metrics?.bytesCopied.inc({ source: s, target: t }, n) }, job)
       await completeJob(deps.db, job, result)
       ended = 'done'
+      source = result.source
       deps.metrics?.jobs.inc({ location: job.location, outcome: 'done' })
       deps.metrics?.lag.observe({ location: job.location }, (Date.now() - job.createdAt) / 1000)
       log.info('replicated', { digest: job.digest, target: job.location, source: result.source, serverSide: result.serverSide, bytes: result.size, ms: Date.now() - started })
@@ -93,7 +95,8 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
       else log.warn('replication failed, will retry', fields)
     } finally {
       clearInterval(heartbeat)
-      attempt('replication attempt ended', job, { outcome: ended })
+      // source = location: the bytes were already there, nothing was copied.
+      attempt('replication attempt ended', job, { outcome: ended, ...(source ? { source } : {}) })
     }
   }
 
