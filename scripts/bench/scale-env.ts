@@ -1,0 +1,102 @@
+// What the scale benchmark runs against: a throwaway PostgreSQL cluster made as durable as the
+// SQLite path (SQLite commits with synchronous=FULL, an fsync per commit; the test cluster starts
+// with fsync off, which would flatter PostgreSQL), a fresh database per measurement, origin and
+// worker processes from the production bundles, and CPU accounting of the PostgreSQL server.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import pg from 'pg'
+import { createDatabase, startPostgres, type PostgresCluster } from '../../test/helpers/postgres.ts'
+import { readCpuSeconds, spawnOrigin, type OriginProcess } from './origin-process.ts'
+
+export type Engine = 'sqlite' | 'postgres'
+
+export async function startDurablePostgres(): Promise<PostgresCluster> {
+  const cluster = await startPostgres({ maxConnections: 200 })
+  const c = new pg.Client({ connectionString: cluster.url })
+  await c.connect()
+  try {
+    // All three are reloadable (sighup / user): no restart.
+    for (const s of ['fsync = on', 'synchronous_commit = on', 'full_page_writes = on']) await c.query(`ALTER SYSTEM SET ${s}`)
+    await c.query('SELECT pg_reload_conf()')
+  } finally {
+    await c.end()
+  }
+  return cluster
+}
+
+let databases = 0
+/** A fresh database URL for one measurement: `sqlite:<dir>/…` or a new PostgreSQL database. */
+export async function freshDatabase(engine: Engine, cluster: PostgresCluster, dir: string, label: string): Promise<string> {
+  const name = `scale_${label.replace(/\W/g, '_')}_${++databases}`
+  if (engine === 'sqlite') return `sqlite:${join(dir, `${name}.db`)}`
+  await createDatabase(cluster.url, name)
+  return cluster.urlFor(name)
+}
+
+/** user + system seconds of the postmaster and every backend (its children). */
+export function postgresCpuSeconds(cluster: PostgresCluster): number {
+  const root = cluster.child.pid!
+  let total = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      // Exited backends' CPU is lost here; the benchmark's backends live as long as their pools.
+      if (Number(entry) === root || ppid === root) total += readCpuSeconds(Number(entry))
+    } catch {
+      // The process ended between readdir and read.
+    }
+  }
+  return total
+}
+
+/**
+ * `count` origin processes (dist/origin.mjs) on one database and one data dir, so they share
+ * locations as origins behind a load balancer share buckets. `worker`: the replication worker
+ * runs inside each origin (`npm start`); otherwise jobs queue for an external worker.
+ */
+export async function spawnOrigins(o: { repoRoot: string; dataDir: string; databaseUrl: string; count: number; worker: boolean; entry?: string }): Promise<OriginProcess[]> {
+  const origins: OriginProcess[] = []
+  try {
+    // One at a time: each migrates (a no-op after the first) and takes its leases.
+    for (let i = 0; i < o.count; i++) {
+      origins.push(await spawnOrigin({ cwd: o.repoRoot, dataDir: o.dataDir, worker: o.worker, entry: o.entry, env: { DATABASE_URL: o.databaseUrl } }))
+    }
+  } catch (err) {
+    await stopAll(origins)
+    throw err
+  }
+  return origins
+}
+
+export async function stopAll(processes: Array<{ stop(): Promise<void> }>): Promise<void> {
+  await Promise.all(processes.map((p) => p.stop().catch(() => undefined)))
+}
+
+/** `npm run worker` (dist/worker.mjs) on the origin's config and database, once it says ready. */
+export async function spawnWorker(o: { repoRoot: string; dataDir: string; databaseUrl: string; entry?: string }): Promise<{ pid: number; stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, [o.entry ?? 'dist/worker.mjs'], {
+    cwd: o.repoRoot,
+    env: { ...process.env, MERIDIAN_CONFIG: join(o.dataDir, 'bench-config.yaml'), MERIDIAN_DATA_DIR: o.dataDir, DATABASE_URL: o.databaseUrl, MERIDIAN_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => { if (s.includes('worker ready')) resolve() })
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready`)))
+  })
+  return {
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = once(child, 'exit')
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}

@@ -1,0 +1,54 @@
+// One claim-and-complete worker process for scripts/bench/scale-jobs.ts: `loops` loops, each
+// claiming one job at a time (db/queries/replication.ts claimDueJobs, limit 1) and completing it
+// (completeJob: placement present + change appended + job done, one transaction). With
+// SCALE_COPY_ROOT set, each job also copies a small file as a worker would (read, SHA-256, write
+// with fsync) between claim and complete; otherwise the worker does no work of its own, so the
+// figure is the database's. Prints "ready", waits for one stdin line {from, until} (epoch ms),
+// counts the jobs it completes inside that window, prints one JSON line and exits.
+
+import { createHash } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { closeDatabase, openDatabase } from '../../db/client.ts'
+import { claimDueJobs, completeJob } from '../../db/queries/replication.ts'
+
+const url = process.env.SCALE_DATABASE_URL!
+const loops = Number(process.env.SCALE_LOOPS ?? '1')
+const copyRoot = process.env.SCALE_COPY_ROOT ?? null
+const owner = `bench-${process.pid}`
+
+const db = await openDatabase(url)
+// A warm connection per loop before the clock starts.
+await Promise.all(Array.from({ length: loops }, () => db.$execute('SELECT 1', [], 'get')))
+if (copyRoot) mkdirSync(join(copyRoot, 'to'), { recursive: true })
+process.stdout.write('ready\n')
+
+const line = await new Promise<string>((resolve) => createInterface({ input: process.stdin }).once('line', resolve))
+const { from, until } = JSON.parse(line) as { from: number; until: number }
+while (Date.now() < from - 500) await new Promise((r) => setTimeout(r, 10))
+
+let count = 0
+let exhausted = false
+const cpu0 = process.cpuUsage()
+await Promise.all(Array.from({ length: loops }, async () => {
+  while (Date.now() < until) {
+    const [job] = await claimDueJobs(db, { owner, limit: 1, leaseMs: 600_000 })
+    if (!job) { exhausted = true; return }
+    let size = 1
+    if (copyRoot) {
+      // The seeded source file of this job's blob (scale-jobs.ts writes one per digest).
+      const bytes = await readFile(join(copyRoot, 'from', job.digest.slice(7)))
+      if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== job.digest) throw new Error(`bad source for ${job.digest}`)
+      await writeFile(join(copyRoot, 'to', `${job.digest.slice(7)}-${job.location}`), bytes, { flush: true })
+      size = bytes.byteLength
+    }
+    await completeJob(db, job, { size, source: 'a' })
+    const now = Date.now()
+    if (now >= from && now < until) count++
+  }
+}))
+const cpu = process.cpuUsage(cpu0)
+process.stdout.write(`${JSON.stringify({ count, exhausted, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`)
+await closeDatabase(db)

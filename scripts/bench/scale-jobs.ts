@@ -1,0 +1,97 @@
+// Claim-and-complete rate of replication jobs (issue #11): a database seeded with pending jobs,
+// then N worker processes (scripts/bench/scale-jobs-worker.ts) claiming and completing them for
+// a fixed window, started together. Processes, not async loops in one process: on 2 cores, one
+// Node process's single JavaScript thread would cap the rate before the database does. The CPU
+// the workers and the PostgreSQL server used in the window is reported with the rate, so a
+// plateau can be told apart: CPU-bound (the 2 cores are full) or database-bound (they are not).
+
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { closeDatabase, openDatabase } from '../../db/client.ts'
+import type { PostgresCluster } from '../../test/helpers/postgres.ts'
+import { postgresCpuSeconds } from './scale-env.ts'
+
+export interface JobRate {
+  workers: number
+  loops: number
+  perSecond: number
+  /** Some worker ran out of jobs before the window closed (the rate is then a lower bound). */
+  exhausted: boolean
+  workerCpuSeconds: number
+  /** PostgreSQL server CPU in the window; null on SQLite (it runs inside the workers). */
+  databaseCpuSeconds: number | null
+  seconds: number
+}
+
+/** Pending jobs for `count` blobs (one target location each); with `copyRoot`, their source files too. */
+async function seed(url: string, count: number, copyRoot: string | null, blobBytes: number): Promise<void> {
+  const db = await openDatabase(url)
+  try {
+    if (copyRoot) mkdirSync(join(copyRoot, 'from'), { recursive: true })
+    const now = Date.now()
+    for (let start = 0; start < count; start += 500) {
+      const rows: unknown[] = []
+      const n = Math.min(500, count - start)
+      for (let i = start; i < start + n; i++) {
+        let hex = createHash('sha256').update(`scale-job-${i}`).digest('hex')
+        if (copyRoot) {
+          const bytes = Buffer.alloc(blobBytes, i % 251)
+          bytes.writeUInt32BE(i, 0)
+          hex = createHash('sha256').update(bytes).digest('hex')
+          writeFileSync(join(copyRoot, 'from', hex), bytes)
+        }
+        rows.push(`sha256:${hex}`, 'eu-west', 'pending', 0, now, now, now)
+      }
+      const values = Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
+      await db.$execute(`INSERT INTO replication_jobs (digest, location, state, attempts, due_at, created_at, updated_at) VALUES ${values}`, rows, 'run')
+    }
+  } finally {
+    await closeDatabase(db)
+  }
+}
+
+/** One worker process, resolved once it printed "ready". */
+async function startWorker(repoRoot: string, url: string, loops: number, copyRoot: string | null) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/scale-jobs-worker.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, SCALE_DATABASE_URL: url, SCALE_LOOPS: String(loops), ...(copyRoot ? { SCALE_COPY_ROOT: copyRoot } : {}) },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const lines = createInterface({ input: child.stdout! })
+  const next = () => new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`job worker exited (${code})`)))
+  })
+  if ((await next()) !== 'ready') throw new Error('job worker: expected "ready"')
+  return { child, next }
+}
+
+export async function jobRate(o: { repoRoot: string; url: string; cluster: PostgresCluster | null; workers: number; loops: number; seconds: number; seedCount: number; copyRoot: string | null; blobBytes: number }): Promise<JobRate> {
+  await seed(o.url, o.seedCount, o.copyRoot, o.blobBytes)
+  const workers = await Promise.all(Array.from({ length: o.workers }, () => startWorker(o.repoRoot, o.url, o.loops, o.copyRoot)))
+  // The workers start 500 ms before `from` (warm-up, not counted).
+  const from = Date.now() + 1000
+  const until = from + o.seconds * 1000
+  const results = workers.map((w) => w.next())
+  for (const w of workers) w.child.stdin!.end(`${JSON.stringify({ from, until })}\n`)
+  let cpuFrom = 0
+  let cpuUntil = 0
+  if (o.cluster) {
+    const cluster = o.cluster
+    await new Promise((r) => setTimeout(r, from - Date.now()))
+    cpuFrom = postgresCpuSeconds(cluster)
+    await new Promise((r) => setTimeout(r, until - Date.now()))
+    cpuUntil = postgresCpuSeconds(cluster)
+  }
+  const done = (await Promise.all(results)).map((l) => JSON.parse(l) as { count: number; exhausted: boolean; cpuSeconds: number })
+  return {
+    workers: o.workers, loops: o.loops, seconds: o.seconds,
+    perSecond: done.reduce((s, d) => s + d.count, 0) / o.seconds,
+    exhausted: done.some((d) => d.exhausted),
+    workerCpuSeconds: done.reduce((s, d) => s + d.cpuSeconds, 0),
+    databaseCpuSeconds: o.cluster ? cpuUntil - cpuFrom : null,
+  }
+}

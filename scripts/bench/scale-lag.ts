@@ -1,0 +1,107 @@
+// Two lags (issue #11), measured on whatever origins the caller started:
+// - change-feed lag: a manifest PUT's change (its `at`, stamped in the writing transaction) to
+//   the moment a long-polling feed reader (GET /_meridian/feed?wait=) receives it. The writer is
+//   the reader's origin (woken in process) or another origin process (woken by LISTEN/NOTIFY on
+//   PostgreSQL; by the 200 ms poll on SQLite, where no notification crosses processes).
+// - small-blob replication lag: a blob's commit (its job's created_at) to present in every other
+//   default location (the slowest job's finished_at), blobs pushed back to back, as
+//   scripts/bench/replication.ts measured it for the README's older figure.
+
+import { Agent } from 'node:http'
+import { randomBytes } from 'node:crypto'
+import { sql } from 'drizzle-orm'
+import { closeDatabase, openDatabase } from '../../db/client.ts'
+import { FEED_PATH, type FeedPage } from '../../oci/pull/feed.ts'
+import { imageManifest, pushSmallBlob, putManifestByTag } from './scale-push.ts'
+
+export interface Lags { count: number; p50Ms: number; p99Ms: number; maxMs: number }
+
+export function lags(values: number[]): Lags {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
+  return { count: sorted.length, p50Ms: at(50), p99Ms: at(99), maxMs: sorted[sorted.length - 1] }
+}
+
+const now = () => performance.timeOrigin + performance.now()
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** `count` manifest PUTs to `writer`, one at a time, each received by a long poll on `reader`. */
+export async function feedLag(reader: string, writer: string, o: { count: number; label: string }): Promise<Lags> {
+  const repo = `bench/feed-${o.label}`
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const config = Buffer.from(JSON.stringify({ os: 'linux', label: o.label }))
+  const layer = randomBytes(1024)
+  const parts = {
+    config: { digest: await pushSmallBlob(agent, writer, repo, config), size: config.byteLength },
+    layer: { digest: await pushSmallBlob(agent, writer, repo, layer), size: layer.byteLength },
+  }
+  const start = (await (await fetch(`${reader}${FEED_PATH}?after=0&limit=1`)).json()) as FeedPage
+  const received: number[] = []
+  let seen = start.head
+  let stop = false
+  let wake = null as (() => void) | null
+  const poll = (async () => {
+    while (!stop) {
+      const res = await fetch(`${reader}${FEED_PATH}?after=${seen}&limit=5000&wait=5`)
+      const page = (await res.json()) as FeedPage
+      const t = now()
+      // One sample per manifest PUT: its transaction's first change (all share one `at`).
+      const commits = new Set(page.changes.filter((c) => 'repository' in c && c.repository === repo).map((c) => c.at))
+      for (const at of commits) received.push(t - at)
+      seen = page.next
+      wake?.()
+    }
+  })()
+  try {
+    for (let i = 0; i < o.count; i++) {
+      const before = received.length
+      const arrived = new Promise<void>((resolve) => { wake = resolve })
+      await putManifestByTag(agent, writer, repo, `f${i}`, imageManifest(parts.config, parts.layer, `${o.label}-${i}`))
+      // Wait for the reader (the next PUT must not find it mid-request), then a pause.
+      const deadline = now() + 2000
+      while (received.length === before && now() < deadline) await Promise.race([arrived, sleep(50)])
+      await sleep(5 + Math.random() * 10)
+    }
+  } finally {
+    stop = true
+    agent.destroy()
+    // Wake the last long poll with one more change rather than wait out its 5 s.
+    const tail = new Agent({ keepAlive: false })
+    await putManifestByTag(tail, writer, repo, 'tail', imageManifest(parts.config, parts.layer, `${o.label}-tail`)).catch(() => undefined)
+    await poll.catch(() => undefined)
+  }
+  if (received.length < o.count) throw new Error(`feed lag: ${received.length} of ${o.count} changes received`)
+  return lags(received.slice(0, o.count))
+}
+
+/** `count` blobs of `bytes` pushed back to back to `origin`; per blob, commit → present everywhere. */
+export async function replicationLag(origin: string, databaseUrl: string, o: { count: number; bytes: number; label: string }): Promise<Lags> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const digests = new Set<string>()
+  try {
+    for (let i = 0; i < o.count; i++) digests.add(await pushSmallBlob(agent, origin, `bench/repl-${o.label}`, randomBytes(o.bytes)))
+  } finally {
+    agent.destroy()
+  }
+  const db = await openDatabase(databaseUrl)
+  try {
+    const deadline = Date.now() + 120_000
+    for (;;) {
+      const rows = await db.$all<{ digest: string; state: string; created_at: number; finished_at: number | null }>(
+        sql`SELECT digest, state, created_at, finished_at FROM replication_jobs`)
+      const mine = rows.filter((r) => digests.has(r.digest))
+      const open = mine.filter((r) => r.state !== 'done')
+      if (open.some((r) => r.state === 'dead')) throw new Error('replication dead-lettered')
+      if (open.length === 0 && mine.length > 0) {
+        const perBlob = new Map<string, number>()
+        for (const r of mine) perBlob.set(r.digest, Math.max(perBlob.get(r.digest) ?? 0, Number(r.finished_at) - Number(r.created_at)))
+        if (perBlob.size !== digests.size) throw new Error(`replication lag: ${perBlob.size} of ${digests.size} blobs had jobs`)
+        return lags([...perBlob.values()])
+      }
+      if (Date.now() > deadline) throw new Error(`replication not done after 120 s (${open.length} jobs open)`)
+      await sleep(50)
+    }
+  } finally {
+    await closeDatabase(db)
+  }
+}

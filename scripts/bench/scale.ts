@@ -1,0 +1,158 @@
+// `npx tsx scripts/bench/scale.ts [--seconds=3 --clients=32 --job-seconds=3 --lag-count=100
+//                                  --no-copies --out=data/bench/scale.json --keep]`
+// (also run by `npm run bench` unless --no-scale).
+//
+// Issue #11's scale-out figures, on SQLite and on PostgreSQL in the same run: blob commits/s and
+// manifest PUTs/s with one origin process and with two on one database; the claim-and-complete
+// rate of replication jobs with 1 and 4 worker processes (no copy, then small fs copies);
+// change-feed lag; small-blob replication lag. Every origin and worker is its own process (2
+// origins in one Node process would share one JavaScript thread); the machine has 2 cores,
+// which the client, the origins and PostgreSQL all share: the CPU each used is reported.
+// PostgreSQL runs with fsync and synchronous_commit on, as durable as SQLite's synchronous=FULL.
+
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { pathToFileURL } from 'node:url'
+import type { PostgresCluster } from '../../test/helpers/postgres.ts'
+import { machineInfo, writeJson } from './report.ts'
+import { freshDatabase, postgresCpuSeconds, spawnOrigins, spawnWorker, startDurablePostgres, stopAll, type Engine } from './scale-env.ts'
+import { jobRate, type JobRate } from './scale-jobs.ts'
+import { feedLag, replicationLag, type Lags } from './scale-lag.ts'
+import { pushRates, type PushRates } from './scale-push.ts'
+import { scaleRows } from './scale-rows.ts'
+import { formatScaleTable, type ScaleRow } from './scale-report.ts'
+
+export interface ScaleOptions {
+  repoRoot: string
+  /** Scratch directory (removed by the caller). */
+  root: string
+  /** Where dist/origin.mjs and dist/worker.mjs are (already built). */
+  distDir: string
+  clients: number
+  seconds: number
+  jobSeconds: number
+  lagCount: number
+  copies: boolean
+  log(line: string): void
+}
+
+export interface EngineResults {
+  push: { one: PushRates; two: PushRates }
+  jobs: { one: JobRate; four: JobRate; oneProcessFourLoops: JobRate; copyOne: JobRate | null; copyFour: JobRate | null }
+  feed: { sameProcess: Lags; otherProcess: Lags }
+  replication: { small: Lags; mib: Lags }
+}
+
+export interface ScaleResult { rows: ScaleRow[]; notes: string[]; raw: Record<Engine, EngineResults> }
+
+async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresCluster): Promise<EngineResults> {
+  const fresh = (label: string) => freshDatabase(engine, cluster, o.root, label)
+  const entry = join(o.distDir, 'origin.mjs')
+  const origins = async (label: string, count: number, worker: boolean) => {
+    const databaseUrl = await fresh(label)
+    const dataDir = join(o.root, `${engine}-${label}`)
+    return { databaseUrl, dataDir, list: await spawnOrigins({ repoRoot: o.repoRoot, dataDir, databaseUrl, count, worker, entry }) }
+  }
+
+  const push = async (count: number): Promise<PushRates> => {
+    const started = await origins(`push${count}`, count, false)
+    try {
+      o.log(`${engine}: push rate, ${count} origin process(es), ${o.clients} clients`)
+      const sample = () => [started.list.reduce((s, p) => s + p.cpuSeconds(), 0), engine === 'postgres' ? postgresCpuSeconds(cluster) : 0]
+      return await pushRates(started.list.map((p) => p.url), { clients: o.clients, seconds: o.seconds, warmupMs: 1000, blobBytes: 1024, label: `${engine}${count}`, sample })
+    } finally {
+      await stopAll(started.list)
+    }
+  }
+  const one = await push(1)
+  const two = await push(2)
+
+  const jobs = async (label: string, workers: number, loops: number, copy: boolean): Promise<JobRate> => {
+    o.log(`${engine}: jobs, ${workers} process(es) × ${loops} loop(s)${copy ? ', fs copies' : ''}`)
+    return jobRate({
+      repoRoot: o.repoRoot, url: await fresh(label), cluster: engine === 'postgres' ? cluster : null, workers, loops,
+      seconds: o.jobSeconds, seedCount: copy ? 4000 : 12000, copyRoot: copy ? join(o.root, `${engine}-${label}`) : null, blobBytes: 4096,
+    })
+  }
+  const jobResults = {
+    one: await jobs('jobs1', 1, 1, false),
+    four: await jobs('jobs4', 4, 1, false),
+    oneProcessFourLoops: await jobs('jobs1x4', 1, 4, false),
+    copyOne: o.copies ? await jobs('copy1', 1, 1, true) : null,
+    copyFour: o.copies ? await jobs('copy4', 4, 1, true) : null,
+  }
+
+  // Feed lag: two origins on one database; the reader long-polls the first.
+  const feedOrigins = await origins('feed', 2, false)
+  let feed: EngineResults['feed']
+  try {
+    const [a, b] = feedOrigins.list.map((p) => p.url)
+    o.log(`${engine}: feed lag`)
+    feed = { sameProcess: await feedLag(a, a, { count: o.lagCount, label: 'same' }), otherProcess: await feedLag(a, b, { count: o.lagCount, label: 'other' }) }
+  } finally {
+    await stopAll(feedOrigins.list)
+  }
+
+  // Replication lag: SQLite's worker in the origin (one writer process, woken in process);
+  // PostgreSQL's in another process (`npm run worker`), woken by NOTIFY.
+  const repl = await origins('repl', 1, engine === 'sqlite')
+  const worker = engine === 'postgres' ? await spawnWorker({ repoRoot: o.repoRoot, dataDir: repl.dataDir, databaseUrl: repl.databaseUrl, entry: join(o.distDir, 'worker.mjs') }) : null
+  try {
+    o.log(`${engine}: replication lag`)
+    const url = repl.list[0].url
+    return { push: { one, two }, jobs: jobResults, feed, replication: {
+      small: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 4096, label: 'small' }),
+      mib: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 1024 * 1024, label: 'mib' }),
+    } }
+  } finally {
+    await worker?.stop()
+    await stopAll(repl.list)
+  }
+}
+
+export async function scaleBench(o: ScaleOptions): Promise<ScaleResult> {
+  const cluster = await startDurablePostgres()
+  try {
+    const raw = { sqlite: await engineResults(o, 'sqlite', cluster), postgres: await engineResults(o, 'postgres', cluster) }
+    return { ...scaleRows(raw, o), raw }
+  } finally {
+    await cluster.stop()
+  }
+}
+
+// Alone: builds the bundles into a private directory (other runs may be using dist/).
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values: args } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '3' }, clients: { type: 'string', default: '32' }, 'job-seconds': { type: 'string', default: '3' },
+      'lag-count': { type: 'string', default: '100' }, 'no-copies': { type: 'boolean', default: false },
+      out: { type: 'string', default: 'data/bench/scale.json' }, keep: { type: 'boolean', default: false },
+    },
+  })
+  const repoRoot = resolve(import.meta.dirname, '../..')
+  const root = mkdtempSync(join(tmpdir(), 'meridian-scale-'))
+  const distDir = join(repoRoot, `.bench-scale-dist-${process.pid}`)
+  const t0 = Date.now()
+  const log = (line: string) => process.stderr.write(`bench: +${((Date.now() - t0) / 1000).toFixed(0)} s ${line}\n`)
+  const loadBefore = loadavg()
+  try {
+    const built = spawnSync(process.execPath, ['scripts/build.mjs', distDir], { cwd: repoRoot, stdio: 'inherit' })
+    if (built.status !== 0) throw new Error('build failed')
+    const result = await scaleBench({ repoRoot, root, distDir, log, clients: Number(args.clients), seconds: Number(args.seconds), jobSeconds: Number(args['job-seconds']), lagCount: Number(args['lag-count']), copies: !args['no-copies'] })
+    const loadAfter = loadavg()
+    const machine = machineInfo()
+    console.log(`\nMeridian scale-out benchmark: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} → ${loadAfter.map((l) => l.toFixed(2)).join(' ')}\n`)
+    console.log(formatScaleTable(result.rows))
+    console.log(`\n${result.notes.join('\n')}`)
+    const out = resolve(repoRoot, args.out)
+    writeJson(out, { date: new Date().toISOString(), machine: { ...machine, loadBefore, loadAfter }, rows: result.rows, raw: result.raw })
+    console.log(`results: ${out}`)
+    process.exitCode = result.rows.some((r) => r.pass === false) ? 1 : 0
+  } finally {
+    rmSync(distDir, { recursive: true, force: true })
+    if (!args.keep) rmSync(root, { recursive: true, force: true })
+  }
+}
