@@ -1,5 +1,6 @@
 // `npm run bench [-- --size=<MiB> --runs=<n> --small=<MiB> --out=<file> --keep --worker --origin-node-args="..."
-//                   --origin-entry=<bundle> --reads-only --no-reads --no-edge --no-auth --read-seconds=<s> --connections=<n> --wrk-threads=<n>]`
+//                   --origin-entry=<bundle> --reads-only --no-reads --no-edge --no-auth --read-seconds=<s> --connections=<n> --wrk-threads=<n>
+//                   --no-scale]`
 //
 // Push and pull throughput of one large blob against a real origin process on 127.0.0.1, each
 // next to the same work done raw (file write + SHA-256 + fsync; file read), and the origin's
@@ -10,6 +11,8 @@
 // at the origin and at a server answering the same bytes from memory (skipped without wrk).
 // Then access control's cost (scripts/bench/auth.ts): an authorised manifest HEAD at the origin
 // and at a Node edge beside the same HEAD with auth off.
+// Then scale-out (scripts/bench/scale.ts, skip with --no-scale): write rates with one and two
+// origins, job claim rates with 1 and 4 workers, feed and replication lag, on SQLite and PostgreSQL.
 // A benchmark, not a test: it prints a table, writes JSON, and exits 1 when a goal is missed.
 // The replication worker runs out of process unless --worker, so its copies of the pushed blob
 // to the other built-in locations do not overlap the next measurement.
@@ -26,6 +29,8 @@ import { hasCurl } from './bench/registry-client.ts'
 import { formatReadTable, hasWrk, readPath } from './bench/reads.ts'
 import { edgePhase } from './bench/edge.ts'
 import { authPhase } from './bench/auth.ts'
+import { scaleBench } from './bench/scale.ts'
+import { formatScaleTable } from './bench/scale-report.ts'
 import { largeBlob, memoryAtSmallSize, reference, type BenchContext } from './bench/phases.ts'
 import { formatTable, infoRow, machineInfo, median, memoryRow, throughputRow, writeJson, type ResultRow } from './bench/report.ts'
 
@@ -55,6 +60,7 @@ const { values: args } = parseArgs({
     'read-seconds': { type: 'string', default: '5' },
     connections: { type: 'string', default: '16' },
     'wrk-threads': { type: 'string', default: '2' },
+    'no-scale': { type: 'boolean', default: false },
   },
 })
 const positive = (name: string, value: string) => {
@@ -156,6 +162,8 @@ try {
   if (built.status !== 0) throw new Error('npm run build failed')
   const blobs = args['reads-only'] ? null : await blobPhases(curl)
   const reads = await readPhase()
+  const scale = args['no-scale'] || args['reads-only'] ? null
+    : await scaleBench({ repoRoot: ctx.repoRoot, root: ctx.root, distDir: join(ctx.repoRoot, 'dist'), clients: 32, seconds: 3, jobSeconds: 3, lagCount: 100, copies: true, log: ctx.log })
   const loadAfter = loadavg()[0]
 
   const rows = blobs?.rows ?? []
@@ -165,6 +173,7 @@ try {
     machine: { ...machineInfo(), loadAverageBefore: loadBefore, loadAverageAfter: loadAfter },
     sizeMiB, smallMiB, runs, goals: { ...GOALS, reads: READ_GOALS, auth: AUTH_GOALS }, rows,
     reads: reads ? { wrk: reads.wrk, rows: reads.rows } : null,
+    scale: scale ? { rows: scale.rows, raw: scale.raw } : null,
     raw: blobs?.raw ?? null,
   }
   const out = resolve(ctx.repoRoot, args.out)
@@ -183,9 +192,10 @@ try {
   } else if (!args['no-reads']) {
     console.log('read path: SKIPPED, wrk is not installed (apt-get install wrk)')
   }
+  if (scale) console.log(`\n${formatScaleTable(scale.rows)}\n\n${scale.notes.join('\n')}`)
   if (loadBefore > machine.cpus * 0.5) console.log(`warning: the machine was busy (load average ${loadBefore.toFixed(2)} on ${machine.cpus} CPUs); timings are noisy`)
   console.log(`results: ${out}`)
-  process.exitCode = [...rows, ...(reads?.rows ?? [])].some((r) => r.pass === false) ? 1 : 0
+  process.exitCode = [...rows, ...(reads?.rows ?? []), ...(scale?.rows ?? [])].some((r) => r.pass === false) ? 1 : 0
 } finally {
   await cleanUp()
 }
