@@ -63,14 +63,18 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
     let source: string | undefined
     // Long copies keep their lease; a worker that dies stops renewing and the job is re-claimed.
     // A renewal that fails (the database busy) is tried again at the next beat.
+    // A renewal answered after this worker began recording the outcome finds the job done (or
+    // pending again): that is no loss, and warning of one misleads (the chaos test saw it).
+    let copying = true
     const heartbeat = setInterval(() => {
       renewLease(deps.db, job.id, owner, leaseMs).then(
-        (renewed) => { if (!renewed) log.warn('replication lease lost to another worker', { digest: job.digest, target: job.location }) },
+        (renewed) => { if (!renewed && copying) log.warn('replication lease lost to another worker', { digest: job.digest, target: job.location }) },
         (err: unknown) => log.warn('renewing a replication lease failed', { error: describeError(err) }),
       )
     }, Math.max(1000, leaseMs / 3))
     try {
       const result = await copyBlob({ ...deps, onBytes: (s, t, n) => deps.metrics?.bytesCopied.inc({ source: s, target: t }, n) }, job)
+        .finally(() => { copying = false })
       await completeJob(deps.db, job, result)
       ended = 'done'
       source = result.source
