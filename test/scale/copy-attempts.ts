@@ -84,3 +84,22 @@ export function repeatedCopies(attempts: CopyAttempt[]): string[] {
   }
   return problems
 }
+
+/** The most attempts one process incarnation had in flight at once, per "worker-n#k". */
+export function maxInFlight(attempts: CopyAttempt[]): Map<string, number> {
+  const events = new Map<string, Array<[number, number]>>()
+  for (const a of attempts) {
+    const list = events.get(a.process) ?? []
+    list.push([a.start, 1], [a.end, -1])
+    events.set(a.process, list)
+  }
+  const out = new Map<string, number>()
+  for (const [process, list] of events) {
+    // Ends before starts at one instant: back-to-back attempts are not concurrent.
+    list.sort((x, y) => x[0] - y[0] || x[1] - y[1])
+    let now = 0, max = 0
+    for (const [, d] of list) max = Math.max(max, now += d)
+    out.set(process, max)
+  }
+  return out
+}

@@ -32,7 +32,7 @@ import { buildBundles, registryEnv, removeBundles, ROOT } from '../faults/regist
 import { placementProblems, presentMap, waitForReplication } from '../helpers/replication.ts'
 import { seededRandom } from '../helpers/seeded-random.ts'
 import { testDatabaseKind, testDatabaseUrl } from '../helpers/test-database.ts'
-import { copyAttempts, overlappingAttempts, repeatedCopies } from './copy-attempts.ts'
+import { copyAttempts, maxInFlight, overlappingAttempts, repeatedCopies } from './copy-attempts.ts'
 import { originProcess, workerProcess, writeChaosConfig, type ChaosProcess } from './processes.ts'
 import { baseLayers, planImage, pushPlannedImage, type ImagePlan, type PushTimings } from './shared-layer-images.ts'
 import { watchActivity } from './postgres-activity.ts'
@@ -228,6 +228,10 @@ describe.skipIf(testDatabaseKind() !== 'postgres')('two origins and two workers 
     const killedMidCopy = attempts.filter((a) => a.outcome === 'killed').length
     expect(overlappingAttempts(attempts), 'copy attempts on one (blob, location) that overlapped in time').toEqual([])
     expect(repeatedCopies(attempts), '(blob, location) pairs copied and recorded more than once').toEqual([])
+    // Each worker copies at most replication.concurrency blobs at once (the claim's limit).
+    const crowded = [...maxInFlight(attempts)].filter(([, n]) => n > config.replication.concurrency).map(([p, n]) => `${p}: ${n} at once`)
+    expect.soft(crowded, `workers with more than ${config.replication.concurrency} copies in flight: a claim returned more jobs than its limit ` +
+      '(test/scale/claims.test.ts sees the same on PostgreSQL)').toEqual([])
     const workerKills = workers.reduce((n, w) => n + w.kills, 0)
     expect(workerKills).toBeGreaterThanOrEqual(3)
 
@@ -235,7 +239,7 @@ describe.skipIf(testDatabaseKind() !== 'postgres')('two origins and two workers 
     console.log(`multi-origin chaos (seed ${SEED}): ${acked.length}/${IMAGES} images acknowledged (${retries} retried), ` +
       `${distinctBlobs(acked)} distinct blobs; ${workerKills} worker kills, ${originB.kills} origin kill; ${attempts.length} copy attempts ` +
       `(${attempts.filter((a) => a.outcome === 'done').length} done, ${killedMidCopy} cut by a kill, ` +
-      `${attempts.filter((a) => a.outcome === 'lost').length} lost their lease); ${lags.length} jobs, replication lag p50 ` +
+      `${attempts.filter((a) => a.outcome === 'lost').length} lost their lease, at most ${Math.max(...maxInFlight(attempts).values())} in flight in one worker); ${lags.length} jobs, replication lag p50 ` +
       `${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms, max ${Math.max(...lags)} ms; pushes ${pushSeconds.toFixed(1)} s, ` +
       `drained at ${drainedSeconds.toFixed(1)} s, total ${((Date.now() - started) / 1000).toFixed(1)} s`)
   }, 120_000)
