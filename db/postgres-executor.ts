@@ -1,8 +1,15 @@
 // PostgreSQL (scale-out): a pg pool. Statements arrive as drizzle's SQLite-dialect text
 // (db/postgres-sql.ts numbers the placeholders) and run as named prepared statements.
-// Transactions are SERIALIZABLE, the isolation SQLite's single writer gave the code written for it,
-// and a serialization failure or deadlock re-runs the whole transaction (db/executor.ts: a
-// transaction function does only database work, so running it again is safe).
+// Write transactions run one at a time across the deployment, as on SQLite (its single writer
+// is what the code was written for): each takes a session advisory lock BEFORE its BEGIN, so its
+// snapshot starts after the previous one committed. That keeps the change log's seqs committing in
+// order (edges page it by `seq > after` and must never skip a seq that commits late) and makes
+// serialization conflicts rare: measured, a lock taken inside the transaction (snapshot already
+// older than the holder's commit) made most concurrent completions fail and retry. Transactions are
+// also SERIALIZABLE, against the single-statement writes that take no lock (job claims, lease
+// renewals); a serialization failure or deadlock re-runs the whole transaction (db/executor.ts: a
+// transaction function does only database work, so running it again is safe). Reads and single
+// statements never wait for the lock.
 
 import pg from 'pg'
 import { TransactionEnded, type Executor, type Method, type StatementResult } from './executor.ts'
@@ -11,6 +18,8 @@ import { toPostgres } from './postgres-sql.ts'
 /** 40001 serialization_failure, 40P01 deadlock_detected: the transaction can simply run again. */
 const RETRYABLE = new Set(['40001', '40P01'])
 const MAX_ATTEMPTS = 40
+/** pg_advisory_lock key every write transaction holds from before BEGIN until after COMMIT. */
+const WRITE_LOCK = 7_302_012
 const NAMED_STATEMENTS = 2000
 
 // int8 (counts, sizes, millisecond times) and numeric (sums) as numbers: every value Meridian
@@ -78,7 +87,10 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
           close: () => Promise.reject(new Error('close the database, not a transaction')),
         }
         let broken = false
+        let locked = false
         try {
+          await client.query('SELECT pg_advisory_lock($1)', [WRITE_LOCK])
+          locked = true
           await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE')
           const result = await fn(tx)
           // A statement that failed inside the body (its error caught there) aborted the
@@ -94,6 +106,8 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
           await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * attempt)))
         } finally {
           live = false
+          // A connection that cannot unlock is destroyed: its lock ends with its session.
+          if (locked) await client.query('SELECT pg_advisory_unlock($1)', [WRITE_LOCK]).catch(() => { broken = true })
           client.release(broken)
         }
       }

@@ -4,7 +4,6 @@
 import { gt, asc } from 'drizzle-orm'
 import type { Db, Tx } from '../client.ts'
 import { changes } from '../schema.ts'
-import { lockChangeLog } from '../change-order.ts'
 import { CHANGES_CHANNEL, notifyOnCommit } from '../notify.ts'
 
 export type { Tx } from '../client.ts'
@@ -15,9 +14,8 @@ export type ChangeKind =
   | 'repository.visibility'
 
 export async function appendChange(tx: Tx, kind: ChangeKind, repository: string | null, payload: Record<string, unknown>, now = Date.now()): Promise<void> {
-  // The order lock lasts as long as a transaction: a lone append gets one of its own.
+  // A lone append gets a transaction of its own: on PostgreSQL, transactions commit in seq order.
   if (!tx.$inTransaction) return tx.transaction((own) => appendChange(own, kind, repository, payload, now))
-  await lockChangeLog(tx)
   await notifyOnCommit(tx, CHANGES_CHANNEL)
   await tx.insert(changes).values({ kind, repository, payload: JSON.stringify(payload), at: now }).run()
 }
