@@ -27,7 +27,22 @@ export function createLogger(options: { level?: LogLevel; write?: (line: string)
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }
 
-/** An error's message made safe for logs: no stack, no signatures, keys or passwords. */
+/**
+ * An error's message made safe for logs: no stack, no signatures, keys or passwords. A failed
+ * database statement (drizzle's DrizzleQueryError: the SQL and every bound value in its message,
+ * the database's own error as its cause) is described by its cause and the statement's first
+ * words only: bound values can be password hashes, token hashes or private keys.
+ */
 export function describeError(err: unknown): string {
+  if (isFailedQuery(err)) return `${describeError(err.cause)} (in: ${statementHead(err.query)})`
   return redact(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
+}
+
+function isFailedQuery(err: unknown): err is Error & { query: string; params: unknown; cause: unknown } {
+  return err instanceof Error && typeof (err as { query?: unknown }).query === 'string' && 'params' in err && (err as { cause?: unknown }).cause !== undefined
+}
+
+/** `update "uploads"`, `insert into "accounts"`: what failed, without values. */
+function statementHead(sql: string): string {
+  return sql.trim().split(/\s+/).slice(0, 3).join(' ').replace(/[(].*$/, '').slice(0, 60)
 }
