@@ -24,7 +24,7 @@ export interface CopyAttempt {
 interface Line { msg?: string; jobId?: number; digest?: string; location?: string; owner?: string; at?: number; outcome?: string; source?: string }
 
 /** Every attempt every incarnation of `workers` logged. Throws on an unclosed attempt of a live process. */
-export function copyAttempts(workers: ChaosProcess[]): CopyAttempt[] {
+export function copyAttempts(workers: Array<Pick<ChaosProcess, 'name' | 'incarnations'>>): CopyAttempt[] {
   const out: CopyAttempt[] = []
   for (const worker of workers) {
     for (const inc of worker.incarnations) {
