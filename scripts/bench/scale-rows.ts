@@ -7,6 +7,10 @@ import type { RateResult } from './scale-push.ts'
 import type { EngineResults, ScaleOptions } from './scale.ts'
 import { lagCell, ms, perSecond, times, type ScaleRow } from './scale-report.ts'
 
+/** Due jobs seeded before each job-rate window, and the larger backlog of one row. */
+export const JOB_BACKLOG = 2000
+export const BIG_BACKLOG = 20_000
+
 export const SCALE_GOALS = { twoOrigins: 1.6, postgresVsSqlite: 0.5, fourWorkers: 3, replicationP99Ms: 50 }
 
 const cpuPerOp = (r: RateResult) => (r.cpuSeconds ? r.cpuSeconds.map((c) => ms((c * 1000) / Math.max(1, r.count))) : [])
@@ -46,6 +50,12 @@ export function scaleRows(raw: Record<Engine, EngineResults>, o: Pick<ScaleOptio
   job('jobs claimed + completed, 1 worker process (no copy)', (r) => r.jobs.one, null, false)
   job('jobs claimed + completed, 4 worker processes (no copy)', (r) => r.jobs.four, (r) => r.jobs.one, true)
   job('  same, 1 process × 4 concurrent loops', (r) => r.jobs.oneProcessFourLoops, (r) => r.jobs.one, false)
+  const big = (r: EngineResults) => r.jobs.bigBacklog.perSecond / r.jobs.one.perSecond
+  rows.push({
+    figure: `  same as 1 worker, backlog ${BIG_BACKLOG.toLocaleString('en')} due jobs instead of ${JOB_BACKLOG.toLocaleString('en')}`,
+    sqlite: perSecond(s.jobs.bigBacklog.perSecond), postgres: perSecond(p.jobs.bigBacklog.perSecond),
+    ratio: `big/small: PG ${times(big(p))}, SQLite ${times(big(s))}`, goal: '', pass: null,
+  })
   job('jobs with a 4 KiB fs copy each, 1 worker process', (r) => r.jobs.copyOne, null, false)
   job('jobs with a 4 KiB fs copy each, 4 worker processes', (r) => r.jobs.copyFour, (r) => r.jobs.copyOne, false)
 
@@ -67,7 +77,7 @@ export function scaleRows(raw: Record<Engine, EngineResults>, o: Pick<ScaleOptio
         `; latency p50/p99 SQLite ${ms(s.push[n][w].p50Ms)}/${ms(s.push[n][w].p99Ms)} ms, PG ${ms(p.push[n][w].p50Ms)}/${ms(p.push[n][w].p99Ms)} ms`
     })),
     `jobs: each loop claims one job (claimDueJobs, limit 1) and completes it (completeJob), ${o.jobSeconds} s window after 0.5 s; worker processes run tsx.`,
-    ...(['one', 'four', 'oneProcessFourLoops', 'copyOne', 'copyFour'] as const).flatMap((k) => {
+    ...(['one', 'four', 'oneProcessFourLoops', 'bigBacklog', 'copyOne', 'copyFour'] as const).flatMap((k) => {
       const sj = s.jobs[k]
       const pj = p.jobs[k]
       return sj && pj ? [`  ${k}: SQLite ${jobCpu(sj)}; PostgreSQL ${jobCpu(pj)}`] : []

@@ -22,7 +22,7 @@ import { freshDatabase, postgresCpuSeconds, spawnOrigins, spawnWorker, startDura
 import { jobRate, type JobRate } from './scale-jobs.ts'
 import { feedLag, replicationLag, type Lags } from './scale-lag.ts'
 import { pushRates, type PushRates } from './scale-push.ts'
-import { scaleRows } from './scale-rows.ts'
+import { BIG_BACKLOG, JOB_BACKLOG, scaleRows } from './scale-rows.ts'
 import { formatScaleTable, type ScaleRow } from './scale-report.ts'
 
 export interface ScaleOptions {
@@ -41,7 +41,7 @@ export interface ScaleOptions {
 
 export interface EngineResults {
   push: { one: PushRates; two: PushRates }
-  jobs: { one: JobRate; four: JobRate; oneProcessFourLoops: JobRate; copyOne: JobRate | null; copyFour: JobRate | null }
+  jobs: { one: JobRate; four: JobRate; oneProcessFourLoops: JobRate; bigBacklog: JobRate; copyOne: JobRate | null; copyFour: JobRate | null }
   feed: { sameProcess: Lags; otherProcess: Lags }
   replication: { small: Lags; mib: Lags }
 }
@@ -70,17 +70,20 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
   const one = await push(1)
   const two = await push(2)
 
-  const jobs = async (label: string, workers: number, loops: number, copy: boolean): Promise<JobRate> => {
-    o.log(`${engine}: jobs, ${workers} process(es) × ${loops} loop(s)${copy ? ', fs copies' : ''}`)
+  // The backlog is the same for every row (a window takes well under 2,000 jobs here) but one:
+  // a claim's cost grows with the number of due jobs, which that row shows.
+  const jobs = async (label: string, workers: number, loops: number, copy: boolean, backlog = JOB_BACKLOG): Promise<JobRate> => {
+    o.log(`${engine}: jobs, ${workers} process(es) × ${loops} loop(s)${copy ? ', fs copies' : ''}, backlog ${backlog}`)
     return jobRate({
       repoRoot: o.repoRoot, url: await fresh(label), cluster: engine === 'postgres' ? cluster : null, workers, loops,
-      seconds: o.jobSeconds, seedCount: copy ? 4000 : 12000, copyRoot: copy ? join(o.root, `${engine}-${label}`) : null, blobBytes: 4096,
+      seconds: o.jobSeconds, seedCount: backlog, copyRoot: copy ? join(o.root, `${engine}-${label}`) : null, blobBytes: 4096,
     })
   }
   const jobResults = {
     one: await jobs('jobs1', 1, 1, false),
     four: await jobs('jobs4', 4, 1, false),
     oneProcessFourLoops: await jobs('jobs1x4', 1, 4, false),
+    bigBacklog: await jobs('jobsbig', 1, 1, false, BIG_BACKLOG),
     copyOne: o.copies ? await jobs('copy1', 1, 1, true) : null,
     copyFour: o.copies ? await jobs('copy4', 4, 1, true) : null,
   }
