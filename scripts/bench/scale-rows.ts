@@ -8,7 +8,7 @@ import type { EngineResults, ScaleOptions } from './scale.ts'
 import { lagCell, ms, perSecond, times, type ScaleRow } from './scale-report.ts'
 
 /** Due jobs seeded before each job-rate window, and the larger backlog of one row. */
-export const JOB_BACKLOG = 2000
+export const JOB_BACKLOG = 4000
 export const BIG_BACKLOG = 20_000
 
 export const SCALE_GOALS = { twoOrigins: 1.6, postgresVsSqlite: 0.5, fourWorkers: 3, replicationP99Ms: 50 }

@@ -70,7 +70,7 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
   const one = await push(1)
   const two = await push(2)
 
-  // The backlog is the same for every row (a window takes well under 2,000 jobs here) but one:
+  // The backlog is the same for every row (a 3 s window took ≤ 2,100 jobs here) but one:
   // a claim's cost grows with the number of due jobs, which that row shows.
   const jobs = async (label: string, workers: number, loops: number, copy: boolean, backlog = JOB_BACKLOG): Promise<JobRate> => {
     o.log(`${engine}: jobs, ${workers} process(es) × ${loops} loop(s)${copy ? ', fs copies' : ''}, backlog ${backlog}`)
