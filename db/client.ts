@@ -82,9 +82,8 @@ export async function openDatabase(url: string): Promise<Db> {
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const executor = openSharedSqliteExecutor(path)
-  migrateSqlite(executor.sqlite)
-  return dbOver(executor)
+  // Migrated when the process first opens the file, never inside another handle's transaction.
+  return dbOver(openSharedSqliteExecutor(path, migrateSqlite))
 }
 
 export async function closeDatabase(db: Db): Promise<void> {

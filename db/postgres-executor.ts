@@ -18,6 +18,12 @@ import { toPostgres } from './postgres-sql.ts'
 /** 40001 serialization_failure, 40P01 deadlock_detected: the transaction can simply run again. */
 const RETRYABLE = new Set(['40001', '40P01'])
 const MAX_ATTEMPTS = 40
+/**
+ * Every pooled session: a wait for a lock (the write lock included) or a transaction left idle by
+ * a hung or partitioned process ends after these, instead of stalling every writer of the
+ * deployment until TCP notices (keepAlive is on too).
+ */
+const SESSION_LIMITS = '-c lock_timeout=30000 -c idle_in_transaction_session_timeout=60000'
 /** pg_advisory_lock key every write transaction holds from before BEGIN until after COMMIT. */
 const WRITE_LOCK = 7_302_012
 const NAMED_STATEMENTS = 2000
@@ -38,9 +44,61 @@ export interface PostgresExecutor extends Executor {
 }
 
 export function openPostgresExecutor(url: string, options: { max?: number } = {}): PostgresExecutor {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types })
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types, keepAlive: true, options: SESSION_LIMITS })
   // An idle client that loses its server (restart, failover) must not crash the process.
   pool.on('error', () => {})
+  // One transaction at a time per process waits for the deployment's write lock (it admits one
+  // at a time anyway): the others queue here, not on pooled connections, so reads, job claims
+  // and lease renewals always find a free connection.
+  let queue: Promise<void> = Promise.resolve()
+  const turn = (): Promise<() => void> => {
+    let done!: () => void
+    const mine = new Promise<void>((resolve) => { done = resolve })
+    const before = queue
+    queue = before.then(() => mine)
+    return before.then(() => done)
+  }
+  // LISTEN: one connection per process for every channel, reconnected when lost.
+  const listeners = new Map<string, Set<(payload: string) => void>>()
+  let listener: Promise<pg.Client> | null = null
+  let closed = false
+  const listenerClient = (): Promise<pg.Client> => (listener ??= connectListener())
+  async function connectListener(): Promise<pg.Client> {
+    const c = new pg.Client({ connectionString: url, keepAlive: true })
+    c.on('notification', (m) => { for (const fn of listeners.get(m.channel) ?? []) fn(m.payload ?? '') })
+    const lost = () => {
+      if (listener === null) return
+      listener = null
+      c.end().catch(() => {})
+      if (closed || listeners.size === 0) return
+      // Reconnect; meanwhile notifications are missed, so wake everyone once it is back (their
+      // own slow polls cover the gap either way).
+      const retry = () => {
+        if (closed || listeners.size === 0) return
+        listenerClient().then(() => { for (const set of listeners.values()) for (const fn of set) fn('') }, () => {
+          listener = null
+          setTimeout(retry, 1000).unref?.()
+        })
+      }
+      setTimeout(retry, 500).unref?.()
+    }
+    c.on('error', lost)
+    c.on('end', lost)
+    try {
+      await c.connect()
+      for (const channel of listeners.keys()) await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+    } catch (err) {
+      c.removeListener('end', lost)
+      await c.end().catch(() => {})
+      throw err
+    }
+    return c
+  }
+  async function endListener(): Promise<void> {
+    const pending = listener
+    listener = null
+    if (pending) await pending.then((c) => c.end(), () => {}).catch(() => {})
+  }
   const names = new Map<string, string>()
   const textOf = new Map<string, string>()
 
@@ -69,73 +127,81 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
     return { rows: r.rows, changes: 0 }
   }
 
+  async function transactOnce<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await pool.connect()
+      let live = true
+      const tx: Executor = {
+        dialect: 'postgres',
+        query(text, params, method) {
+          if (!live) return Promise.reject(new TransactionEnded(text))
+          return run(client, text, params, method)
+        },
+        transaction: () => { throw new Error('nested transaction: use the open one') },
+        close: () => Promise.reject(new Error('close the database, not a transaction')),
+      }
+      let broken = false
+      let locked = false
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [WRITE_LOCK])
+        locked = true
+        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE')
+        const result = await fn(tx)
+        // A statement that failed inside the body (its error caught there) aborted the
+        // transaction: PostgreSQL then answers COMMIT with ROLLBACK, and nothing was written.
+        const commit = await client.query('COMMIT')
+        if (commit.command === 'ROLLBACK') throw new TransactionAborted()
+        return result
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => { broken = true })
+        const code = sqlStateOf(err)
+        if (!code || !RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw err
+        // Back off with jitter: the transactions that collided run again at different moments.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * attempt)))
+      } finally {
+        live = false
+        // A connection that cannot unlock is destroyed: its lock ends with its session.
+        if (locked) await client.query('SELECT pg_advisory_unlock($1)', [WRITE_LOCK]).catch(() => { broken = true })
+        client.release(broken)
+      }
+    }
+  }
+
   return {
     dialect: 'postgres',
     pool,
     query: (text, params, method) => run(pool, text, params, method),
     async transaction(fn) {
-      for (let attempt = 1; ; attempt++) {
-        const client = await pool.connect()
-        let live = true
-        const tx: Executor = {
-          dialect: 'postgres',
-          query(text, params, method) {
-            if (!live) return Promise.reject(new TransactionEnded(text))
-            return run(client, text, params, method)
-          },
-          transaction: () => { throw new Error('nested transaction: use the open one') },
-          close: () => Promise.reject(new Error('close the database, not a transaction')),
-        }
-        let broken = false
-        let locked = false
-        try {
-          await client.query('SELECT pg_advisory_lock($1)', [WRITE_LOCK])
-          locked = true
-          await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE')
-          const result = await fn(tx)
-          // A statement that failed inside the body (its error caught there) aborted the
-          // transaction: PostgreSQL then answers COMMIT with ROLLBACK, and nothing was written.
-          const commit = await client.query('COMMIT')
-          if (commit.command === 'ROLLBACK') throw new TransactionAborted()
-          return result
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => { broken = true })
-          const code = sqlStateOf(err)
-          if (!code || !RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw err
-          // Back off with jitter: the transactions that collided run again at different moments.
-          await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * attempt)))
-        } finally {
-          live = false
-          // A connection that cannot unlock is destroyed: its lock ends with its session.
-          if (locked) await client.query('SELECT pg_advisory_unlock($1)', [WRITE_LOCK]).catch(() => { broken = true })
-          client.release(broken)
-        }
+      const done = await turn()
+      try {
+        return await transactOnce(fn)
+      } finally {
+        done()
       }
     },
     async listen(channel, onNotify) {
-      let stopped = false
-      let client: pg.Client | null = null
-      const connect = async (): Promise<void> => {
-        const c = new pg.Client({ connectionString: url })
-        c.on('notification', (m) => { if (m.channel === channel) onNotify(m.payload ?? '') })
-        c.on('error', () => {
-          // The connection broke: everything missed meanwhile is caught by the listener's own
-          // fallback poll; reconnect and tell it to look now.
-          if (stopped) return
-          client = null
-          setTimeout(() => { if (!stopped) connect().then(() => onNotify(''), () => c.emit('error')) }, 500)
-        })
-        await c.connect()
-        await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
-        client = c
+      let set = listeners.get(channel)
+      if (!set) listeners.set(channel, set = new Set())
+      set.add(onNotify)
+      try {
+        const c = await listenerClient()
+        if (set.size === 1) await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+      } catch (err) {
+        set.delete(onNotify)
+        if (set.size === 0) listeners.delete(channel)
+        throw err
       }
-      await connect()
       return async () => {
-        stopped = true
-        await client?.end().catch(() => {})
+        set.delete(onNotify)
+        if (set.size > 0) return
+        listeners.delete(channel)
+        if (listeners.size === 0) await endListener()
+        else await listener?.then((c) => c.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`)).catch(() => {})
       }
     },
     async close() {
+      closed = true
+      await endListener()
       await pool.end()
     },
   }

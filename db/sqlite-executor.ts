@@ -21,12 +21,23 @@ import { loadSqliteDriver } from './sqlite-driver.ts'
  */
 const shared = new Map<string, { executor: Executor & { sqlite: BetterSqlite3.Database }; handles: number }>()
 
-export function openSharedSqliteExecutor(path: string): Executor & { sqlite: BetterSqlite3.Database } {
-  if (path === ':memory:') return openSqliteExecutor(path)
+/** `prepare` runs once, when the connection is opened (migrations); if it throws, nothing stays open. */
+export function openSharedSqliteExecutor(path: string, prepare: (sqlite: BetterSqlite3.Database) => void): Executor & { sqlite: BetterSqlite3.Database } {
+  const fresh = (at: string) => {
+    const executor = openSqliteExecutor(at)
+    try {
+      prepare(executor.sqlite)
+    } catch (err) {
+      executor.sqlite.close()
+      throw err
+    }
+    return executor
+  }
+  if (path === ':memory:') return fresh(path)
   const key = resolve(path)
   let entry = shared.get(key)
   if (!entry) {
-    entry = { executor: openSqliteExecutor(key), handles: 0 }
+    entry = { executor: fresh(key), handles: 0 }
     shared.set(key, entry)
   }
   entry.handles++

@@ -97,6 +97,20 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   const metrics = createMetrics({ db, locations })
   const runWorker = config.replication.enabled && (options.worker ?? config.replication.workerInProcess)
   const worker = runWorker ? createReplicationWorker({ db, locations, createHasher: createNativeHasher, config: config.replication, log, metrics, targetsFor: policy.targetsFor }) : null
+  // Commits by other origins and workers on the same database (PostgreSQL) wake this process's
+  // feed long polls and workers at once; this process's own commits do so through onCommit.
+  const stopListening: Array<() => Promise<void>> = []
+  try {
+    stopListening.push(await listenForCommits(db, CHANGES_CHANNEL, () => feed.notify()))
+    stopListening.push(await listenForCommits(db, JOBS_CHANNEL, () => worker?.wake()))
+  } catch (err) {
+    await Promise.all(stopListening.map((stop) => stop()))
+    feed.close()
+    await policy.close()
+    await locations.close()
+    await closeDatabase(db)
+    throw err
+  }
   const deps: OriginDeps = {
     db, locations, log,
     createHasher: createNativeHasher,
@@ -155,6 +169,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     // A host that does not resolve, a port in use: a rejected start, not an uncaught exception.
     s.once('error', reject)
   }).catch(async (err: unknown) => {
+    await Promise.all(stopListening.map((stop) => stop()))
     feed.close()
     await policy.close()
     await locations.close()
@@ -188,12 +203,6 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
       onError: (err) => log.error('reconciler failed', { error: describeError(err) }),
     })
     : null
-  // Commits by other origins and workers on the same database (PostgreSQL) wake this process's
-  // feed long polls and workers at once; this process's own commits do so through onCommit.
-  const stopListening = await Promise.all([
-    listenForCommits(db, CHANGES_CHANNEL, () => feed.notify()),
-    listenForCommits(db, JOBS_CHANNEL, () => worker?.wake()),
-  ])
   return {
     url, db, locations, deps, metrics, policy, worker,
     async close() {

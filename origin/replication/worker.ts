@@ -44,6 +44,8 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
   const leaseMs = config.leaseSeconds * 1000
   const pollMs = deps.pollMs ?? 200
   const inFlight = new Set<Promise<void>>()
+  /** Ids of the jobs whose copies run in this worker now. */
+  const runningIds = new Set<number>()
   let running = false
   let loopDone: Promise<void> | null = null
   let wakeUp: (() => void) | null = null
@@ -116,11 +118,19 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
     const free = config.concurrency - inFlight.size
     const jobs = free > 0 ? await claimDueJobs(deps.db, { owner, limit: free, leaseMs, maxAttempts: config.maxAttempts }) : []
     for (const job of jobs) {
+      // Its own job, claimed back after its lease ran out while the copy was still running here
+      // (renewals delayed): the running copy carries on under the new lease; a second copy of
+      // the same (blob, location) must not start beside it.
+      if (runningIds.has(job.id)) {
+        log.warn('replication lease expired during a copy and was taken back by this worker', { jobId: job.id, digest: job.digest, target: job.location })
+        continue
+      }
+      runningIds.add(job.id)
       // Recording the outcome can fail too (the database busy, full): the lease then expires and
       // the job is claimed again; the process must not die of it.
       const p: Promise<void> = run(job)
         .catch((err) => log.error('recording a replication outcome failed', { digest: job.digest, target: job.location, error: describeError(err) }))
-        .finally(() => { inFlight.delete(p); wake() })
+        .finally(() => { inFlight.delete(p); runningIds.delete(job.id); wake() })
       inFlight.add(p)
     }
     return jobs.length

@@ -119,8 +119,11 @@ async function storeChunk(deps: ResolvedDeps, upload: Upload, location: Location
   try {
     advanced = await advanceUpload(deps.db, upload.id, upload.offset, upload.parts, added, nonce)
   } catch (err) {
-    // The database failed (busy, full, unreachable): no row names this part, so it goes now.
-    await location.engine.delete(key).catch(() => undefined)
+    // The database failed (busy, full, unreachable). The update may still have committed (a
+    // reply lost after the commit): delete the part only once the session row is read back and
+    // does not name it; if that read fails too, the orphan collector decides later.
+    const now = await findUpload(deps.db, upload.id).catch(() => undefined)
+    if (now !== undefined && !(now && partNoncesOf(now).includes(nonce))) await location.engine.delete(key).catch(() => undefined)
     throw err
   }
   if (!advanced) {

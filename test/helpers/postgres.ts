@@ -1,6 +1,8 @@
 // A throwaway PostgreSQL cluster for tests: Debian's PostgreSQL 15 binaries, initdb into a temp
 // dir, one server on 127.0.0.1 on a free port, trust auth, durability off (a test cluster is
 // thrown away). Run as the `postgres` user when the tests run as root (initdb refuses root).
+// The cluster's default collation is ICU en-US, a language order as on most real servers, so a
+// query whose order depended on it (rather than on the byte order the migrations set) would show.
 // `MERIDIAN_TEST_DATABASE=postgres` runs the whole suite on it: test/setup/postgres-global.ts
 // starts one cluster per vitest run and testDatabaseUrl() gives each origin a fresh database.
 
@@ -57,7 +59,7 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
   const user = postgresUser()
   if (user) { chownSync(dir, user.uid, user.gid); chmodSync(dir, 0o700) }
   const asUser = { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' } }
-  execFileSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync'], { ...asUser, stdio: 'ignore' })
+  execFileSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale-provider=icu', '--icu-locale=en-US'], { ...asUser, stdio: 'ignore' })
   const port = await freePort()
   const child = spawn(join(bin, 'postgres'), [
     '-D', data, '-k', dir, '-h', '127.0.0.1', '-p', String(port),
