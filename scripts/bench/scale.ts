@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import type { PostgresCluster } from '../../test/helpers/postgres.ts'
+import type { OriginProcess } from './origin-process.ts'
 import { machineInfo, writeJson } from './report.ts'
 import { freshDatabase, postgresCpuSeconds, spawnOrigins, spawnWorker, startDurablePostgres, stopAll, type Engine } from './scale-env.ts'
 import { jobRate, type JobRate } from './scale-jobs.ts'
@@ -48,6 +49,16 @@ export interface EngineResults {
 
 export interface ScaleResult { rows: ScaleRow[]; notes: string[]; raw: Record<Engine, EngineResults> }
 
+/** `use`, and on failure the origins' last log lines with the error (a 500 says nothing alone). */
+async function withLogs<T>(list: OriginProcess[], use: () => Promise<T>): Promise<T> {
+  try {
+    return await use()
+  } catch (err) {
+    const logs = list.map((p, i) => `origin ${i + 1} (pid ${p.pid}) log tail:\n${p.stderr().slice(-3000)}`).join('\n')
+    throw new Error(`${String(err)}\n${logs}`, { cause: err })
+  }
+}
+
 async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresCluster): Promise<EngineResults> {
   const fresh = (label: string) => freshDatabase(engine, cluster, o.root, label)
   const entry = join(o.distDir, 'origin.mjs')
@@ -62,7 +73,7 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
     try {
       o.log(`${engine}: push rate, ${count} origin process(es), ${o.clients} clients`)
       const sample = () => [started.list.reduce((s, p) => s + p.cpuSeconds(), 0), engine === 'postgres' ? postgresCpuSeconds(cluster) : 0]
-      return await pushRates(started.list.map((p) => p.url), { clients: o.clients, seconds: o.seconds, warmupMs: 1000, blobBytes: 1024, label: `${engine}${count}`, sample })
+      return await withLogs(started.list, () => pushRates(started.list.map((p) => p.url), { clients: o.clients, seconds: o.seconds, warmupMs: 1000, blobBytes: 1024, label: `${engine}${count}`, sample }))
     } finally {
       await stopAll(started.list)
     }
@@ -94,7 +105,7 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
   try {
     const [a, b] = feedOrigins.list.map((p) => p.url)
     o.log(`${engine}: feed lag`)
-    feed = { sameProcess: await feedLag(a, a, { count: o.lagCount, label: 'same' }), otherProcess: await feedLag(a, b, { count: o.lagCount, label: 'other' }) }
+    feed = await withLogs(feedOrigins.list, async () => ({ sameProcess: await feedLag(a, a, { count: o.lagCount, label: 'same' }), otherProcess: await feedLag(a, b, { count: o.lagCount, label: 'other' }) }))
   } finally {
     await stopAll(feedOrigins.list)
   }
@@ -106,10 +117,11 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
   try {
     o.log(`${engine}: replication lag`)
     const url = repl.list[0].url
-    return { push: { one, two }, jobs: jobResults, feed, replication: {
+    const replication = await withLogs(repl.list, async () => ({
       small: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 4096, label: 'small' }),
       mib: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 1024 * 1024, label: 'mib' }),
-    } }
+    }))
+    return { push: { one, two }, jobs: jobResults, feed, replication }
   } finally {
     await worker?.stop()
     await stopAll(repl.list)
