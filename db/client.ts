@@ -30,6 +30,8 @@ export interface DbExtras {
   readonly $dialect: Dialect
   /** True for a transaction's handle. */
   readonly $inTransaction: boolean
+  /** A transaction's handle: work run, in order, after the body and just before COMMIT. */
+  readonly $beforeCommit: Array<() => Promise<void>>
   /** Runs raw SQL text (`?` placeholders) as written; see Method. */
   $execute(text: string, params: unknown[], method: Method): Promise<{ rows: unknown; changes: number }>
   /** Rows of a raw `sql` query as objects keyed by column name. */
@@ -57,13 +59,19 @@ function dbOver(executor: Executor, inTransaction = false): Db {
   const extras: DbExtras = {
     $dialect: executor.dialect,
     $inTransaction: inTransaction,
+    $beforeCommit: [],
     $executor: executor,
     $execute: (text, params, method) => executor.query(text, params, method),
     async $all<T>(query: SQL) {
       const q = dialect.sqlToQuery(query)
       return (await executor.query(q.sql, q.params, 'objects')).rows as T[]
     },
-    transaction: (fn) => executor.transaction((tx) => fn(dbOver(tx, true))),
+    transaction: (fn) => executor.transaction(async (txExecutor) => {
+      const tx = dbOver(txExecutor, true)
+      const result = await fn(tx)
+      for (const work of tx.$beforeCommit) await work()
+      return result
+    }),
   }
   return Object.assign(db, extras)
 }

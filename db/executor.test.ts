@@ -163,8 +163,9 @@ describe.each(['sqlite', 'postgres'] as const)('%s executor', (dialect) => {
       await increment(t)
     })))
     expect(await valueOf(db, 'counter')).toBe(String(n))
-    // Both engines run write transactions one at a time (PostgreSQL: an advisory lock before BEGIN).
-    expect(attempts).toBe(n)
+    // SQLite runs them one at a time; on PostgreSQL they overlap, and the losers run again.
+    if (dialect === 'sqlite') expect(attempts).toBe(n)
+    else expect(attempts).toBeGreaterThanOrEqual(n)
   })
 
   it('re-runs a transaction that a single-statement write made fail to serialize (PostgreSQL), with the right result', async () => {

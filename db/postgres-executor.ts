@@ -1,15 +1,11 @@
 // PostgreSQL (scale-out): a pg pool. Statements arrive as drizzle's SQLite-dialect text
 // (db/postgres-sql.ts numbers the placeholders) and run as named prepared statements.
-// Write transactions run one at a time across the deployment, as on SQLite (its single writer
-// is what the code was written for): each takes a session advisory lock BEFORE its BEGIN, so its
-// snapshot starts after the previous one committed. That keeps the change log's seqs committing in
-// order (edges page it by `seq > after` and must never skip a seq that commits late) and makes
-// serialization conflicts rare: measured, a lock taken inside the transaction (snapshot already
-// older than the holder's commit) made most concurrent completions fail and retry. Transactions are
-// also SERIALIZABLE, against the single-statement writes that take no lock (job claims, lease
-// renewals); a serialization failure or deadlock re-runs the whole transaction (db/executor.ts: a
-// transaction function does only database work, so running it again is safe). Reads and single
-// statements never wait for the lock.
+// Transactions are SERIALIZABLE, the isolation SQLite's single writer gave the code written for
+// it, and run concurrently: a serialization failure or deadlock re-runs the whole transaction
+// (db/executor.ts: a transaction function does only database work, so running it again is safe).
+// The one thing that must be serial, the change log's seqs committing in order, is done at commit
+// time in a few milliseconds (db/queries/changes.ts: appends are written just before COMMIT under
+// a transaction-scoped advisory lock).
 
 import pg from 'pg'
 import { TransactionEnded, type Executor, type Method, type StatementResult } from './executor.ts'
@@ -19,13 +15,11 @@ import { toPostgres } from './postgres-sql.ts'
 const RETRYABLE = new Set(['40001', '40P01'])
 const MAX_ATTEMPTS = 40
 /**
- * Every pooled session: a wait for a lock (the write lock included) or a transaction left idle by
- * a hung or partitioned process ends after these, instead of stalling every writer of the
- * deployment until TCP notices (keepAlive is on too).
+ * Every pooled session: a wait for a lock (the change log's included) or a transaction left idle
+ * by a hung or partitioned process ends after these, instead of stalling other writers until TCP
+ * notices (keepAlive is on too).
  */
 const SESSION_LIMITS = '-c lock_timeout=30000 -c idle_in_transaction_session_timeout=60000'
-/** pg_advisory_lock key every write transaction holds from before BEGIN until after COMMIT. */
-const WRITE_LOCK = 7_302_012
 const NAMED_STATEMENTS = 2000
 
 // int8 (counts, sizes, millisecond times) and numeric (sums) as numbers: every value Meridian
@@ -47,17 +41,6 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types, keepAlive: true, options: SESSION_LIMITS })
   // An idle client that loses its server (restart, failover) must not crash the process.
   pool.on('error', () => {})
-  // One transaction at a time per process waits for the deployment's write lock (it admits one
-  // at a time anyway): the others queue here, not on pooled connections, so reads, job claims
-  // and lease renewals always find a free connection.
-  let queue: Promise<void> = Promise.resolve()
-  const turn = (): Promise<() => void> => {
-    let done!: () => void
-    const mine = new Promise<void>((resolve) => { done = resolve })
-    const before = queue
-    queue = before.then(() => mine)
-    return before.then(() => done)
-  }
   // LISTEN: one connection per process for every channel, reconnected when lost.
   const listeners = new Map<string, Set<(payload: string) => void>>()
   let listener: Promise<pg.Client> | null = null
@@ -127,7 +110,7 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
     return { rows: r.rows, changes: 0 }
   }
 
-  async function transactOnce<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+  async function transact<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await pool.connect()
       let live = true
@@ -141,10 +124,7 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
         close: () => Promise.reject(new Error('close the database, not a transaction')),
       }
       let broken = false
-      let locked = false
       try {
-        await client.query('SELECT pg_advisory_lock($1)', [WRITE_LOCK])
-        locked = true
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE')
         const result = await fn(tx)
         // A statement that failed inside the body (its error caught there) aborted the
@@ -160,8 +140,6 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * attempt)))
       } finally {
         live = false
-        // A connection that cannot unlock is destroyed: its lock ends with its session.
-        if (locked) await client.query('SELECT pg_advisory_unlock($1)', [WRITE_LOCK]).catch(() => { broken = true })
         client.release(broken)
       }
     }
@@ -171,14 +149,7 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
     dialect: 'postgres',
     pool,
     query: (text, params, method) => run(pool, text, params, method),
-    async transaction(fn) {
-      const done = await turn()
-      try {
-        return await transactOnce(fn)
-      } finally {
-        done()
-      }
-    },
+    transaction: (fn) => transact(fn),
     async listen(channel, onNotify) {
       let set = listeners.get(channel)
       if (!set) listeners.set(channel, set = new Set())

@@ -13,11 +13,35 @@ export type ChangeKind =
   | 'manifest.put' | 'manifest.deleted' | 'tag.set' | 'tag.deleted' | 'location.health'
   | 'repository.visibility'
 
+/**
+ * pg_advisory_xact_lock key of the change log. Edges page the log by seq (`seq > after`), so a
+ * seq must never become visible after a higher one was readable: a reader that had moved past it
+ * would skip it for ever. SQLite has one writer at a time, so seq order is commit order there. On
+ * PostgreSQL transactions run concurrently: each keeps its appends until just before its COMMIT,
+ * then takes this lock (held until the commit ends), inserts them (taking seqs) and commits. Only
+ * that last moment is serial, not the transactions.
+ */
+const CHANGE_LOG_LOCK = 7_302_012
+const pending = new WeakMap<Tx, Array<typeof changes.$inferInsert>>()
+
 export async function appendChange(tx: Tx, kind: ChangeKind, repository: string | null, payload: Record<string, unknown>, now = Date.now()): Promise<void> {
-  // A lone append gets a transaction of its own: on PostgreSQL, transactions commit in seq order.
+  // A lone append gets a transaction of its own (the ordering below needs one).
   if (!tx.$inTransaction) return tx.transaction((own) => appendChange(own, kind, repository, payload, now))
-  await notifyOnCommit(tx, CHANGES_CHANNEL)
-  await tx.insert(changes).values({ kind, repository, payload: JSON.stringify(payload), at: now }).run()
+  const row = { kind, repository, payload: JSON.stringify(payload), at: now }
+  if (tx.$dialect !== 'postgres') {
+    await tx.insert(changes).values(row).run()
+    return
+  }
+  let rows = pending.get(tx)
+  if (!rows) {
+    pending.set(tx, rows = [])
+    await notifyOnCommit(tx, CHANGES_CHANNEL)
+    tx.$beforeCommit.push(async () => {
+      await tx.$execute('SELECT pg_advisory_xact_lock(?)', [CHANGE_LOG_LOCK], 'run')
+      for (let i = 0; i < rows!.length; i += 500) await tx.insert(changes).values(rows!.slice(i, i + 500)).run()
+    })
+  }
+  rows.push(row)
 }
 
 export async function changesSince(db: Db, seq: number, limit = 1000) {
