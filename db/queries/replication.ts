@@ -28,29 +28,44 @@ export interface ClaimOptions {
 export async function claimDueJobs(db: Db, o: ClaimOptions): Promise<Job[]> {
   const now = o.now ?? Date.now()
   if (o.limit <= 0) return []
-  // Workers poll often: look with a read first, so an idle poll never takes SQLite's write lock.
-  const due = await db.$execute(`SELECT 1 FROM replication_jobs WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?) LIMIT 1`, [now, now], 'get')
-  if (!due.rows) return []
-  // Jobs whose workers died holding them maxAttempts times: dead letters, not another crash.
-  if (o.maxAttempts) {
-    await db.$execute(`UPDATE replication_jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?,
-        last_error = 'lease expired ' || (attempts + 1) || ' times (the worker died during each copy)'
-      WHERE state = 'running' AND lease_until < ? AND attempts + 1 >= ?`, [now, now, now, o.maxAttempts], 'run')
+  // Two kinds of due job, each picked by its own condition so the (state, due_at) index serves it
+  // and a claim reads only what it takes: an OR of both made each claim scan and sort every due
+  // job (3.5 ms per claim at 12,000 pending on PostgreSQL; the scale bench's backlog run).
+  const pending = `state = 'pending' AND due_at <= ?`
+  const expired = `state = 'running' AND lease_until < ?`
+  // Workers poll often: look with reads first, so an idle poll never takes SQLite's write lock.
+  const anyPending = (await db.$execute(`SELECT 1 FROM replication_jobs WHERE ${pending} LIMIT 1`, [now], 'get')).rows
+  const anyExpired = (await db.$execute(`SELECT 1 FROM replication_jobs WHERE ${expired} LIMIT 1`, [now], 'get')).rows
+  if (!anyPending && !anyExpired) return []
+  const claimed: Job[] = []
+  if (anyExpired) {
+    // Jobs whose workers died holding them maxAttempts times: dead letters, not another crash.
+    if (o.maxAttempts) {
+      await db.$execute(`UPDATE replication_jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ?,
+          last_error = 'lease expired ' || (attempts + 1) || ' times (the worker died during each copy)'
+        WHERE ${expired} AND attempts + 1 >= ?`, [now, now, now, o.maxAttempts], 'run')
+    }
+    claimed.push(...await claimWhere(db, o, now, expired, '', o.limit))
   }
+  if (anyPending && claimed.length < o.limit) claimed.push(...await claimWhere(db, o, now, pending, 'ORDER BY due_at', o.limit - claimed.length))
+  return claimed
+}
+
+/** Claims up to `limit` jobs matching `condition` (one `?`: now), in one statement. */
+async function claimWhere(db: Db, o: ClaimOptions, now: number, condition: string, order: string, limit: number): Promise<Job[]> {
   // PostgreSQL may run an `IN (subquery)` again for each candidate row, and with SKIP LOCKED each
   // run picks other rows: a limit-4 claim once took 476 jobs (test/scale/claims.test.ts). ARRAY(…)
-  // is evaluated once. SQLite runs the subquery once either way.
+  // is evaluated once. SQLite runs the subquery once either way. The outer condition re-checks
+  // each row as it is updated (a row another claim took meanwhile no longer matches).
   const pick = db.$dialect === 'postgres' ? ['= ANY(ARRAY(', 'FOR UPDATE SKIP LOCKED))'] : ['IN (', ')']
   const { rows } = await db.$execute(`
     UPDATE replication_jobs
        SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
            attempts = attempts + (CASE WHEN state = 'running' THEN 1 ELSE 0 END),
            last_error = CASE WHEN state = 'running' THEN 'lease expired (worker stopped mid-copy)' ELSE last_error END
-     WHERE id ${pick[0]}SELECT id FROM replication_jobs
-                   WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?)
-                   ORDER BY due_at LIMIT ? ${pick[1]}
-       AND ((state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until < ?))
-    RETURNING *`, [o.owner, now + o.leaseMs, now, now, now, o.limit, now, now], 'objects')
+     WHERE id ${pick[0]}SELECT id FROM replication_jobs WHERE ${condition} ${order} LIMIT ? ${pick[1]}
+       AND ${condition}
+    RETURNING *`, [o.owner, now + o.leaseMs, now, now, limit, now], 'objects')
   return (rows as Record<string, unknown>[]).map(fromRow)
 }
 
