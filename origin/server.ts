@@ -100,16 +100,20 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
   // Commits by other origins and workers on the same database (PostgreSQL) wake this process's
   // feed long polls and workers at once; this process's own commits do so through onCommit.
   const stopListening: Array<() => Promise<void>> = []
-  try {
-    stopListening.push(await listenForCommits(db, CHANGES_CHANNEL, () => feed.notify()))
-    stopListening.push(await listenForCommits(db, JOBS_CHANNEL, () => worker?.wake()))
-  } catch (err) {
+  // A start that fails from here on undoes what it opened, then rethrows.
+  const unwind = async (err: unknown): Promise<never> => {
     await Promise.all(stopListening.map((stop) => stop()))
     feed.close()
     await policy.close()
     await locations.close()
     await closeDatabase(db)
     throw err
+  }
+  try {
+    stopListening.push(await listenForCommits(db, CHANGES_CHANNEL, () => feed.notify()))
+    stopListening.push(await listenForCommits(db, JOBS_CHANNEL, () => worker?.wake()))
+  } catch (err) {
+    await unwind(err)
   }
   const deps: OriginDeps = {
     db, locations, log,
@@ -168,14 +172,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     })
     // A host that does not resolve, a port in use: a rejected start, not an uncaught exception.
     s.once('error', reject)
-  }).catch(async (err: unknown) => {
-    await Promise.all(stopListening.map((stop) => stop()))
-    feed.close()
-    await policy.close()
-    await locations.close()
-    await closeDatabase(db)
-    throw err
-  })
+  }).catch(unwind)
   applyHttpLimits(server, config.origin, log)
   loopback = listensOnLoopbackOnly([server.address()])
   const { port } = server.address() as AddressInfo

@@ -1,25 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { openDatabase, closeDatabase, type Db } from '../client.ts'
-import { testDatabaseUrl } from '../../test/helpers/test-database.ts'
+import type { Db } from '../client.ts'
+import { openTestDatabase, type TestDatabase } from '../../test/helpers/test-database.ts'
 import {
   AccountExists, accountByName, createAccount, deleteAccount, listAccounts, setAccountAdmin, setAccountDisabled, setAccountSecret,
 } from './accounts.ts'
 import { GrantInvalid, grantActions, grantsOf, revokeGrant } from './grants.ts'
 import { insertRefreshToken, refreshTokenByHash } from './refresh-tokens.ts'
 
+let t: TestDatabase
 let db: Db
-let dir: string
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'meridian-db-'))
-  db = await openDatabase(await testDatabaseUrl(dir))
+  t = await openTestDatabase('meridian-db-')
+  db = t.db
 })
-afterEach(async () => {
-  await closeDatabase(db)
-  rmSync(dir, { recursive: true, force: true })
-})
+afterEach(() => t.close())
 
 describe('accounts', () => {
   it('creates users and robots, refusing a name already taken with a typed error', async () => {

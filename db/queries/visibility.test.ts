@@ -1,22 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { openDatabase, closeDatabase, type Db } from '../client.ts'
-import { testDatabaseUrl } from '../../test/helpers/test-database.ts'
+import type { Db } from '../client.ts'
+import { openTestDatabase, type TestDatabase } from '../../test/helpers/test-database.ts'
 import { changesSince } from './changes.ts'
 import { isRepositoryPublic, publicRepositoryNames, setRepositoryPublic } from './visibility.ts'
 
+let t: TestDatabase
 let db: Db
-let dir: string
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'meridian-db-'))
-  db = await openDatabase(await testDatabaseUrl(dir))
+  t = await openTestDatabase('meridian-db-')
+  db = t.db
 })
-afterEach(async () => {
-  await closeDatabase(db)
-  rmSync(dir, { recursive: true, force: true })
-})
+afterEach(() => t.close())
 
 describe('repository visibility', () => {
   it('makes a repository public (before its first push) and private again, each flip in the change feed', async () => {

@@ -1,25 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { openDatabase, closeDatabase, type Db } from '../../db/client.ts'
+import type { Db } from '../../db/client.ts'
 import { accountByName } from '../../db/queries/accounts.ts'
 import { insertRefreshToken, refreshTokenByHash } from '../../db/queries/refresh-tokens.ts'
-import { testDatabaseUrl } from '../../test/helpers/test-database.ts'
+import { openTestDatabase, type TestDatabase } from '../../test/helpers/test-database.ts'
 import { createUser, resetSecret, setDisabled } from './access-admin.ts'
 import { pruneAuthRecords } from './housekeeping.ts'
 
 describe('access record housekeeping', () => {
-  let dir: string
+  let t: TestDatabase
   let db: Db
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'meridian-housekeeping-'))
-    db = await openDatabase(await testDatabaseUrl(dir))
+    t = await openTestDatabase('meridian-housekeeping-')
+    db = t.db
   })
-  afterEach(async () => {
-    await closeDatabase(db)
-    rmSync(dir, { recursive: true, force: true })
-  })
+  afterEach(() => t.close())
 
   const refresh = (accountId: number, tokenHash: string, expiresAt: number) =>
     insertRefreshToken(db, { tokenHash, accountId, service: 'registry.test', clientId: null, expiresAt })

@@ -1,24 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { SignJWT, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
-import { openDatabase, closeDatabase, type Db } from '../../db/client.ts'
-import { testDatabaseUrl } from '../../test/helpers/test-database.ts'
+import type { Db } from '../../db/client.ts'
+import { openTestDatabase, type TestDatabase } from '../../test/helpers/test-database.ts'
 import { createJwksKeySource } from '../../oci/auth/jwks-cache.ts'
 import { createTokenVerifier } from '../../oci/auth/verify.ts'
 import { ACTIVATION_DELAY_MS, createKeyStore, KEY_CACHE_MS } from './signing-keys.ts'
 
-let dir: string
+let t: TestDatabase
 let db: Db
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'meridian-keys-'))
-  db = await openDatabase(await testDatabaseUrl(dir))
+  t = await openTestDatabase('meridian-keys-')
+  db = t.db
 })
-afterEach(async () => {
-  await closeDatabase(db)
-  rmSync(dir, { recursive: true, force: true })
-})
+afterEach(() => t.close())
 
 async function sign(key: { kid: string; key: CryptoKey }, at: number): Promise<string> {
   return new SignJWT({ access: [] }).setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })

@@ -5,7 +5,10 @@
 // migrated (template), so tests never share rows and never wait for migrations.
 
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { closeDatabase, openDatabase, type Db } from '../../db/client.ts'
 import { createDatabase } from './postgres.ts'
 
 export const TEMPLATE_DATABASE = 'meridian_template'
@@ -22,4 +25,26 @@ export async function testDatabaseUrl(dir: string, file = 'meridian.db'): Promis
   const name = `t_${randomBytes(6).toString('hex')}`
   await createDatabase(admin, name, TEMPLATE_DATABASE)
   return admin.replace(/\/[^/]*$/, `/${name}`)
+}
+
+export interface TestDatabase {
+  db: Db
+  /** The temp dir the database (SQLite) lives in; removed by close(). */
+  dir: string
+  url: string
+  close(): Promise<void>
+}
+
+/** A fresh database in a fresh temp dir (SQLite or PostgreSQL, as above), for unit tests. */
+export async function openTestDatabase(prefix = 'meridian-db-'): Promise<TestDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const url = await testDatabaseUrl(dir)
+  const db = await openDatabase(url)
+  return {
+    db, dir, url,
+    async close() {
+      await closeDatabase(db)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }
