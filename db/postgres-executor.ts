@@ -82,19 +82,17 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
     listener = null
     if (pending) await pending.then((c) => c.end(), () => {}).catch(() => {})
   }
-  const names = new Map<string, string>()
-  const textOf = new Map<string, string>()
+  // drizzle's text → PostgreSQL's text and a prepared statement name, once per distinct query.
+  const statements = new Map<string, { text: string; name: string }>()
 
   function translate(text: string): { text: string; name?: string } {
-    let pgText = textOf.get(text)
-    if (pgText === undefined) {
-      pgText = toPostgres(text)
-      if (textOf.size < NAMED_STATEMENTS) {
-        textOf.set(text, pgText)
-        names.set(text, `m${names.size}`)
-      }
-    }
-    return { text: pgText, name: names.get(text) }
+    const known = statements.get(text)
+    if (known) return known
+    const pgText = toPostgres(text)
+    if (statements.size >= NAMED_STATEMENTS) return { text: pgText }
+    const statement = { text: pgText, name: `m${statements.size}` }
+    statements.set(text, statement)
+    return statement
   }
 
   async function run(client: pg.Pool | pg.PoolClient, text: string, params: unknown[], method: Method): Promise<StatementResult> {

@@ -52,6 +52,34 @@ function defaultOf(value: unknown, render: (s: SQL) => string): unknown {
 
 const byName = <T extends { name: string }>(list: T[]) => [...list].sort((a, b) => a.name.localeCompare(b.name))
 
+/** What both dialects' table configs say about keys, indexes and foreign keys, in one shape. */
+interface ConstraintSource {
+  primaryKeys: { getName(): string; columns: { name: string }[] }[]
+  uniqueConstraints: { getName(): string | undefined; columns: { name: string }[] }[]
+  indexes: { config: { name?: string; columns: unknown[]; unique: boolean; where?: SQL } }[]
+  foreignKeys: { getName(): string; onDelete?: string; onUpdate?: string; reference(): { columns: { name: string }[]; foreignColumns: { name: string }[]; foreignTable: unknown } }[]
+}
+
+function constraintsOf(c: ConstraintSource, render: (s: SQL) => string, tableName: (table: unknown) => string): Omit<TableShape, 'name' | 'columns'> {
+  return {
+    primaryKeys: byName(c.primaryKeys.map((pk) => ({ name: pk.getName(), columns: pk.columns.map((x) => x.name) }))),
+    uniqueConstraints: byName(c.uniqueConstraints.map((u) => ({ name: u.getName() ?? '', columns: u.columns.map((x) => x.name) }))),
+    indexes: byName(c.indexes.map((i) => ({
+      name: i.config.name ?? '',
+      columns: i.config.columns.map((x) => (is(x, SQL) ? render(x) : (x as { name: string }).name)),
+      unique: i.config.unique,
+      where: i.config.where ? render(i.config.where) : null,
+    }))),
+    foreignKeys: byName(c.foreignKeys.map((fk) => {
+      const r = fk.reference()
+      return {
+        name: fk.getName(), columns: r.columns.map((x) => x.name), table: tableName(r.foreignTable),
+        foreignColumns: r.foreignColumns.map((x) => x.name), onDelete: fk.onDelete ?? 'no action', onUpdate: fk.onUpdate ?? 'no action',
+      }
+    })),
+  }
+}
+
 function sqliteShape(table: SQLiteTable): TableShape {
   const c = sqliteConfig(table)
   const dialect = new SQLiteSyncDialect()
@@ -72,25 +100,7 @@ function sqliteShape(table: SQLiteTable): TableShape {
       enumValues: col.enumValues ?? null,
     }
   }
-  return {
-    name: c.name,
-    columns,
-    primaryKeys: byName(c.primaryKeys.map((pk) => ({ name: pk.getName(), columns: pk.columns.map((x) => x.name) }))),
-    uniqueConstraints: byName(c.uniqueConstraints.map((u) => ({ name: u.getName() ?? '', columns: u.columns.map((x) => x.name) }))),
-    indexes: byName(c.indexes.map((i) => ({
-      name: i.config.name,
-      columns: i.config.columns.map((x) => (is(x, SQL) ? render(x) : (x as SQLiteColumn).name)),
-      unique: i.config.unique,
-      where: i.config.where ? render(i.config.where) : null,
-    }))),
-    foreignKeys: byName(c.foreignKeys.map((fk) => {
-      const r = fk.reference()
-      return {
-        name: fk.getName(), columns: r.columns.map((x) => x.name), table: sqliteConfig(r.foreignTable).name,
-        foreignColumns: r.foreignColumns.map((x) => x.name), onDelete: fk.onDelete ?? 'no action', onUpdate: fk.onUpdate ?? 'no action',
-      }
-    })),
-  }
+  return { name: c.name, columns, ...constraintsOf(c as unknown as ConstraintSource, render, (t) => sqliteConfig(t as SQLiteTable).name) }
 }
 
 function pgShape(table: PgTable): TableShape {
@@ -114,25 +124,7 @@ function pgShape(table: PgTable): TableShape {
       enumValues: col.enumValues ?? null,
     }
   }
-  return {
-    name: c.name,
-    columns,
-    primaryKeys: byName(c.primaryKeys.map((pk) => ({ name: pk.getName(), columns: pk.columns.map((x) => x.name) }))),
-    uniqueConstraints: byName(c.uniqueConstraints.map((u) => ({ name: u.getName() ?? '', columns: u.columns.map((x) => x.name) }))),
-    indexes: byName(c.indexes.map((i) => ({
-      name: i.config.name ?? '',
-      columns: i.config.columns.map((x) => (is(x, SQL) ? render(x) : (x as { name: string }).name)),
-      unique: i.config.unique,
-      where: i.config.where ? render(i.config.where) : null,
-    }))),
-    foreignKeys: byName(c.foreignKeys.map((fk) => {
-      const r = fk.reference()
-      return {
-        name: fk.getName(), columns: r.columns.map((x) => x.name), table: pgConfig(r.foreignTable).name,
-        foreignColumns: r.foreignColumns.map((x) => x.name), onDelete: fk.onDelete ?? 'no action', onUpdate: fk.onUpdate ?? 'no action',
-      }
-    })),
-  }
+  return { name: c.name, columns, ...constraintsOf(c as unknown as ConstraintSource, render, (t) => pgConfig(t as PgTable).name) }
 }
 
 const sqliteTables = Object.entries(sqliteSchema).filter(([, v]) => is(v, SQLiteTable)) as [string, SQLiteTable][]

@@ -33,9 +33,10 @@ export async function claimDueJobs(db: Db, o: ClaimOptions): Promise<Job[]> {
   // job (3.5 ms per claim at 12,000 pending on PostgreSQL; the scale bench's backlog run).
   const pending = `state = 'pending' AND due_at <= ?`
   const expired = `state = 'running' AND lease_until < ?`
-  // Workers poll often: look with reads first, so an idle poll never takes SQLite's write lock.
-  const anyPending = (await db.$execute(`SELECT 1 FROM replication_jobs WHERE ${pending} LIMIT 1`, [now], 'get')).rows
-  const anyExpired = (await db.$execute(`SELECT 1 FROM replication_jobs WHERE ${expired} LIMIT 1`, [now], 'get')).rows
+  // Workers poll often: look with one read first, so an idle poll never takes SQLite's write lock.
+  const [anyPending, anyExpired] = (await db.$execute(
+    `SELECT EXISTS (SELECT 1 FROM replication_jobs WHERE ${pending}), EXISTS (SELECT 1 FROM replication_jobs WHERE ${expired})`,
+    [now, now], 'get')).rows as [unknown, unknown]
   if (!anyPending && !anyExpired) return []
   const claimed: Job[] = []
   if (anyExpired) {

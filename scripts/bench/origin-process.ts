@@ -159,10 +159,11 @@ async function waitReady(child: ChildProcess, url: string, timeoutMs: number, lo
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+/** Asks the process to stop (`signal`), kills it after 10 s, and waits for its exit. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = once(child, 'exit')
-  child.kill('SIGINT')
+  child.kill(signal)
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
   await exited
   clearTimeout(timer)

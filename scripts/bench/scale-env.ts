@@ -4,12 +4,11 @@
 // worker processes from the production bundles, and CPU accounting of the PostgreSQL server.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { createDatabase, startPostgres, type PostgresCluster } from '../../test/helpers/postgres.ts'
-import { readCpuSeconds, spawnOrigin, type OriginProcess } from './origin-process.ts'
+import { readCpuSeconds, spawnOrigin, stopChild, type OriginProcess } from './origin-process.ts'
 
 export type Engine = 'sqlite' | 'postgres'
 
@@ -90,13 +89,6 @@ export async function spawnWorker(o: { repoRoot: string; dataDir: string; databa
   })
   return {
     pid: child.pid!,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = once(child, 'exit')
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
-    },
+    stop: () => stopChild(child, 'SIGTERM'),
   }
 }
