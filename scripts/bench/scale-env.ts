@@ -28,9 +28,10 @@ export async function startDurablePostgres(): Promise<PostgresCluster> {
 
 let databases = 0
 /** A fresh database URL for one measurement: `sqlite:<dir>/…` or a new PostgreSQL database. */
-export async function freshDatabase(engine: Engine, cluster: PostgresCluster, dir: string, label: string): Promise<string> {
+export async function freshDatabase(engine: Engine, cluster: PostgresCluster | null, dir: string, label: string): Promise<string> {
   const name = `scale_${label.replace(/\W/g, '_')}_${++databases}`
   if (engine === 'sqlite') return `sqlite:${join(dir, `${name}.db`)}`
+  if (!cluster) throw new Error('freshDatabase: PostgreSQL asked for without a cluster')
   await createDatabase(cluster.url, name)
   return cluster.urlFor(name)
 }

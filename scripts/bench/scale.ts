@@ -1,6 +1,8 @@
 // `npx tsx scripts/bench/scale.ts [--seconds=3 --clients=32 --job-seconds=3 --lag-count=100
-//                                  --no-copies --out=data/bench/scale.json --keep]`
-// (also run by `npm run bench` unless --no-scale).
+//                                  --no-copies --out=data/bench/scale.json --keep
+//                                  --only=push,jobs,feed,lag,capped --engine=sqlite|postgres]`
+// (also run by `npm run bench` unless --no-scale). --only and --engine run a part, for quick
+// runs while working on one path; the table then shows "—" for what was not measured.
 //
 // Issue #11's scale-out figures, on SQLite and on PostgreSQL in the same run: blob commits/s and
 // manifest PUTs/s with one origin process and with two on one database; the claim-and-complete
@@ -26,6 +28,10 @@ import { pushRates, type PushRates } from './scale-push.ts'
 import { BIG_BACKLOG, JOB_BACKLOG, scaleRows } from './scale-rows.ts'
 import { formatScaleTable, type ScaleRow } from './scale-report.ts'
 
+export const PHASES = ['push', 'jobs', 'feed', 'lag', 'capped'] as const
+export type Phase = (typeof PHASES)[number]
+export const ENGINES: readonly Engine[] = ['sqlite', 'postgres']
+
 export interface ScaleOptions {
   repoRoot: string
   /** Scratch directory (removed by the caller). */
@@ -37,17 +43,25 @@ export interface ScaleOptions {
   jobSeconds: number
   lagCount: number
   copies: boolean
+  /** The phases to run (default: all). */
+  only?: ReadonlySet<Phase>
+  /** The databases to run them on (default: both, SQLite first). */
+  engines?: readonly Engine[]
   log(line: string): void
 }
 
+/** One engine's figures; a phase left out by --only is absent. */
 export interface EngineResults {
-  push: { one: PushRates; two: PushRates }
-  jobs: { one: JobRate; four: JobRate; oneProcessFourLoops: JobRate; bigBacklog: JobRate; copyOne: JobRate | null; copyFour: JobRate | null }
-  feed: { sameProcess: Lags; otherProcess: Lags }
-  replication: { small: Lags; mib: Lags }
+  push?: { one: PushRates; two: PushRates }
+  jobs?: { one: JobRate; four: JobRate; oneProcessFourLoops: JobRate; bigBacklog: JobRate; copyOne: JobRate | null; copyFour: JobRate | null }
+  feed?: { sameProcess: Lags; otherProcess: Lags }
+  replication?: { small: Lags; mib: Lags }
 }
 
-export interface ScaleResult { rows: ScaleRow[]; notes: string[]; raw: Record<Engine, EngineResults> }
+/** An engine left out by --engine is absent. */
+export type ScaleRaw = Partial<Record<Engine, EngineResults>>
+
+export interface ScaleResult { rows: ScaleRow[]; notes: string[]; raw: ScaleRaw }
 
 /** `use`, and on failure the origins' last log lines with the error (a 500 says nothing alone). */
 async function withLogs<T>(list: OriginProcess[], use: () => Promise<T>): Promise<T> {
@@ -59,7 +73,9 @@ async function withLogs<T>(list: OriginProcess[], use: () => Promise<T>): Promis
   }
 }
 
-async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresCluster): Promise<EngineResults> {
+async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresCluster | null): Promise<EngineResults> {
+  const run = (phase: Phase) => !o.only || o.only.has(phase)
+  const result: EngineResults = {}
   const fresh = (label: string) => freshDatabase(engine, cluster, o.root, label)
   const entry = join(o.distDir, 'origin.mjs')
   const origins = async (label: string, count: number, worker: boolean) => {
@@ -72,14 +88,13 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
     const started = await origins(`push${count}`, count, false)
     try {
       o.log(`${engine}: push rate, ${count} origin process(es), ${o.clients} clients`)
-      const sample = () => [started.list.reduce((s, p) => s + p.cpuSeconds(), 0), engine === 'postgres' ? postgresCpuSeconds(cluster) : 0]
+      const sample = () => [started.list.reduce((s, p) => s + p.cpuSeconds(), 0), cluster && engine === 'postgres' ? postgresCpuSeconds(cluster) : 0]
       return await withLogs(started.list, () => pushRates(started.list.map((p) => p.url), { clients: o.clients, seconds: o.seconds, warmupMs: 1000, blobBytes: 1024, label: `${engine}${count}`, sample }))
     } finally {
       await stopAll(started.list)
     }
   }
-  const one = await push(1)
-  const two = await push(2)
+  if (run('push')) result.push = { one: await push(1), two: await push(2) }
 
   // The backlog is the same for every row (a 3 s window took ≤ 2,100 jobs here) but one:
   // a claim's cost grows with the number of due jobs, which that row shows.
@@ -90,25 +105,29 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
       seconds: o.jobSeconds, seedCount: backlog, copyRoot: copy ? join(o.root, `${engine}-${label}`) : null, blobBytes: 4096,
     })
   }
-  const jobResults = {
-    one: await jobs('jobs1', 1, 1, false),
-    four: await jobs('jobs4', 4, 1, false),
-    oneProcessFourLoops: await jobs('jobs1x4', 1, 4, false),
-    bigBacklog: await jobs('jobsbig', 1, 1, false, BIG_BACKLOG),
-    copyOne: o.copies ? await jobs('copy1', 1, 1, true) : null,
-    copyFour: o.copies ? await jobs('copy4', 4, 1, true) : null,
+  if (run('jobs')) {
+    result.jobs = {
+      one: await jobs('jobs1', 1, 1, false),
+      four: await jobs('jobs4', 4, 1, false),
+      oneProcessFourLoops: await jobs('jobs1x4', 1, 4, false),
+      bigBacklog: await jobs('jobsbig', 1, 1, false, BIG_BACKLOG),
+      copyOne: o.copies ? await jobs('copy1', 1, 1, true) : null,
+      copyFour: o.copies ? await jobs('copy4', 4, 1, true) : null,
+    }
   }
 
   // Feed lag: two origins on one database; the reader long-polls the first.
-  const feedOrigins = await origins('feed', 2, false)
-  let feed: EngineResults['feed']
-  try {
-    const [a, b] = feedOrigins.list.map((p) => p.url)
-    o.log(`${engine}: feed lag`)
-    feed = await withLogs(feedOrigins.list, async () => ({ sameProcess: await feedLag(a, a, { count: o.lagCount, label: 'same' }), otherProcess: await feedLag(a, b, { count: o.lagCount, label: 'other' }) }))
-  } finally {
-    await stopAll(feedOrigins.list)
+  if (run('feed')) {
+    const feedOrigins = await origins('feed', 2, false)
+    try {
+      const [a, b] = feedOrigins.list.map((p) => p.url)
+      o.log(`${engine}: feed lag`)
+      result.feed = await withLogs(feedOrigins.list, async () => ({ sameProcess: await feedLag(a, a, { count: o.lagCount, label: 'same' }), otherProcess: await feedLag(a, b, { count: o.lagCount, label: 'other' }) }))
+    } finally {
+      await stopAll(feedOrigins.list)
+    }
   }
+  if (!run('lag')) return result
 
   // Replication lag: SQLite's worker in the origin (one writer process, woken in process);
   // PostgreSQL's in another process (`npm run worker`), woken by NOTIFY.
@@ -117,11 +136,11 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
   try {
     o.log(`${engine}: replication lag`)
     const url = repl.list[0].url
-    const replication = await withLogs(repl.list, async () => ({
+    result.replication = await withLogs(repl.list, async () => ({
       small: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 4096, label: 'small' }),
       mib: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 1024 * 1024, label: 'mib' }),
     }))
-    return { push: { one, two }, jobs: jobResults, feed, replication }
+    return result
   } finally {
     await worker?.stop()
     await stopAll(repl.list)
@@ -129,13 +148,24 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
 }
 
 export async function scaleBench(o: ScaleOptions): Promise<ScaleResult> {
-  const cluster = await startDurablePostgres()
+  const engines = o.engines ?? ENGINES
+  // SQLite alone needs no cluster (freshDatabase only asks it for PostgreSQL databases).
+  const cluster = engines.includes('postgres') ? await startDurablePostgres() : null
   try {
-    const raw = { sqlite: await engineResults(o, 'sqlite', cluster), postgres: await engineResults(o, 'postgres', cluster) }
+    const raw: ScaleRaw = {}
+    for (const engine of engines) raw[engine] = await engineResults(o, engine, cluster)
     return { ...scaleRows(raw, o), raw }
   } finally {
-    await cluster.stop()
+    await cluster?.stop()
   }
+}
+
+/** A comma-separated flag value, each item one of `allowed` (a typo fails before any build). */
+function listArg<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
+  const items = value.split(',').map((v) => v.trim()).filter(Boolean)
+  const bad = items.filter((v) => !(allowed as readonly string[]).includes(v))
+  if (bad.length > 0 || items.length === 0) throw new Error(`${flag}: expected a comma-separated list of ${allowed.join(', ')}; got ${JSON.stringify(value)}`)
+  return items as T[]
 }
 
 // Alone: builds the bundles into a private directory (other runs may be using dist/).
@@ -145,8 +175,11 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
       seconds: { type: 'string', default: '3' }, clients: { type: 'string', default: '32' }, 'job-seconds': { type: 'string', default: '3' },
       'lag-count': { type: 'string', default: '100' }, 'no-copies': { type: 'boolean', default: false },
       out: { type: 'string', default: 'data/bench/scale.json' }, keep: { type: 'boolean', default: false },
+      only: { type: 'string' }, engine: { type: 'string' },
     },
   })
+  const only = args.only === undefined ? undefined : listArg('--only', args.only, PHASES)
+  const engines = args.engine === undefined ? undefined : listArg('--engine', args.engine, ENGINES)
   const repoRoot = resolve(import.meta.dirname, '../..')
   const root = mkdtempSync(join(tmpdir(), 'meridian-scale-'))
   const distDir = join(repoRoot, `.bench-scale-dist-${process.pid}`)
@@ -156,7 +189,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
     const built = spawnSync(process.execPath, ['scripts/build.mjs', distDir], { cwd: repoRoot, stdio: 'inherit' })
     if (built.status !== 0) throw new Error('build failed')
-    const result = await scaleBench({ repoRoot, root, distDir, log, clients: Number(args.clients), seconds: Number(args.seconds), jobSeconds: Number(args['job-seconds']), lagCount: Number(args['lag-count']), copies: !args['no-copies'] })
+    const result = await scaleBench({ repoRoot, root, distDir, log, clients: Number(args.clients), seconds: Number(args.seconds), jobSeconds: Number(args['job-seconds']), lagCount: Number(args['lag-count']), copies: !args['no-copies'], only: only && new Set(only), engines })
     const loadAfter = loadavg()
     const machine = machineInfo()
     console.log(`\nMeridian scale-out benchmark: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} → ${loadAfter.map((l) => l.toFixed(2)).join(' ')}\n`)
