@@ -54,10 +54,10 @@ async function seed(url: string, count: number, copyRoot: string | null, blobByt
 }
 
 /** One worker process, resolved once it printed "ready". */
-async function startWorker(repoRoot: string, url: string, loops: number, copyRoot: string | null) {
+async function startWorker(repoRoot: string, url: string, loops: number, copyRoot: string | null, warmupJobs: number) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/scale-jobs-worker.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, SCALE_DATABASE_URL: url, SCALE_LOOPS: String(loops), ...(copyRoot ? { SCALE_COPY_ROOT: copyRoot } : {}) },
+    env: { ...process.env, SCALE_DATABASE_URL: url, SCALE_LOOPS: String(loops), SCALE_WARMUP_JOBS: String(warmupJobs), ...(copyRoot ? { SCALE_COPY_ROOT: copyRoot } : {}) },
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   const lines = createInterface({ input: child.stdout! })
@@ -69,9 +69,19 @@ async function startWorker(repoRoot: string, url: string, loops: number, copyRoo
   return { child, next }
 }
 
-export async function jobRate(o: { repoRoot: string; url: string; cluster: PostgresCluster | null; workers: number; loops: number; seconds: number; seedCount: number; copyRoot: string | null; blobBytes: number }): Promise<JobRate> {
+/**
+ * `confine`: called with each worker's pid once it is ready, before the window (a CPU budget);
+ * `warmupJobs`: jobs each worker completes before it is ready, at full speed (from the backlog).
+ */
+export async function jobRate(o: { repoRoot: string; url: string; cluster: PostgresCluster | null; workers: number; loops: number; seconds: number; seedCount: number; copyRoot: string | null; blobBytes: number; confine?: (pid: number, index: number) => void; warmupJobs?: number }): Promise<JobRate> {
   await seed(o.url, o.seedCount, o.copyRoot, o.blobBytes)
-  const workers = await Promise.all(Array.from({ length: o.workers }, () => startWorker(o.repoRoot, o.url, o.loops, o.copyRoot)))
+  const workers = await Promise.all(Array.from({ length: o.workers }, () => startWorker(o.repoRoot, o.url, o.loops, o.copyRoot, o.warmupJobs ?? 0)))
+  try {
+    workers.forEach((w, i) => o.confine?.(w.child.pid!, i))
+  } catch (err) {
+    for (const w of workers) w.child.kill('SIGKILL')
+    throw err
+  }
   // The workers start 500 ms before `from` (warm-up, not counted).
   const from = Date.now() + 1000
   const until = from + o.seconds * 1000

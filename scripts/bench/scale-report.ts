@@ -23,3 +23,11 @@ export const perSecond = (n: number) => `${n >= 100 ? Math.round(n) : n.toFixed(
 export const times = (n: number) => `${n.toFixed(2)}×`
 export const ms = (n: number) => (n >= 10 ? `${Math.round(n)}` : n.toFixed(1))
 export const lagCell = (l: { p50Ms: number; p99Ms: number }) => `p50 ${ms(l.p50Ms)} / p99 ${ms(l.p99Ms)} ms`
+
+/** A figure whose phase or engine was not run (--only, --engine). */
+export const MISSING = '—'
+/** "2/1: PG 1.23×, SQLite 0.98×" with whichever engines were measured ('' for none). */
+export function ratioCell(label: string, pg: number | null, sqlite: number | null): string {
+  const parts = [pg === null ? null : `PG ${times(pg)}`, sqlite === null ? null : `SQLite ${times(sqlite)}`].filter(Boolean)
+  return parts.length ? `${label}: ${parts.join(', ')}` : ''
+}

@@ -6,7 +6,8 @@ import type { JobRate } from './scale-jobs.ts'
 import type { Lags } from './scale-lag.ts'
 import type { RateResult } from './scale-push.ts'
 import type { EngineResults, ScaleOptions, ScaleRaw } from './scale.ts'
-import { lagCell, ms, perSecond, times, type ScaleRow } from './scale-report.ts'
+import { cappedJobRows, cappedNotes, cappedPushRows } from './scale-capped.ts'
+import { lagCell, MISSING, ms, perSecond, ratioCell, times, type ScaleRow } from './scale-report.ts'
 
 /** Due jobs seeded before each job-rate window, and the larger backlog of one row. */
 export const JOB_BACKLOG = 4000
@@ -14,7 +15,6 @@ export const BIG_BACKLOG = 20_000
 
 export const SCALE_GOALS = { twoOrigins: 1.6, postgresVsSqlite: 0.5, fourWorkers: 3, replicationP99Ms: 50 }
 
-const MISSING = '—'
 type Get<T> = (r: EngineResults) => T | null | undefined
 const get = <T>(r: EngineResults | undefined, f: Get<T>): T | null => (r ? f(r) ?? null : null)
 /** `top / bottom` of one engine, or null when either is missing. */
@@ -22,11 +22,6 @@ const ratioOf = (r: EngineResults | undefined, top: Get<{ perSecond: number }>, 
   const t = get(r, top)
   const b = get(r, bottom)
   return t && b ? t.perSecond / b.perSecond : null
-}
-/** "2/1: PG 1.23×, SQLite 0.98×" with whichever engines were measured. */
-const ratioCell = (label: string, pg: number | null, sqlite: number | null) => {
-  const parts = [pg === null ? null : `PG ${times(pg)}`, sqlite === null ? null : `SQLite ${times(sqlite)}`].filter(Boolean)
-  return parts.length ? `${label}: ${parts.join(', ')}` : ''
 }
 
 const cpuPerOp = (r: RateResult) => (r.cpuSeconds ? r.cpuSeconds.map((c) => ms((c * 1000) / Math.max(1, r.count))) : [])
@@ -44,21 +39,26 @@ export function scaleRows(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seco
     return v ? perSecond(v.perSecond) : MISSING
   }
 
+  // The uncapped 2-origin and 4-worker rows are information: every process shares the same 2
+  // cores there, so they show this machine's limit; the goals are judged on the capped rows.
   const push = (what: 'blobs' | 'manifests', name: string) => {
-    if (!s?.push && !p?.push) return
+    if (s?.push || p?.push) uncappedPush(what, name)
+    rows.push(...cappedPushRows(raw, what, name, G.twoOrigins))
+  }
+  const uncappedPush = (what: 'blobs' | 'manifests', name: string) => {
     const one: Get<RateResult> = (r) => r.push?.one[what]
     const two: Get<RateResult> = (r) => r.push?.two[what]
     const vsSqlite = get(p, one) && get(s, one) ? get(p, one)!.perSecond / get(s, one)!.perSecond : null
     const scale = ratioOf(p, two, one)
     rows.push(
       { figure: `${name}, 1 origin, ${o.clients} clients`, sqlite: rateCell(s, one), postgres: rateCell(p, one), ratio: vsSqlite === null ? '' : `PG/SQLite ${times(vsSqlite)}`, goal: `≥ ${G.postgresVsSqlite}×`, pass: vsSqlite === null ? null : vsSqlite >= G.postgresVsSqlite },
-      { figure: `${name}, 2 origin processes, one database`, sqlite: rateCell(s, two), postgres: rateCell(p, two), ratio: ratioCell('2/1', scale, ratioOf(s, two, one)), goal: `PG ≥ ${G.twoOrigins}×`, pass: scale === null ? null : scale >= G.twoOrigins },
+      { figure: `${name}, 2 origin processes, one database`, sqlite: rateCell(s, two), postgres: rateCell(p, two), ratio: ratioCell('2/1', scale, ratioOf(s, two, one)), goal: '', pass: null },
     )
   }
   push('blobs', 'blob commits (POST + PUT 1 KiB)')
   push('manifests', 'manifest PUTs by tag')
 
-  const job = (name: string, pick: Get<JobRate>, base: Get<JobRate> | null, goal: boolean) => {
+  const job = (name: string, pick: Get<JobRate>, base: Get<JobRate> | null) => {
     const sj = get(s, pick)
     const pj = get(p, pick)
     if (!sj && !pj) return
@@ -67,12 +67,12 @@ export function scaleRows(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seco
     rows.push({
       figure: name, sqlite: mark(sj), postgres: mark(pj),
       ratio: base ? ratioCell('4/1', pgRatio, ratioOf(s, pick, base)) : '',
-      goal: goal ? `PG ≥ ${G.fourWorkers}×` : '', pass: goal && pgRatio !== null ? pgRatio >= G.fourWorkers : null,
+      goal: '', pass: null,
     })
   }
-  job('jobs claimed + completed, 1 worker process (no copy)', (r) => r.jobs?.one, null, false)
-  job('jobs claimed + completed, 4 worker processes (no copy)', (r) => r.jobs?.four, (r) => r.jobs?.one, true)
-  job('  same, 1 process × 4 concurrent loops', (r) => r.jobs?.oneProcessFourLoops, (r) => r.jobs?.one, false)
+  job('jobs claimed + completed, 1 worker process (no copy)', (r) => r.jobs?.one, null)
+  job('jobs claimed + completed, 4 worker processes (no copy)', (r) => r.jobs?.four, (r) => r.jobs?.one)
+  job('  same, 1 process × 4 concurrent loops', (r) => r.jobs?.oneProcessFourLoops, (r) => r.jobs?.one)
   if (s?.jobs || p?.jobs) {
     const big = (r: EngineResults | undefined) => ratioOf(r, (x) => x.jobs?.bigBacklog, (x) => x.jobs?.one)
     rows.push({
@@ -81,8 +81,9 @@ export function scaleRows(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seco
       ratio: ratioCell('big/small', big(p), big(s)), goal: '', pass: null,
     })
   }
-  job('jobs with a 4 KiB fs copy each, 1 worker process', (r) => r.jobs?.copyOne, null, false)
-  job('jobs with a 4 KiB fs copy each, 4 worker processes', (r) => r.jobs?.copyFour, (r) => r.jobs?.copyOne, false)
+  rows.push(...cappedJobRows(raw, G.fourWorkers))
+  job('jobs with a 4 KiB fs copy each, 1 worker process', (r) => r.jobs?.copyOne, null)
+  job('jobs with a 4 KiB fs copy each, 4 worker processes', (r) => r.jobs?.copyFour, (r) => r.jobs?.copyOne)
 
   const lag = (figure: string, pick: Get<Lags>, goalMs: number | null) => {
     const sl = get(s, pick)
@@ -99,7 +100,7 @@ export function scaleRows(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seco
   lag(`replication lag, ${o.lagCount} × 4 KiB back to back`, (r) => r.replication?.small, G.replicationP99Ms)
   lag(`replication lag, ${o.lagCount} × 1 MiB back to back`, (r) => r.replication?.mib, G.replicationP99Ms)
 
-  return { rows, notes: scaleNotes(raw, o) }
+  return { rows, notes: [...scaleNotes(raw, o), ...cappedNotes(raw, o)] }
 }
 
 function scaleNotes(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seconds' | 'jobSeconds'>): string[] {
@@ -113,7 +114,7 @@ function scaleNotes(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seconds' |
       for (const n of ['one', 'two'] as const) {
         const sr = s?.push?.[n][w]
         const pr = p?.push?.[n][w]
-        const cpu = [sr ? `SQLite origin(s) ${cpuPerOp(sr)[0]}` : null, pr ? `PostgreSQL origin(s) ${cpuPerOp(pr)[0]} + server ${cpuPerOp(pr)[1]}` : null].filter(Boolean).join('; ')
+        const cpu = [sr ? `SQLite origin(s) ${cpuPerOp(sr)[0]} + clients ${cpuPerOp(sr)[2]}` : null, pr ? `PostgreSQL origin(s) ${cpuPerOp(pr)[0]} + server ${cpuPerOp(pr)[1]} + clients ${cpuPerOp(pr)[2]}` : null].filter(Boolean).join('; ')
         const latency = [sr ? `SQLite ${ms(sr.p50Ms)}/${ms(sr.p99Ms)} ms` : null, pr ? `PG ${ms(pr.p50Ms)}/${ms(pr.p99Ms)} ms` : null].filter(Boolean).join(', ')
         notes.push(`  ${w}, ${n === 'one' ? '1 origin' : '2 origins'}: CPU ms/op ${cpu}; latency p50/p99 ${latency}`)
       }

@@ -1,6 +1,7 @@
 // `npx tsx scripts/bench/scale.ts [--seconds=3 --clients=32 --job-seconds=3 --lag-count=100
 //                                  --no-copies --out=data/bench/scale.json --keep
-//                                  --only=push,jobs,feed,lag,capped --engine=sqlite|postgres]`
+//                                  --only=push,jobs,feed,lag,capped --engine=sqlite|postgres
+//                                  --cpu-period-ms=10]`
 // (also run by `npm run bench` unless --no-scale). --only and --engine run a part, for quick
 // runs while working on one path; the table then shows "—" for what was not measured.
 //
@@ -20,7 +21,9 @@ import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import type { PostgresCluster } from '../../test/helpers/postgres.ts'
 import type { OriginProcess } from './origin-process.ts'
+import { openCpuBudgets, type CpuBudgets } from './cpu-budget.ts'
 import { machineInfo, writeJson } from './report.ts'
+import { CAPPED, type CappedResults } from './scale-capped.ts'
 import { freshDatabase, postgresCpuSeconds, spawnOrigins, spawnWorker, startDurablePostgres, stopAll, type Engine } from './scale-env.ts'
 import { jobRate, type JobRate } from './scale-jobs.ts'
 import { feedLag, replicationLag, type Lags } from './scale-lag.ts'
@@ -47,6 +50,8 @@ export interface ScaleOptions {
   only?: ReadonlySet<Phase>
   /** The databases to run them on (default: both, SQLite first). */
   engines?: readonly Engine[]
+  /** CFS period of the capped rows' budgets, ms (default CAPPED.periodMs). */
+  cpuPeriodMs?: number
   log(line: string): void
 }
 
@@ -56,6 +61,8 @@ export interface EngineResults {
   jobs?: { one: JobRate; four: JobRate; oneProcessFourLoops: JobRate; bigBacklog: JobRate; copyOne: JobRate | null; copyFour: JobRate | null }
   feed?: { sameProcess: Lags; otherProcess: Lags }
   replication?: { small: Lags; mib: Lags }
+  /** The push and job rates again, each origin / worker process held to a fixed CPU budget. */
+  capped?: CappedResults
 }
 
 /** An engine left out by --engine is absent. */
@@ -73,7 +80,7 @@ async function withLogs<T>(list: OriginProcess[], use: () => Promise<T>): Promis
   }
 }
 
-async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresCluster | null): Promise<EngineResults> {
+async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresCluster | null, budgets: CpuBudgets | null): Promise<EngineResults> {
   const run = (phase: Phase) => !o.only || o.only.has(phase)
   const result: EngineResults = {}
   const fresh = (label: string) => freshDatabase(engine, cluster, o.root, label)
@@ -84,12 +91,24 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
     return { databaseUrl, dataDir, list: await spawnOrigins({ repoRoot: o.repoRoot, dataDir, databaseUrl, count, worker, entry }) }
   }
 
-  const push = async (count: number): Promise<PushRates> => {
-    const started = await origins(`push${count}`, count, false)
+  // `cpus`: each origin is confined to that budget after a warm-up at full speed (scale-capped.ts).
+  const push = async (count: number, cpus: number | null = null): Promise<PushRates> => {
+    const label = `${cpus ? 'capped-' : ''}push${count}`
+    const started = await origins(label, count, false)
+    const urls = started.list.map((p) => p.url)
+    const w = cpus ? { clients: CAPPED.clients, seconds: CAPPED.seconds, warmupMs: CAPPED.warmupMs } : { clients: o.clients, seconds: o.seconds, warmupMs: 1000 }
     try {
-      o.log(`${engine}: push rate, ${count} origin process(es), ${o.clients} clients`)
-      const sample = () => [started.list.reduce((s, p) => s + p.cpuSeconds(), 0), cluster && engine === 'postgres' ? postgresCpuSeconds(cluster) : 0]
-      return await withLogs(started.list, () => pushRates(started.list.map((p) => p.url), { clients: o.clients, seconds: o.seconds, warmupMs: 1000, blobBytes: 1024, label: `${engine}${count}`, sample }))
+      if (cpus) {
+        await withLogs(started.list, () => pushRates(urls, { clients: w.clients, seconds: 1, warmupMs: 0, blobBytes: 1024, label: `${engine}${label}-warm` }))
+        started.list.forEach((p, i) => budgets!.confine(p.pid, `${engine}-${label}-origin${i + 1}`, cpus))
+      }
+      o.log(`${engine}: push rate, ${count} origin process(es)${cpus ? ` at ${cpus} CPU each` : ''}, ${w.clients} clients`)
+      // CPU seconds so far of [the origins, the PostgreSQL server, this process (the clients)].
+      const sample = () => {
+        const client = process.cpuUsage()
+        return [started.list.reduce((s, p) => s + p.cpuSeconds(), 0), cluster && engine === 'postgres' ? postgresCpuSeconds(cluster) : 0, (client.user + client.system) / 1e6]
+      }
+      return await withLogs(started.list, () => pushRates(urls, { ...w, blobBytes: 1024, label: `${engine}${label}`, sample }))
     } finally {
       await stopAll(started.list)
     }
@@ -98,11 +117,15 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
 
   // The backlog is the same for every row (a 3 s window took ≤ 2,100 jobs here) but one:
   // a claim's cost grows with the number of due jobs, which that row shows.
-  const jobs = async (label: string, workers: number, loops: number, copy: boolean, backlog = JOB_BACKLOG): Promise<JobRate> => {
-    o.log(`${engine}: jobs, ${workers} process(es) × ${loops} loop(s)${copy ? ', fs copies' : ''}, backlog ${backlog}`)
+  // A capped worker first completes CAPPED.warmupJobs at full speed, seeded on top of the backlog
+  // so that its window starts from the same backlog as every other row's.
+  const jobs = async (label: string, workers: number, loops: number, copy: boolean, backlog = JOB_BACKLOG, cpus: number | null = null): Promise<JobRate> => {
+    o.log(`${engine}: jobs, ${workers} process(es)${cpus ? ` at ${cpus} CPU each` : ''} × ${loops} loop(s)${copy ? ', fs copies' : ''}, backlog ${backlog}`)
+    const warmupJobs = cpus ? CAPPED.warmupJobs : 0
     return jobRate({
       repoRoot: o.repoRoot, url: await fresh(label), cluster: engine === 'postgres' ? cluster : null, workers, loops,
-      seconds: o.jobSeconds, seedCount: backlog, copyRoot: copy ? join(o.root, `${engine}-${label}`) : null, blobBytes: 4096,
+      seconds: o.jobSeconds, seedCount: backlog + workers * warmupJobs, copyRoot: copy ? join(o.root, `${engine}-${label}`) : null, blobBytes: 4096,
+      confine: cpus ? (pid, i) => budgets!.confine(pid, `${engine}-${label}-worker${i + 1}`, cpus) : undefined, warmupJobs,
     })
   }
   if (run('jobs')) {
@@ -113,6 +136,17 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
       bigBacklog: await jobs('jobsbig', 1, 1, false, BIG_BACKLOG),
       copyOne: o.copies ? await jobs('copy1', 1, 1, true) : null,
       copyFour: o.copies ? await jobs('copy4', 4, 1, true) : null,
+    }
+  }
+
+  // One origin (worker) per machine, modelled as one fixed CPU budget per process: 1 vs 2 origins
+  // and 1 vs 4 workers then ask whether throughput grows when each process brings its own CPU.
+  if (run('capped') && budgets) {
+    const { originCpus, workerCpus } = CAPPED
+    result.capped = {
+      settings: { ...CAPPED, periodMs: budgets.periodUs / 1000, describe: budgets.describe },
+      push: { one: await push(1, originCpus), two: await push(2, originCpus) },
+      jobs: { one: await jobs('capped-jobs1', 1, 1, false, JOB_BACKLOG, workerCpus), four: await jobs('capped-jobs4', 4, 1, false, JOB_BACKLOG, workerCpus) },
     }
   }
 
@@ -150,13 +184,27 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
 export async function scaleBench(o: ScaleOptions): Promise<ScaleResult> {
   const engines = o.engines ?? ENGINES
   // SQLite alone needs no cluster (freshDatabase only asks it for PostgreSQL databases).
-  const cluster = engines.includes('postgres') ? await startDurablePostgres() : null
+  let budgets: CpuBudgets | null = null
+  let skipped: string | null = null
+  if (!o.only || o.only.has('capped')) {
+    const opened = openCpuBudgets({ periodUs: Math.round((o.cpuPeriodMs ?? CAPPED.periodMs) * 1000) })
+    if ('unavailable' in opened) {
+      skipped = `capped rows SKIPPED: no CPU budget per process can be set here (${opened.unavailable}).`
+      o.log(skipped)
+    } else {
+      budgets = opened
+    }
+  }
+  let cluster: PostgresCluster | null = null
   try {
+    cluster = engines.includes('postgres') ? await startDurablePostgres() : null
     const raw: ScaleRaw = {}
-    for (const engine of engines) raw[engine] = await engineResults(o, engine, cluster)
-    return { ...scaleRows(raw, o), raw }
+    for (const engine of engines) raw[engine] = await engineResults(o, engine, cluster, budgets)
+    const { rows, notes } = scaleRows(raw, o)
+    return { rows, notes: skipped ? [...notes, skipped] : notes, raw }
   } finally {
     await cluster?.stop()
+    await budgets?.remove()
   }
 }
 
@@ -175,7 +223,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
       seconds: { type: 'string', default: '3' }, clients: { type: 'string', default: '32' }, 'job-seconds': { type: 'string', default: '3' },
       'lag-count': { type: 'string', default: '100' }, 'no-copies': { type: 'boolean', default: false },
       out: { type: 'string', default: 'data/bench/scale.json' }, keep: { type: 'boolean', default: false },
-      only: { type: 'string' }, engine: { type: 'string' },
+      only: { type: 'string' }, engine: { type: 'string' }, 'cpu-period-ms': { type: 'string' },
     },
   })
   const only = args.only === undefined ? undefined : listArg('--only', args.only, PHASES)
@@ -189,7 +237,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
     const built = spawnSync(process.execPath, ['scripts/build.mjs', distDir], { cwd: repoRoot, stdio: 'inherit' })
     if (built.status !== 0) throw new Error('build failed')
-    const result = await scaleBench({ repoRoot, root, distDir, log, clients: Number(args.clients), seconds: Number(args.seconds), jobSeconds: Number(args['job-seconds']), lagCount: Number(args['lag-count']), copies: !args['no-copies'], only: only && new Set(only), engines })
+    const result = await scaleBench({ repoRoot, root, distDir, log, clients: Number(args.clients), seconds: Number(args.seconds), jobSeconds: Number(args['job-seconds']), lagCount: Number(args['lag-count']), copies: !args['no-copies'], only: only && new Set(only), engines, cpuPeriodMs: args['cpu-period-ms'] === undefined ? undefined : Number(args['cpu-period-ms']) })
     const loadAfter = loadavg()
     const machine = machineInfo()
     console.log(`\nMeridian scale-out benchmark: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} → ${loadAfter.map((l) => l.toFixed(2)).join(' ')}\n`)
