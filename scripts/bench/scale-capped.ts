@@ -5,7 +5,7 @@
 // uncapped and shared, as a deployment's database and its users are.
 //
 // The budgets come from the uncapped CPU per operation, not from the goals: an origin used
-// ~15 ms CPU per 1 KiB blob commit beside PostgreSQL's ~5.6 ms (clients: a few ms); a worker
+// ~15 ms CPU per 1 KiB blob commit beside PostgreSQL's ~5.6 ms (the clients ~1.5 ms); a worker
 // ~1.7 ms per claim-and-complete beside PostgreSQL's ~0.9 ms. With 2 origins at 0.3 CPU
 // (≤ 40 commits/s) that is 0.6 + 0.22 + the clients ≈ 1 CPU; with 4 workers at 0.15 CPU
 // (≤ 350 jobs/s) 0.6 + 0.32 ≈ 0.9 CPU: both leave the other core for noise, so the budgets, not
@@ -93,7 +93,8 @@ export function cappedNotes(raw: ScaleRaw, o: { jobSeconds: number }): string[] 
       `each worker process at ${b.workerCpus} CPU (${b.describe}); PostgreSQL and the clients uncapped and shared, as a deployment's database and users are. ` +
       'A process added brings its own CPU, as on its own machine, instead of splitting these 2 cores, so these rows carry the scale-out goals; the uncapped rows above them show the 2-core limit. ' +
       `Each process runs warm-up work at full speed before it is capped; pushes: ${b.clients} clients, ${b.seconds} s window after ${b.warmupMs / 1000} s.`,
-    `  budgets fixed from the uncapped CPU per op measured before: origin ~15 ms + PostgreSQL ~5.6 ms per blob commit, worker ~1.7 + PostgreSQL ~0.9 ms per job; 2 × ${b.originCpus} and 4 × ${b.workerCpus} CPU with the database and clients fit in ~1 of the 2 cores. ` +
+    `  budgets fixed (not tuned to the goals) from the uncapped CPU per op on PostgreSQL: origin ~15 ms + server ~5.6 ms per blob commit, worker ~1.7 + server ~0.9 ms per job; ` +
+      `2 × ${b.originCpus} or 4 × ${b.workerCpus} CPU plus the database and the clients fit in ~1 of the 2 cores, leaving the other for noise (the lines below show what each used). ` +
       `Period ${b.periodMs} ms: a throttled process stops ≤ ${Math.round(b.periodMs * (1 - b.workerCpus))} ms at a time, not 70-85 ms holding a transaction as at the 100 ms default.`,
   ]
   for (const e of engines) {

@@ -11,6 +11,8 @@
 // change-feed lag; small-blob replication lag. Every origin and worker is its own process (2
 // origins in one Node process would share one JavaScript thread); the machine has 2 cores,
 // which the client, the origins and PostgreSQL all share: the CPU each used is reported.
+// So the scale-out goals are judged on capped rows (scale-capped.ts): each origin and worker
+// process held to a fixed CPU budget in a cgroup, as if on a machine of its own.
 // PostgreSQL runs with fsync and synchronous_commit on, as durable as SQLite's synchronous=FULL.
 
 import { spawnSync } from 'node:child_process'
