@@ -7,10 +7,10 @@
 // for PostgreSQL, and db/schema-parity.test.ts keeps the two identical. Nothing outside db/ knows
 // which engine it talks to.
 
-import { drizzle } from 'drizzle-orm/sqlite-proxy'
+import { SqliteRemoteDatabase, SQLiteRemoteSession } from 'drizzle-orm/sqlite-proxy'
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
-import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
-import type { SQL } from 'drizzle-orm'
+import { SQLiteAsyncDialect, SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
+import { createTableRelationsHelpers, extractTablesRelationalConfig, type SQL } from 'drizzle-orm'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import * as schema from './schema.ts'
@@ -50,12 +50,18 @@ export type Db = Omit<Drizzle, 'transaction'> & DbExtras
 export type Tx = Db
 
 const dialect = new SQLiteSyncDialect()
+const asyncDialect = new SQLiteAsyncDialect()
+// What drizzle() in drizzle-orm/sqlite-proxy derives from the schema on every call: done once here,
+// since every transaction gets a handle of its own (drizzle() per transaction walked every table).
+const tables = extractTablesRelationalConfig(schema, createTableRelationsHelpers)
+const relational = { fullSchema: schema, schema: tables.tables, tableNamesMap: tables.tableNamesMap }
 
 function dbOver(executor: Executor, inTransaction = false): Db {
-  const db = drizzle<typeof schema>(
-    (text, params, method) => executor.query(text, params, method) as Promise<{ rows: any[] }>,
-    { schema },
-  ) as unknown as Db
+  const session = new SQLiteRemoteSession(
+    (text: string, params: unknown[], method: Method) => executor.query(text, params, method) as Promise<{ rows: any[] }>,
+    asyncDialect, relational, undefined,
+  )
+  const db = new SqliteRemoteDatabase('async', asyncDialect, session, relational) as unknown as Db
   const extras: DbExtras = {
     $dialect: executor.dialect,
     $inTransaction: inTransaction,

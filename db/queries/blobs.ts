@@ -22,10 +22,11 @@ export async function findRepositoryBlob(tx: Tx, repositoryId: number, digest: s
     .where(and(eq(repositoryBlobs.repositoryId, repositoryId), eq(repositoryBlobs.digest, digest))).get()) ?? null
 }
 
-export async function linkBlob(tx: Tx, repository: Repository, digest: string, now = Date.now()): Promise<void> {
+/** `size`: the blob's, when the caller knows it (else it is read). */
+export async function linkBlob(tx: Tx, repository: Repository, digest: string, now = Date.now(), size?: number): Promise<void> {
   const r = await tx.insert(repositoryBlobs).values({ repositoryId: repository.id, digest, createdAt: now }).onConflictDoNothing().run()
   // The size travels with the change: an edge can serve HEAD from its index alone.
-  if (r.changes > 0) await appendChange(tx, 'blob.linked', repository.name, { digest, size: (await findBlob(tx, digest))?.size ?? 0 }, now)
+  if (r.changes > 0) await appendChange(tx, 'blob.linked', repository.name, { digest, size: size ?? (await findBlob(tx, digest))?.size ?? 0 }, now)
 }
 
 /** Removes the blob from the repository; the bytes stay until garbage collection. */
@@ -57,7 +58,7 @@ export async function commitBlob(db: Db, c: CommitBlob): Promise<void> {
   await db.transaction(async (tx) => {
     const repository = await ensureRepository(tx, c.repository, now)
     await recordPlacement(tx, { digest: c.digest, size: c.size, location: c.location, now })
-    await linkBlob(tx, repository, c.digest, now)
+    await linkBlob(tx, repository, c.digest, now, c.size)
     await scheduleReplication(tx, c.digest, c.targetsFor, now)
     if (c.uploadId) await deleteUpload(tx, c.uploadId)
   })
@@ -68,7 +69,7 @@ export async function mountBlob(db: Db, repositoryName: string, digest: string, 
   return db.transaction(async (tx) => {
     const blob = await findBlob(tx, digest)
     if (!blob) return null
-    await linkBlob(tx, await ensureRepository(tx, repositoryName, now), digest, now)
+    await linkBlob(tx, await ensureRepository(tx, repositoryName, now), digest, now, blob.size)
     // A new namespace holds the blob now: its policy joins the union.
     await scheduleReplication(tx, digest, targetsFor, now)
     return blob

@@ -4,7 +4,7 @@
 import { gt, asc } from 'drizzle-orm'
 import type { Db, Tx } from '../client.ts'
 import { changes } from '../schema.ts'
-import { CHANGES_CHANNEL, notifyOnCommit } from '../notify.ts'
+import { CHANGES_CHANNEL } from '../notify.ts'
 
 export type { Tx } from '../client.ts'
 
@@ -19,7 +19,8 @@ export type ChangeKind =
  * would skip it for ever. SQLite has one writer at a time, so seq order is commit order there. On
  * PostgreSQL transactions run concurrently: each keeps its appends until just before its COMMIT,
  * then takes this lock (held until the commit ends), inserts them (taking seqs) and commits. Only
- * that last moment is serial, not the transactions.
+ * that last moment is serial, not the transactions. Lock, NOTIFY and insert are one statement
+ * (FLUSH_CHANGES), so the serial moment is one round trip and the commit.
  */
 const CHANGE_LOG_LOCK = 7_302_012
 const pending = new WeakMap<Tx, Array<typeof changes.$inferInsert>>()
@@ -35,14 +36,28 @@ export async function appendChange(tx: Tx, kind: ChangeKind, repository: string 
   let rows = pending.get(tx)
   if (!rows) {
     pending.set(tx, rows = [])
-    await notifyOnCommit(tx, CHANGES_CHANNEL)
+    const appended = rows
     tx.$beforeCommit.push(async () => {
-      await tx.$execute('SELECT pg_advisory_xact_lock(?)', [CHANGE_LOG_LOCK], 'run')
-      for (let i = 0; i < rows!.length; i += 500) await tx.insert(changes).values(rows!.slice(i, i + 500)).run()
+      await tx.$execute(FLUSH_CHANGES, [
+        CHANGE_LOG_LOCK, CHANGES_CHANNEL,
+        appended.map((r) => r.kind), appended.map((r) => r.repository), appended.map((r) => r.payload), appended.map((r) => r.at),
+      ], 'run')
     })
   }
   rows.push(row)
 }
+
+/**
+ * PostgreSQL: the change-log lock, the wake-up of feed listeners (delivered at COMMIT) and the
+ * transaction's appends in append order. The lock's subquery is evaluated while the sort reads its
+ * input, before the first row reaches the insert and takes its seq (the table's BEFORE INSERT
+ * trigger). One text for any number of rows: the appends travel as four arrays.
+ */
+const FLUSH_CHANGES = `insert into "changes" ("kind", "repository", "payload", "at")
+select c.kind, c.repository, c.payload, c.at
+from (select pg_advisory_xact_lock(?), pg_notify(?, '')) as l,
+  unnest(cast(? as text[]), cast(? as text[]), cast(? as text[]), cast(? as bigint[])) with ordinality as c(kind, repository, payload, at, n)
+order by c.n`
 
 export async function changesSince(db: Db, seq: number, limit = 1000) {
   return (await db.select().from(changes).where(gt(changes.seq, seq)).orderBy(asc(changes.seq)).limit(limit).all())

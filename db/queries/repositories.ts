@@ -11,6 +11,9 @@ export async function findRepository(db: Tx, name: string): Promise<Repository |
 
 /** Returns the repository, creating it on first push. */
 export async function ensureRepository(tx: Tx, name: string, now = Date.now()): Promise<Repository> {
+  // Nearly every push goes to a repository that exists: one read, not an insert and a read.
+  const found = await findRepository(tx, name)
+  if (found) return found
   await tx.insert(repositories).values({ name, createdAt: now }).onConflictDoNothing().run()
   return (await findRepository(tx, name))!
 }

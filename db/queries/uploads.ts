@@ -1,9 +1,9 @@
 // Upload sessions are durable rows (§4.3): a client may continue a chunked upload after a restart.
 
-import { and, eq, lt } from 'drizzle-orm'
+import { and, eq, getTableColumns, lt, sql } from 'drizzle-orm'
 import type { Tx } from './changes.ts'
 import { jsonTextAppend } from '../dialect-sql.ts'
-import { uploads } from '../schema.ts'
+import { repositories, uploads } from '../schema.ts'
 
 export interface Upload {
   id: string
@@ -29,6 +29,29 @@ export async function createUpload(tx: Tx, u: { id: string; repositoryId: number
   const row = { id: u.id, repositoryId: u.repositoryId, location: u.location, offset: 0, parts: 0, partNonces: '[]', createdAt: now, updatedAt: now }
   await tx.insert(uploads).values(row).run()
   return row
+}
+
+/**
+ * Opens a session in the existing repository named `repository`, in one statement (no
+ * transaction); null when there is no such repository (the caller creates it, then createUpload).
+ */
+export async function createUploadIn(tx: Tx, u: { id: string; repository: string; location: string; now?: number }): Promise<Upload | null> {
+  const now = u.now ?? Date.now()
+  // The casts type the bound values where PostgreSQL cannot infer them from a select list.
+  const r = await tx.insert(uploads).select(tx.select({
+    id: sql<string>`cast(${u.id} as text)`.as('id'), repositoryId: repositories.id, location: sql<string>`cast(${u.location} as text)`.as('location'),
+    offset: sql<number>`0`.as('offset'), parts: sql<number>`0`.as('parts'), partNonces: sql<string>`'[]'`.as('part_nonces'),
+    createdAt: sql<number>`cast(${now} as bigint)`.as('created_at'), updatedAt: sql<number>`cast(${now} as bigint)`.as('updated_at'),
+  }).from(repositories).where(eq(repositories.name, u.repository))).returning({ repositoryId: uploads.repositoryId }).all()
+  if (r.length === 0) return null
+  return { id: u.id, repositoryId: r[0].repositoryId, location: u.location, offset: 0, parts: 0, partNonces: '[]', createdAt: now, updatedAt: now }
+}
+
+/** The session `id` if it belongs to the repository named `repository` (one statement). */
+export async function findSession(tx: Tx, repository: string, id: string): Promise<Upload | null> {
+  return (await tx.select(getTableColumns(uploads)).from(uploads)
+    .innerJoin(repositories, eq(repositories.id, uploads.repositoryId))
+    .where(and(eq(uploads.id, id), eq(repositories.name, repository))).get()) ?? null
 }
 
 export async function findUpload(tx: Tx, id: string): Promise<Upload | null> {

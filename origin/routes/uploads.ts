@@ -106,7 +106,7 @@ uploadRoutes.post('/:name{.+}/blobs/uploads', startUpload)
 async function sessionOf(c: OriginContext) {
   const deps = depsOf(c)
   const name = nameOf(c)
-  const upload = await requireSession(deps, await findRepository(deps.db, name), c.req.param('uuid') ?? '')
+  const upload = await requireSession(deps, name, c.req.param('uuid') ?? '')
   return { deps, name, upload }
 }
 

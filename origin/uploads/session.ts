@@ -4,8 +4,8 @@
 import { uploadPartKey } from '../../storage/keys.ts'
 import { ociError, isOciError } from '../../oci/errors.ts'
 import { StorageError } from '../../storage/engine.ts'
-import { createUpload, advanceUpload, deleteUpload, findUpload, partNoncesOf, relocateUpload, type Upload } from '../../db/queries/uploads.ts'
-import { ensureRepository, type Repository } from '../../db/queries/repositories.ts'
+import { createUpload, createUploadIn, advanceUpload, deleteUpload, findSession, findUpload, partNoncesOf, relocateUpload, type Upload } from '../../db/queries/uploads.ts'
+import { ensureRepository } from '../../db/queries/repositories.ts'
 import type { ResolvedDeps } from '../deps.ts'
 import type { Location } from '../locations.ts'
 import { countingStream, deleteParts } from './parts.ts'
@@ -16,16 +16,19 @@ export async function openSession(deps: ResolvedDeps, repository: string): Promi
   const [location] = await reachableWriteOrder(deps, repository)
   noteFallback(deps, repository, location)
   const id = crypto.randomUUID()
+  // Into an existing repository: one statement. The first push to a repository creates it too.
+  const opened = await createUploadIn(deps.db, { id, repository, location: location.id })
+  if (opened) return opened
   return deps.db.transaction(async (tx) => {
     const repo = await ensureRepository(tx, repository)
     return createUpload(tx, { id, repositoryId: repo.id, location: location.id })
   })
 }
 
-/** The session, if it exists and belongs to this repository; else BLOB_UPLOAD_UNKNOWN. */
-export async function requireSession(deps: ResolvedDeps, repo: Repository | null, id: string): Promise<Upload> {
-  const upload = /^[0-9a-f-]{36}$/.test(id) ? await findUpload(deps.db, id) : null
-  if (!upload || !repo || upload.repositoryId !== repo.id) throw ociError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: id } })
+/** The session, if it exists and belongs to the repository named `repository`; else BLOB_UPLOAD_UNKNOWN. */
+export async function requireSession(deps: ResolvedDeps, repository: string, id: string): Promise<Upload> {
+  const upload = /^[0-9a-f-]{36}$/.test(id) ? await findSession(deps.db, repository, id) : null
+  if (!upload) throw ociError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: id } })
   return upload
 }
 
