@@ -23,11 +23,38 @@ export interface PresentBlob {
 export async function recordPlacement(tx: Tx, p: PresentBlob): Promise<void> {
   const now = p.now ?? Date.now()
   await tx.insert(blobs).values({ digest: p.digest, size: p.size, createdAt: now }).onConflictDoNothing().run()
-  const was = await tx.select({ state: placements.state }).from(placements).where(and(eq(placements.digest, p.digest), eq(placements.location, p.location))).get()
-  await tx.insert(placements).values({ digest: p.digest, location: p.location, state: 'present', size: p.size, verifiedAt: now })
-    .onConflictDoUpdate({ target: [placements.digest, placements.location], set: { state: 'present', size: p.size, verifiedAt: now } }).run()
+  // One write, no read before it: the upsert answers a row only when it inserted the placement or
+  // turned it present. A read first (was it present?) put a predicate lock on the placements index
+  // page in every copy's completion on PostgreSQL, and any push or other completion writing into
+  // that page made one of them fail serialization and run again (most of them, on small tables).
+  const turned = await tx.insert(placements).values({ digest: p.digest, location: p.location, state: 'present', size: p.size, verifiedAt: now })
+    .onConflictDoUpdate({ target: [placements.digest, placements.location], set: { state: 'present', size: p.size, verifiedAt: now }, setWhere: sql`${placements.state} <> 'present'` })
+    .returning({ digest: placements.digest }).all()
   // Edges need to hear of a new placement only (a re-push of the same layer changes nothing).
-  if (was?.state !== 'present') await appendChange(tx, 'placement.present', null, { digest: p.digest, location: p.location, size: p.size }, now)
+  if (turned.length > 0) await appendChange(tx, 'placement.present', null, { digest: p.digest, location: p.location, size: p.size }, now)
+  else await tx.update(placements).set({ size: p.size, verifiedAt: now }).where(and(eq(placements.digest, p.digest), eq(placements.location, p.location))).run()
+}
+
+/** What a copy needs to know of a blob, in one read: its size, where it is, who links it. */
+export interface CopySubject {
+  size: number
+  /** Locations where it is present. */
+  present: string[]
+  /** Namespaces of the repositories it is linked into (their policies decide its targets). */
+  namespaces: string[]
+}
+
+/** The blob's size, present locations and namespaces; null when the registry no longer knows it. */
+export async function copySubject(tx: Tx, digest: string): Promise<CopySubject | null> {
+  // One statement rather than three: each round trip to PostgreSQL is on the replication lag.
+  const [row] = await tx.$all<{ size: number; present: string | null; repos: string | null }>(sql`
+    select b.size,
+      (select ${joinLines(tx, sql`p.location`)} from placements p where p.digest = b.digest and p.state = 'present') as present,
+      (select ${joinLines(tx, sql`r.name`)} from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = b.digest) as repos
+    from blobs b where b.digest = ${digest}`)
+  if (!row) return null
+  const split = (s: string | null) => (s ? s.split('\n') : [])
+  return { size: Number(row.size), present: split(row.present), namespaces: [...new Set(split(row.repos).map(namespaceOf))] }
 }
 
 /** Locations where the blob is present, in no particular order. */

@@ -100,9 +100,20 @@ export async function completeJob(db: Db, job: Job, c: { size: number; source: s
   })
 }
 
-/** The job row as long as the worker that claimed it still holds it (fencing after a re-claim). */
+/**
+ * The job row as long as the worker that claimed it still holds it (fencing after a re-claim).
+ * Found through its (digest, location) index; id and state are checked on the row only (`+ 0`,
+ * `|| ''` keep the planner off their indexes). On PostgreSQL a SERIALIZABLE statement
+ * predicate-locks every index page it reads: through (state, due_at) it read the 'running' range,
+ * beside which every push inserts its 'pending' jobs, and through the id it read the page where
+ * every new job and every other completion's new row version land, so nearly every completion
+ * overlapping a push or another completion failed serialization and ran again. Digests spread
+ * over the (digest, location) index.
+ */
 function heldBy(job: Job) {
-  return and(eq(replicationJobs.id, job.id), eq(replicationJobs.state, 'running'), job.leaseOwner === null ? sql`lease_owner is null` : eq(replicationJobs.leaseOwner, job.leaseOwner))
+  return and(eq(replicationJobs.digest, job.digest), eq(replicationJobs.location, job.location),
+    sql`${replicationJobs.id} + 0 = ${job.id}`, sql`${replicationJobs.state} || '' = 'running'`,
+    job.leaseOwner === null ? sql`lease_owner is null` : eq(replicationJobs.leaseOwner, job.leaseOwner))
 }
 
 export interface FailOptions {

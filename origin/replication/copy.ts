@@ -7,8 +7,7 @@ import { verifyingStream, type HasherFactory } from '../../oci/digest.ts'
 import { isOciError } from '../../oci/errors.ts'
 import { nearestFirst } from '../../storage/distance.ts'
 import type { Db } from '../../db/client.ts'
-import { findBlob } from '../../db/queries/blobs.ts'
-import { markPlacementMissing, namespacesOf, presentLocations, type TargetsFor } from '../../db/queries/placements.ts'
+import { copySubject, markPlacementMissing, type TargetsFor } from '../../db/queries/placements.ts'
 import type { Job } from '../../db/queries/replication.ts'
 import type { Location, LocationSet } from '../locations.ts'
 import { verifyPlacement } from './verify.ts'
@@ -67,18 +66,18 @@ async function copyServerSide(deps: CopyDeps, digest: string, size: number, sour
 
 /** Copies and verifies; returns the size and the source used. Throws CopyFailure otherwise. */
 export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number; source: string; serverSide: boolean }> {
-  const blob = await findBlob(deps.db, job.digest)
+  const blob = await copySubject(deps.db, job.digest)
   if (!blob) throw new CopyFailure('blob no longer known to the registry', { permanent: true })
   const target = deps.locations.get(job.location)
   if (!target) throw new CopyFailure(`location ${job.location} is not configured`, { permanent: true })
   if (target.config.readOnly) throw new CopyFailure(`location ${job.location} is read-only`, { permanent: true })
-  const holders = await presentLocations(deps.db, job.digest)
+  const holders = blob.present
   // Already there (a push fell back to this location after the job was made): nothing to copy,
   // and nothing of a present placement may be overwritten or deleted.
   if (holders.includes(job.location)) return { size: blob.size, source: job.location, serverSide: false }
   // Policy may have changed since the job was made (residency narrowed, blob now shared with a
   // residency-limited namespace): never copy where the union of policies forbids.
-  if (deps.targetsFor && !deps.targetsFor(await namespacesOf(deps.db, job.digest)).includes(job.location)) {
+  if (deps.targetsFor && !deps.targetsFor(blob.namespaces).includes(job.location)) {
     throw new CopyFailure(`policy no longer places the blob in ${job.location}`, { cancel: true })
   }
   const sources = orderSources(deps.locations, target, holders)
