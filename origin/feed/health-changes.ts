@@ -12,12 +12,28 @@ export interface HealthRecorder {
   close(): void
 }
 
-export function createHealthRecorder(options: { db: Db; onAppend?: () => void; onError?: (err: unknown) => void; minIntervalMs?: number; now?: () => number }): HealthRecorder {
-  const { db, onAppend = () => {}, onError = () => {}, minIntervalMs = 5000, now = Date.now } = options
+/** When a pending flip goes out; tests pass their own to fire it without waiting on a real clock. */
+export interface Timers {
+  set(fn: () => void, ms: number): unknown
+  clear(timer: unknown): void
+}
+
+const realTimers: Timers = {
+  set(fn, ms) {
+    const timer = setTimeout(fn, ms)
+    // A pending health hint must not keep a stopping process alive.
+    timer.unref?.()
+    return timer
+  },
+  clear: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+}
+
+export function createHealthRecorder(options: { db: Db; onAppend?: () => void; onError?: (err: unknown) => void; minIntervalMs?: number; now?: () => number; timers?: Timers }): HealthRecorder {
+  const { db, onAppend = () => {}, onError = () => {}, minIntervalMs = 5000, now = Date.now, timers = realTimers } = options
   // What the log last says per location (null: a failed append, the log's state unknown here).
   const sent = new Map<string, { readable: boolean | null; at: number }>()
   const current = new Map<string, boolean>()
-  const pending = new Map<string, ReturnType<typeof setTimeout>>()
+  const pending = new Map<string, unknown>()
   let closed = false
 
   function send(location: string) {
@@ -37,10 +53,7 @@ export function createHealthRecorder(options: { db: Db; onAppend?: () => void; o
     if (closed || pending.has(location)) return
     const wait = (sent.get(location)?.at ?? -Infinity) + minIntervalMs - now()
     if (wait <= 0) return send(location)
-    const timer = setTimeout(() => send(location), wait)
-    // A pending health hint must not keep a stopping process alive.
-    timer.unref?.()
-    pending.set(location, timer)
+    pending.set(location, timers.set(() => send(location), wait))
   }
 
   return {
@@ -50,7 +63,7 @@ export function createHealthRecorder(options: { db: Db; onAppend?: () => void; o
     },
     close() {
       closed = true
-      for (const t of pending.values()) clearTimeout(t)
+      for (const t of pending.values()) timers.clear(t)
       pending.clear()
     },
   }

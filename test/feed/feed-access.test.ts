@@ -104,7 +104,11 @@ describe('location.health changes', () => {
     const queries = prepareFeedQueries(origin.db)
     const start = await queries.head()
     let appended = 0
-    const recorder = createHealthRecorder({ db: origin.db, minIntervalMs: 1000, now: () => t, onAppend: () => { appended++ } })
+    // The clock and the timer are the test's: the pending flip goes out when the test fires it,
+    // however long the appends take on a loaded machine.
+    const armed: { fn: () => void; ms: number }[] = []
+    const timers = { set: (fn: () => void, ms: number) => armed.push({ fn, ms }), clear: () => {} }
+    const recorder = createHealthRecorder({ db: origin.db, minIntervalMs: 1000, now: () => t, timers, onAppend: () => { appended++ } })
     try {
       recorder.record('flappy', false)
       t = 10
@@ -114,11 +118,12 @@ describe('location.health changes', () => {
       recorder.record('steady', false)
       const kinds = async () => (await queries.changesAfter(start, 100)).map((r) => JSON.parse(r.payload) as { location: string; readable: boolean })
       // Appends are asynchronous: count them (onAppend), then read the log.
-      await expect.poll(() => appended, { timeout: 900 }).toBe(2)
+      await expect.poll(() => appended, { timeout: 5000 }).toBe(2)
       expect(await kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }])
-      // The pending flip goes out when the interval ends (a real 990 ms timer, long enough for the
-      // first two appends to land even on a loaded PostgreSQL).
-      t = 1100
+      // One timer for flappy's pending flip, due when its interval ends (990 ms after t = 10).
+      expect(armed.map((a) => a.ms)).toEqual([990])
+      t = 1000
+      armed[0]!.fn()
       await expect.poll(() => appended, { timeout: 5000 }).toBe(3)
       expect(await kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }, { location: 'flappy', readable: true }])
     } finally {
