@@ -6,7 +6,7 @@ import type { Tx } from './changes.ts'
 import { appendChange } from './changes.ts'
 import { ensureRepository, type Repository } from './repositories.ts'
 import { recordPlacement, scheduleReplication, type TargetsFor } from './placements.ts'
-import { deleteUpload } from './uploads.ts'
+import { deleteUpload, UploadChanged } from './uploads.ts'
 import { blobs, repositoryBlobs } from '../schema.ts'
 
 export interface BlobInfo { digest: string; size: number }
@@ -46,6 +46,11 @@ export interface CommitBlob {
   targetsFor: TargetsFor
   /** The upload session this blob finishes; deleted in the same transaction. */
   uploadId?: string
+  /**
+   * Commit only if the session still holds this many parts (its bytes did not go through them):
+   * else nothing is written and UploadChanged is thrown.
+   */
+  uploadParts?: number
   now?: number
 }
 
@@ -56,11 +61,11 @@ export interface CommitBlob {
 export async function commitBlob(db: Db, c: CommitBlob): Promise<void> {
   const now = c.now ?? Date.now()
   await db.transaction(async (tx) => {
+    if (c.uploadId && !await deleteUpload(tx, c.uploadId, c.uploadParts) && c.uploadParts !== undefined) throw new UploadChanged(c.uploadId)
     const repository = await ensureRepository(tx, c.repository, now)
     await recordPlacement(tx, { digest: c.digest, size: c.size, location: c.location, now })
     await linkBlob(tx, repository, c.digest, now, c.size)
     await scheduleReplication(tx, c.digest, c.targetsFor, now)
-    if (c.uploadId) await deleteUpload(tx, c.uploadId)
   })
 }
 

@@ -69,8 +69,20 @@ export async function advanceUpload(tx: Tx, id: string, fromOffset: number, from
   return r.changes > 0
 }
 
-export async function deleteUpload(tx: Tx, id: string): Promise<boolean> {
-  return (await tx.delete(uploads).where(eq(uploads.id, id)).run()).changes > 0
+/** `parts`: only while the session still holds that many parts (no chunk reached it meanwhile). */
+export async function deleteUpload(tx: Tx, id: string, parts?: number): Promise<boolean> {
+  const which = parts === undefined ? eq(uploads.id, id) : and(eq(uploads.id, id), eq(uploads.parts, parts))
+  return (await tx.delete(uploads).where(which).run()).changes > 0
+}
+
+/** The upload session a commit was to close is gone or took another chunk: nothing was committed. */
+export class UploadChanged extends Error {
+  readonly uploadId: string
+  constructor(uploadId: string) {
+    super(`upload session ${uploadId} changed before its blob was committed`)
+    this.name = 'UploadChanged'
+    this.uploadId = uploadId
+  }
 }
 
 /** Sessions untouched since `before` (abandoned uploads to clean up). */

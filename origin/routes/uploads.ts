@@ -8,7 +8,7 @@ import { findRepository } from '../../db/queries/repositories.ts'
 import { commitBlob, findBlob, findRepositoryBlob, mountBlob } from '../../db/queries/blobs.ts'
 import type { Upload } from '../../db/queries/uploads.ts'
 import { appendChunk, cancelSession, openSession, requireSession } from '../uploads/session.ts'
-import { finishUpload } from '../uploads/finalize.ts'
+import { finishUpload, finishWholeUpload } from '../uploads/finalize.ts'
 import { writeVerifiedBlob } from '../uploads/write.ts'
 import { replayableBody } from '../uploads/replayable-body.ts'
 import { clientBody } from '../uploads/client-body.ts'
@@ -126,7 +126,15 @@ uploadRoutes.put('/:name{.+}/blobs/uploads/:uuid', async (c) => {
   if (!digest) throw ociError('DIGEST_INVALID', { message: 'digest query parameter is required', detail: { uuid: upload.id } })
   parseDigest(digest)
   let current = upload
-  if (hasBody(c)) current = await appendChunk(deps, name, upload, requestBody(c), declaredChunk(c))
+  if (hasBody(c)) {
+    const declared = declaredChunk(c)
+    // The whole blob in the closing PUT ("POST then PUT"): straight to its content key.
+    if (upload.parts === 0 && (declared.start ?? 0) === 0 && declared.length !== 0) {
+      await finishWholeUpload(deps, name, upload, digest, requestBody(c), declared.length)
+      return blobCreated(c, name, digest)
+    }
+    current = await appendChunk(deps, name, upload, requestBody(c), declared)
+  }
   await finishUpload(deps, name, current, digest)
   return blobCreated(c, name, digest)
 })

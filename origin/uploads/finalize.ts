@@ -1,5 +1,6 @@
 // Finishing an upload (distribution-spec: PUT ?digest=): verify, store under the content key,
 // then one transaction records blob, link, placement and replication jobs (ARCHITECTURE §5).
+// A PUT that carries the session's whole blob skips the parts altogether (finishWholeUpload).
 
 import { blobKey, uploadPartKey } from '../../storage/keys.ts'
 import { parseDigest, verifyingStream } from '../../oci/digest.ts'
@@ -7,10 +8,11 @@ import { ociError, isOciError } from '../../oci/errors.ts'
 import { StorageError } from '../../storage/engine.ts'
 import { describeError } from '../log.ts'
 import { commitBlob } from '../../db/queries/blobs.ts'
-import { partNoncesOf, type Upload } from '../../db/queries/uploads.ts'
+import { findUpload, partNoncesOf, UploadChanged, type Upload } from '../../db/queries/uploads.ts'
 import type { ResolvedDeps } from '../deps.ts'
 import { concatParts, deleteParts } from './parts.ts'
-import { sessionLocation } from './session.ts'
+import { outOfOrder, sessionLocation } from './session.ts'
+import { replayableBody } from './replayable-body.ts'
 import { storageFailure, writeVerifiedBlob } from './write.ts'
 
 export async function finishUpload(deps: ResolvedDeps, repository: string, upload: Upload, digest: string): Promise<void> {
@@ -49,4 +51,40 @@ export async function finishUpload(deps: ResolvedDeps, repository: string, uploa
   deps.onCommit()
   deps.hashCache.delete(upload.id)
   await deleteParts(engine, upload.id, partNoncesOf(upload)).catch(() => undefined)
+}
+
+/**
+ * A PUT whose body is the session's whole blob (no part before it: the spec's "POST then PUT"):
+ * the bytes are verified into the content key as a monolithic POST ?digest= stores them, not
+ * written as a part, linked and deleted (on fs: half the writes and fsyncs, and no session
+ * update). The session row goes in the commit, only if no chunk reached it meanwhile.
+ */
+export async function finishWholeUpload(deps: ResolvedDeps, repository: string, upload: Upload, digest: string, body: ReadableStream<Uint8Array>, length: number | null): Promise<void> {
+  sessionLocation(deps, upload)
+  // One request at a time per session, as for chunks (uploads/session.ts appendChunk).
+  const busy = deps.uploadsInProgress
+  if (busy.has(upload.id)) throw outOfOrder(upload)
+  busy.add(upload.id)
+  try {
+    // A location that refuses the write early leaves the body to the next one (replayable-body.ts).
+    const replay = replayableBody(body)
+    const stored = await writeVerifiedBlob(deps, repository, { digest, size: length ?? undefined }, () => replay.attempt(), { fromClient: true, sessionLocation: upload.location }).catch(async (err) => {
+      await replay.abandon(err)
+      throw err
+    })
+    await commitBlob(deps.db, {
+      repository, digest, size: stored.size, location: stored.location.id,
+      targetsFor: deps.replicationTargets, uploadId: upload.id, uploadParts: 0,
+    }).catch(async (err) => {
+      if (!(err instanceof UploadChanged)) throw err
+      // Cancelled, finished by another PUT, or a PATCH got in first (the bytes stored under their
+      // digest stay unreferenced, as after any failed commit, for garbage collection).
+      const now = await findUpload(deps.db, upload.id)
+      throw now ? outOfOrder(now) : ociError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: upload.id } })
+    })
+  } finally {
+    busy.delete(upload.id)
+  }
+  deps.onCommit()
+  deps.hashCache.delete(upload.id)
 }

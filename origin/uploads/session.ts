@@ -147,7 +147,7 @@ export async function cancelSession(deps: ResolvedDeps, upload: Upload): Promise
 }
 
 // distribution-spec: "If a chunk is uploaded out of order, the registry MUST respond 416".
-function outOfOrder(upload: Upload) {
+export function outOfOrder(upload: Upload) {
   return ociError('BLOB_UPLOAD_INVALID', {
     status: 416,
     message: 'chunk out of order: resume from the offset in the Range header',

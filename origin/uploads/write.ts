@@ -64,12 +64,22 @@ export function storageFailure(deps: ResolvedDeps, location: Location, err: unkn
 }
 
 /**
+ * `candidates` with `session` (the location of an upload session) first while it takes
+ * writes: the bytes of a session go where it was opened, as its parts would have.
+ */
+function inSessionFirst(deps: ResolvedDeps, candidates: Location[], session: string | undefined): Location[] {
+  const own = candidates.find((l) => l.id === session)
+  if (!own || own === candidates[0] || !deps.locations.isWritable(own.id)) return candidates
+  return [own, ...candidates.filter((l) => l !== own)]
+}
+
+/**
  * Stores bytes under the digest's content key, verified while streaming, in the first location
  * that takes them. `body` is called once per attempt and answers null when no further attempt
  * can be made (a request body read past what it keeps: uploads/replayable-body.ts); a body that
  * can always be re-created (a manifest in memory, parts in storage) fails over to every location.
  * With `fromClient` the bytes are the request's own (read through clientBody: a failure of theirs
- * is the client's).
+ * is the client's). `sessionLocation`: where the upload session the bytes finish lives, tried first.
  * Returns where the blob is now, and its size.
  */
 export async function writeVerifiedBlob(
@@ -77,16 +87,17 @@ export async function writeVerifiedBlob(
   repository: string,
   expected: { digest: string; size?: number },
   body: () => ReadableStream<Uint8Array> | null,
-  options: { fromClient: boolean },
+  options: { fromClient: boolean; sessionLocation?: string },
 ): Promise<{ location: Location; size: number }> {
-  const candidates = await reachableWriteOrder(deps, repository)
+  const candidates = inSessionFirst(deps, await reachableWriteOrder(deps, repository), options.sessionLocation)
   let failed: { location: Location; err: unknown } | null = null
   for (const location of candidates) {
     const stream = body()
     if (!stream) break
     try {
       const stored = await location.engine.put(blobKey(expected.digest), stream.pipeThrough(verifyingStream(expected, deps.createHasher)), { size: expected.size })
-      noteFallback(deps, repository, location, { digest: expected.digest })
+      // A session's own location was noted (if it was a fallback) when the session opened.
+      if (location.id !== options.sessionLocation) noteFallback(deps, repository, location, { digest: expected.digest })
       return { location, size: stored.size }
     } catch (err) {
       if (isOciError(err) || !(err instanceof StorageError)) storageFailure(deps, location, err, { fromClient: options.fromClient })

@@ -1,5 +1,6 @@
-// Two origins on one database and one location, two PATCHes for the same offset of one session:
-// one wins, the other gets 416, and the winner's bytes are what the blob becomes.
+// Two origins on one database and one location, two requests for the same offset of one session
+// (two PATCHes, or a PATCH and a PUT carrying the whole blob): one wins, the other gets 416, and
+// the winner's bytes are what the blob becomes.
 
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -65,5 +66,45 @@ describe('two PATCHes racing for one offset', () => {
     expect(done.status, await done.text()).toBe(201)
     const got = await fetch(`${a.url}/v2/${name}/blobs/${sha256(fast)}`)
     expect(sha256(new Uint8Array(await got.arrayBuffer()))).toBe(sha256(fast))
+  })
+
+  it('answers 416 to a PUT carrying the whole blob when a PATCH on another origin got in first, and keeps the PATCH\'s bytes', async () => {
+    const name = uniqueName('race')
+    const opened = new URL(await openUpload(a.url, name), a.url)
+    const location = `${opened.pathname}${opened.search}`
+    const chunk = randomBytes(256 * 1024)
+    const whole = randomBytes(256 * 1024)
+    const withDigest = (digest: string) => `${location}${location.includes('?') ? '&' : '?'}digest=${digest}`
+    const send = (url: string, method: string, bytes: Uint8Array, ms: number) => fetch(url, {
+      method,
+      headers: { 'Content-Length': String(bytes.byteLength), 'Content-Type': 'application/octet-stream' },
+      body: slowBody(bytes, ms),
+      duplex: 'half',
+    } as RequestInit)
+    const [patched, put] = await Promise.all([send(at(a.url, location), 'PATCH', chunk, 200), send(at(b.url, withDigest(sha256(whole))), 'PUT', whole, 800)])
+    expect(patched.status).toBe(202)
+    expect(put.status).toBe(416)
+    expect(put.headers.get('range')).toBe(`0-${chunk.byteLength - 1}`)
+    // Nothing of the PUT was committed: its blob is unknown, and the session closes on the PATCH's bytes.
+    expect((await fetch(`${a.url}/v2/${name}/blobs/${sha256(whole)}`, { method: 'HEAD' })).status).toBe(404)
+    const done = await fetch(at(b.url, withDigest(sha256(chunk))), { method: 'PUT' })
+    expect(done.status, await done.text()).toBe(201)
+    const got = await fetch(`${a.url}/v2/${name}/blobs/${sha256(chunk)}`)
+    expect(sha256(new Uint8Array(await got.arrayBuffer()))).toBe(sha256(chunk))
+  })
+
+  it('stores a PUT that carries the whole blob with no part left behind and the session closed', async () => {
+    const name = uniqueName('whole')
+    const opened = new URL(await openUpload(a.url, name), a.url)
+    const bytes = randomBytes(64 * 1024)
+    const put = await fetch(at(b.url, `${opened.pathname}${opened.search}${opened.search ? '&' : '?'}digest=${sha256(bytes)}`), {
+      method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes,
+    })
+    expect(put.status, await put.text()).toBe(201)
+    const id = opened.pathname.split('/').pop()!
+    for (const location of a.locations.writeOrder()) expect((await location.engine.list(`uploads/${id}/`)).keys).toEqual([])
+    expect((await fetch(at(a.url, opened.pathname))).status).toBe(404)
+    const got = await fetch(`${a.url}/v2/${name}/blobs/${sha256(bytes)}`)
+    expect(sha256(new Uint8Array(await got.arrayBuffer()))).toBe(sha256(bytes))
   })
 })
