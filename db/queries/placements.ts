@@ -35,26 +35,35 @@ export async function recordPlacement(tx: Tx, p: PresentBlob): Promise<void> {
   else await tx.update(placements).set({ size: p.size, verifiedAt: now }).where(and(eq(placements.digest, p.digest), eq(placements.location, p.location))).run()
 }
 
-/** What a copy needs to know of a blob, in one read: its size, where it is, who links it. */
-export interface CopySubject {
-  size: number
+/** What replication needs to know of a blob, read in one statement. */
+export interface ReplicationView {
+  /** null when the registry no longer knows the blob. */
+  size: number | null
   /** Locations where it is present. */
   present: string[]
   /** Namespaces of the repositories it is linked into (their policies decide its targets). */
   namespaces: string[]
+  /** Its jobs waiting to run (pending) or for an operator (dead). */
+  queued: Array<{ id: number; location: string }>
 }
 
-/** The blob's size, present locations and namespaces; null when the registry no longer knows it. */
-export async function copySubject(tx: Tx, digest: string): Promise<CopySubject | null> {
-  // One statement rather than three: each round trip to PostgreSQL is on the replication lag.
-  const [row] = await tx.$all<{ size: number; present: string | null; repos: string | null }>(sql`
-    select b.size,
-      (select ${joinLines(tx, sql`p.location`)} from placements p where p.digest = b.digest and p.state = 'present') as present,
-      (select ${joinLines(tx, sql`r.name`)} from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = b.digest) as repos
-    from blobs b where b.digest = ${digest}`)
-  if (!row) return null
-  const split = (s: string | null) => (s ? s.split('\n') : [])
-  return { size: Number(row.size), present: split(row.present), namespaces: [...new Set(split(row.repos).map(namespaceOf))] }
+/**
+ * One statement where three reads were: on PostgreSQL every round trip of a push's transaction
+ * and of a copy is on the replication lag.
+ */
+export async function replicationView(tx: Tx, digest: string): Promise<ReplicationView> {
+  const [row] = await tx.$all<{ size: number | null; present: string | null; repos: string | null; queued: string | null }>(sql`
+    select (select b.size from blobs b where b.digest = ${digest}) as size,
+      (select ${joinLines(tx, sql`p.location`)} from placements p where p.digest = ${digest} and p.state = 'present') as present,
+      (select ${joinLines(tx, sql`r.name`)} from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = ${digest}) as repos,
+      (select ${joinLines(tx, sql`j.id || ' ' || j.location`)} from replication_jobs j where j.digest = ${digest} and j.state in ('pending', 'dead')) as queued`)
+  const split = (s: string | null | undefined) => (s ? s.split('\n') : [])
+  return {
+    size: row?.size === null || row?.size === undefined ? null : Number(row.size),
+    present: split(row?.present),
+    namespaces: [...new Set(split(row?.repos).map(namespaceOf))],
+    queued: split(row?.queued).map((q) => ({ id: Number(q.slice(0, q.indexOf(' '))), location: q.slice(q.indexOf(' ') + 1) })),
+  }
 }
 
 /** Locations where the blob is present, in no particular order. */
@@ -82,20 +91,22 @@ export async function markPlacementMissing(tx: Tx, digest: string, location: str
 export async function enqueueReplication(tx: Tx, digest: string, targets: string[], now = Date.now(), options: { reviveDead?: boolean } = {}): Promise<number> {
   if (targets.length === 0) return 0
   const have = new Set(await presentLocations(tx, digest))
-  let created = 0
-  for (const location of targets) {
-    if (have.has(location)) continue
-    const r = await tx.insert(replicationJobs).values({ digest, location, state: 'pending', attempts: 0, dueAt: now, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({
-        target: [replicationJobs.digest, replicationJobs.location],
-        set: { state: 'pending', attempts: 0, dueAt: now, lastError: null, updatedAt: now, finishedAt: null },
-        // A dead letter waits for an operator (admin API retry) unless the caller says otherwise.
-        setWhere: inArray(replicationJobs.state, options.reviveDead === false ? ['done'] : ['done', 'dead']),
-      }).run()
-    created += r.changes
-  }
-  if (created > 0) await notifyOnCommit(tx, JOBS_CHANNEL)
-  return created
+  return insertJobs(tx, digest, targets.filter((l) => !have.has(l)), now, options)
+}
+
+/** The jobs for `locations` in one statement (inserted, or revived when done or dead). */
+async function insertJobs(tx: Tx, digest: string, locations: string[], now: number, options: { reviveDead?: boolean }): Promise<number> {
+  const unique = [...new Set(locations)]
+  if (unique.length === 0) return 0
+  const r = await tx.insert(replicationJobs).values(unique.map((location) => ({ digest, location, state: 'pending' as const, attempts: 0, dueAt: now, createdAt: now, updatedAt: now })))
+    .onConflictDoUpdate({
+      target: [replicationJobs.digest, replicationJobs.location],
+      set: { state: 'pending', attempts: 0, dueAt: now, lastError: null, updatedAt: now, finishedAt: null },
+      // A dead letter waits for an operator (admin API retry) unless the caller says otherwise.
+      setWhere: inArray(replicationJobs.state, options.reviveDead === false ? ['done'] : ['done', 'dead']),
+    }).run()
+  if (r.changes > 0) await notifyOnCommit(tx, JOBS_CHANNEL)
+  return r.changes
 }
 
 /** Target locations for a blob linked into repositories of these namespaces (policy applied). */
@@ -113,12 +124,11 @@ export async function namespacesOf(tx: Tx, digest: string): Promise<string[]> {
  * blob shared with a residency-limited namespace is not copied outside that limit.
  */
 export async function scheduleReplication(tx: Tx, digest: string, targetsFor: TargetsFor, now = Date.now()): Promise<number> {
-  const targets = targetsFor(await namespacesOf(tx, digest))
-  const stale = (await tx.select({ id: replicationJobs.id, location: replicationJobs.location }).from(replicationJobs)
-    .where(and(eq(replicationJobs.digest, digest), inArray(replicationJobs.state, ['pending', 'dead']))).all())
-    .filter((j) => !targets.includes(j.location)).map((j) => j.id)
+  const view = await replicationView(tx, digest)
+  const targets = targetsFor(view.namespaces)
+  const stale = view.queued.filter((j) => !targets.includes(j.location)).map((j) => j.id)
   if (stale.length > 0) await tx.delete(replicationJobs).where(inArray(replicationJobs.id, stale)).run()
-  return enqueueReplication(tx, digest, targets, now)
+  return insertJobs(tx, digest, targets.filter((l) => !view.present.includes(l)), now, {})
 }
 
 export interface BlobOwners {

@@ -7,7 +7,7 @@ import { verifyingStream, type HasherFactory } from '../../oci/digest.ts'
 import { isOciError } from '../../oci/errors.ts'
 import { nearestFirst } from '../../storage/distance.ts'
 import type { Db } from '../../db/client.ts'
-import { copySubject, markPlacementMissing, type TargetsFor } from '../../db/queries/placements.ts'
+import { markPlacementMissing, replicationView, type TargetsFor } from '../../db/queries/placements.ts'
 import type { Job } from '../../db/queries/replication.ts'
 import type { Location, LocationSet } from '../locations.ts'
 import { verifyPlacement } from './verify.ts'
@@ -66,8 +66,8 @@ async function copyServerSide(deps: CopyDeps, digest: string, size: number, sour
 
 /** Copies and verifies; returns the size and the source used. Throws CopyFailure otherwise. */
 export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number; source: string; serverSide: boolean }> {
-  const blob = await copySubject(deps.db, job.digest)
-  if (!blob) throw new CopyFailure('blob no longer known to the registry', { permanent: true })
+  const blob = await replicationView(deps.db, job.digest)
+  if (blob.size === null) throw new CopyFailure('blob no longer known to the registry', { permanent: true })
   const target = deps.locations.get(job.location)
   if (!target) throw new CopyFailure(`location ${job.location} is not configured`, { permanent: true })
   if (target.config.readOnly) throw new CopyFailure(`location ${job.location} is read-only`, { permanent: true })
