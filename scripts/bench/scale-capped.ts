@@ -11,11 +11,9 @@
 // (≤ 350 jobs/s) 0.6 + 0.32 ≈ 0.9 CPU: both leave the other core for noise, so the budgets, not
 // the machine, bound the processes. The notes show the CPU each part really used.
 
-import type { Engine } from './scale-env.ts'
+import type { OriginProcess } from './origin-process.ts'
 import type { JobRate } from './scale-jobs.ts'
-import type { PushRates, RateResult } from './scale-push.ts'
-import type { ScaleRaw } from './scale.ts'
-import { MISSING, perSecond, ratioCell, times, type ScaleRow } from './scale-report.ts'
+import { blobRate, manifestParts, manifestRate, type PushRates, type RateResult, type RateWindow } from './scale-push.ts'
 
 /**
  * The capped rows' settings. CPU per process as above. The period is 10 ms, not the kernel's
@@ -24,98 +22,76 @@ import { MISSING, perSecond, ratioCell, times, type ScaleRow } from './scale-rep
  * the other origin in a way no machine of its own does; at 10 ms the stops are ≤ 9 ms, closer
  * to a slower CPU. At ~20 commits/s per origin an op takes ~clients / 20 s, so 16 clients (not
  * the uncapped rows' 32) keep each origin's queue full while an op (~0.8 s) stays well inside
- * the window; with 32 the 3 s window saw about one round of ops, mostly start-up. Each process
- * first runs at full speed (origins: 1 s of pushes; workers: `warmupJobs` jobs) and is capped
- * after: V8 optimises code by how often it ran, and a worker capped cold spent its whole window
- * warming up (10 ms CPU per job instead of 4).
+ * the window; with 32 the 3 s window saw about one round of ops, mostly start-up. Each side gets
+ * `rounds` windows of `seconds`, alternated (cappedPushRounds): one 4 s window per side varied
+ * ±25% from run to run on this shared machine. Each process
+ * first runs at full speed (origins: `warmupSeconds` of pushes; workers: `warmupJobs` jobs) and
+ * is capped after: V8 optimises code by how often it ran, and on PostgreSQL each pooled
+ * connection prepares each statement and plans it afresh for its first 5 runs, so a process
+ * capped cold spends its windows warming up (a worker: 10 ms CPU per job instead of 4; an origin
+ * after 1 s of pushes: 15 ms per blob commit in its first capped window, 11 after ~300 commits).
+ * What warm-up remains is put against the goal: each round's first window is the 2-origin one.
  */
-export const CAPPED = { originCpus: 0.3, workerCpus: 0.15, periodMs: 10, clients: 16, warmupMs: 1500, seconds: 4, warmupJobs: 500 }
+export const CAPPED = {
+  originCpus: 0.3, workerCpus: 0.15, periodMs: 10, clients: 16, warmupMs: 1000, seconds: 3, rounds: 2,
+  warmupSeconds: { blobs: 8, manifests: 3 }, warmupJobs: 500,
+}
 
 export interface CappedResults {
   settings: typeof CAPPED & { describe: string }
-  push: { one: PushRates; two: PushRates }
+  /** `one`, `two`: every round's windows together; `rounds`: each round's, in the order run. */
+  push: { one: PushRates; two: PushRates; rounds: Array<{ one: PushRates; two: PushRates }> }
   jobs: { one: JobRate; four: JobRate }
 }
 
-const NAME: Record<Engine, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' }
-const cell = (v: { perSecond: number } | undefined) => (v ? perSecond(v.perSecond) : MISSING)
-const ratio = (top: { perSecond: number } | undefined, bottom: { perSecond: number } | undefined) => (top && bottom ? top.perSecond / bottom.perSecond : null)
-
-/** 1 origin and 2 origins, each origin at its budget; the 2-origin row carries the goal. */
-export function cappedPushRows(raw: ScaleRaw, what: 'blobs' | 'manifests', name: string, goal: number): ScaleRow[] {
-  const s = raw.sqlite?.capped
-  const p = raw.postgres?.capped
-  if (!s && !p) return []
-  const cpus = (s ?? p)!.settings.originCpus
-  const scale = ratio(p?.push.two[what], p?.push.one[what])
-  const vsSqlite = ratio(p?.push.one[what], s?.push.one[what])
-  return [
-    { figure: `${name}, 1 origin at ${cpus} CPU`, sqlite: cell(s?.push.one[what]), postgres: cell(p?.push.one[what]), ratio: vsSqlite === null ? '' : `PG/SQLite ${times(vsSqlite)}`, goal: '', pass: null },
-    {
-      figure: `${name}, 2 origins at ${cpus} CPU each`, sqlite: cell(s?.push.two[what]), postgres: cell(p?.push.two[what]),
-      ratio: ratioCell('2/1', scale, ratio(s?.push.two[what], s?.push.one[what])), goal: `PG ≥ ${goal}×`, pass: scale === null ? null : scale >= goal,
-    },
-  ]
+/** Windows of `seconds` each, as one: ops and CPU summed, p50 the mean, p99 the worst. */
+export function mergeRates(list: RateResult[], seconds: number): RateResult {
+  const count = list.reduce((s, r) => s + r.count, 0)
+  const cpu = list.every((r) => r.cpuSeconds) ? list[0].cpuSeconds!.map((_, i) => list.reduce((s, r) => s + r.cpuSeconds![i], 0)) : null
+  return {
+    perSecond: count / (seconds * list.length), count, errors: list.reduce((s, r) => s + r.errors, 0), cpuSeconds: cpu,
+    p50Ms: list.reduce((s, r) => s + r.p50Ms, 0) / list.length, p99Ms: Math.max(...list.map((r) => r.p99Ms)),
+  }
 }
 
-/** 1 worker and 4 workers, each at its budget; the 4-worker row carries the goal. */
-export function cappedJobRows(raw: ScaleRaw, goal: number): ScaleRow[] {
-  const s = raw.sqlite?.capped
-  const p = raw.postgres?.capped
-  if (!s && !p) return []
-  const cpus = (s ?? p)!.settings.workerCpus
-  const mark = (j: JobRate | undefined) => (j ? `${perSecond(j.perSecond)}${j.exhausted ? ' (ran out)' : ''}` : MISSING)
-  const scale = ratio(p?.jobs.four, p?.jobs.one)
-  return [
-    { figure: `jobs (no copy), 1 worker process at ${cpus} CPU`, sqlite: mark(s?.jobs.one), postgres: mark(p?.jobs.one), ratio: '', goal: '', pass: null },
-    {
-      figure: `jobs (no copy), 4 worker processes at ${cpus} CPU each`, sqlite: mark(s?.jobs.four), postgres: mark(p?.jobs.four),
-      ratio: ratioCell('4/1', scale, ratio(s?.jobs.four, s?.jobs.one)), goal: `PG ≥ ${goal}×`, pass: scale === null ? null : scale >= goal,
-    },
-  ]
-}
-
-const cores = (n: number) => n.toFixed(2)
-const share = (used: number, budget: number) => `${Math.round((100 * used) / budget)}%`
+type Side = 'one' | 'two'
 
 /**
- * What each part used in the capped windows, in CPUs (CPU seconds / window): the processes'
- * share of their budgets (near 100%: the budget bounds them; well under: they wait, on the
- * database or a lock), and the sum beside the machine's 2 cores (it must fit for the budgets to
- * be the bound).
+ * 1 vs 2 origins on the same two processes: both warmed at full speed, then capped, then
+ * blob windows and manifest windows alternating between both and one origin alone, in the order
+ * two-one, one-two, ... (ABBA), so a drift (the machine's other load, code still warming up)
+ * falls on both sides alike, and a first window still warming counts against 2 origins. The lone origin is the first in even rounds and the second in odd
+ * ones, so each process takes as much traffic as the other; the idle one only listens.
  */
-export function cappedNotes(raw: ScaleRaw, o: { jobSeconds: number }): string[] {
-  const engines = (Object.keys(raw) as Engine[]).filter((e) => raw[e]?.capped)
-  if (engines.length === 0) return []
-  const b = raw[engines[0]]!.capped!.settings
-  const notes = [
-    `capped rows: one origin (worker) per machine, modelled as one fixed CPU budget per process: each origin process in a cgroup of its own at ${b.originCpus} CPU, ` +
-      `each worker process at ${b.workerCpus} CPU (${b.describe}); PostgreSQL and the clients uncapped and shared, as a deployment's database and users are. ` +
-      'A process added brings its own CPU, as on its own machine, instead of splitting these 2 cores, so these rows carry the scale-out goals; the uncapped rows above them show the 2-core limit. ' +
-      `Each process runs warm-up work at full speed before it is capped; pushes: ${b.clients} clients, ${b.seconds} s window after ${b.warmupMs / 1000} s.`,
-    `  budgets fixed (not tuned to the goals) from the uncapped CPU per op on PostgreSQL: origin ~15 ms + server ~5.6 ms per blob commit, worker ~1.7 + server ~0.9 ms per job; ` +
-      `2 × ${b.originCpus} or 4 × ${b.workerCpus} CPU plus the database and the clients fit in ~1 of the 2 cores, leaving the other for noise (the lines below show what each used). ` +
-      `Period ${b.periodMs} ms: a throttled process stops ≤ ${Math.round(b.periodMs * (1 - b.workerCpus))} ms at a time, not 70-85 ms holding a transaction as at the 100 ms default.`,
-  ]
-  for (const e of engines) {
-    const c = raw[e]!.capped!
-    const push = (n: 'one' | 'two', w: 'blobs' | 'manifests') => {
-      const r: RateResult = c.push[n][w]
-      const count = n === 'one' ? 1 : 2
-      const [origins, server, client] = (r.cpuSeconds ?? [NaN, NaN, NaN]).map((x) => x / b.seconds)
-      const db = e === 'postgres' ? ` + PostgreSQL ${cores(server)}` : ''
-      return `${count} origin${count > 1 ? 's' : ''} ${perSecond(r.perSecond)}: origins ${cores(origins)} CPU (${share(origins, count * b.originCpus)} of budget)${db} + clients ${cores(client)} = ${cores(origins + (e === 'postgres' ? server : 0) + client)}`
-    }
-    const jobs = (j: JobRate) => {
-      const workers = j.workerCpuSeconds / j.seconds
-      const db = j.databaseCpuSeconds === null ? 0 : j.databaseCpuSeconds / j.seconds
-      return `${j.workers} worker${j.workers > 1 ? 's' : ''} ${perSecond(j.perSecond)}: workers ${cores(workers)} CPU (${share(workers, j.workers * b.workerCpus)} of budget)${j.databaseCpuSeconds === null ? '' : ` + PostgreSQL ${cores(db)}`} = ${cores(workers + db)}`
-    }
-    notes.push(
-      `  ${NAME[e]} CPUs used, blobs: ${push('one', 'blobs')}; ${push('two', 'blobs')}`,
-      `  ${NAME[e]} CPUs used, manifests: ${push('one', 'manifests')}; ${push('two', 'manifests')}`,
-      `  ${NAME[e]} CPUs used, jobs (window ${o.jobSeconds} s): ${jobs(c.jobs.one)}; ${jobs(c.jobs.four)}`,
-    )
+export async function cappedPushRounds(origins: OriginProcess[], o: { label: string; confine(pid: number, name: string): void; databaseCpuSeconds(): number }): Promise<CappedResults['push']> {
+  const c = CAPPED
+  const all = origins.map((p) => p.url)
+  const warm = { clients: c.clients, warmupMs: 0, blobBytes: 1024, label: `${o.label}-warm` }
+  await blobRate(all, { ...warm, seconds: c.warmupSeconds.blobs })
+  await manifestRate(all, await manifestParts(all, warm), { ...warm, seconds: c.warmupSeconds.manifests, salt: warm.label })
+  origins.forEach((p, i) => o.confine(p.pid, `origin${i + 1}`))
+  const sets = (k: Side, round: number): OriginProcess[] => (k === 'two' ? origins.slice(0, 2) : [origins[round % 2]])
+  // CPU seconds so far of [the origins taking traffic, the PostgreSQL server, this process (the clients)].
+  const window = (k: Side, round: number): RateWindow => ({
+    clients: c.clients, seconds: c.seconds, warmupMs: c.warmupMs,
+    sample: () => {
+      const client = process.cpuUsage()
+      return [sets(k, round).reduce((s, p) => s + p.cpuSeconds(), 0), o.databaseCpuSeconds(), (client.user + client.system) / 1e6]
+    },
+  })
+  const order = (round: number): Side[] => (round % 2 === 0 ? ['two', 'one'] : ['one', 'two'])
+  const urls = (k: Side, round: number) => sets(k, round).map((p) => p.url)
+  const blobs = Array.from({ length: c.rounds }, () => ({}) as Record<Side, RateResult>)
+  for (let r = 0; r < c.rounds; r++) {
+    for (const k of order(r)) blobs[r][k] = await blobRate(urls(k, r), { ...window(k, r), blobBytes: 1024, label: `${o.label}-${k}-r${r}` })
   }
-  return notes
+  const parts = await manifestParts(all, { clients: c.clients, blobBytes: 1024, label: `${o.label}-parts` })
+  const manifests = Array.from({ length: c.rounds }, () => ({}) as Record<Side, RateResult>)
+  for (let r = 0; r < c.rounds; r++) {
+    for (const k of order(r)) manifests[r][k] = await manifestRate(urls(k, r), parts, { ...window(k, r), salt: `${o.label}-${k}-r${r}` })
+  }
+  const rounds = blobs.map((b, r) => ({ one: { blobs: b.one, manifests: manifests[r].one }, two: { blobs: b.two, manifests: manifests[r].two } }))
+  const merged = (k: Side): PushRates => ({ blobs: mergeRates(blobs.map((b) => b[k]), c.seconds), manifests: mergeRates(manifests.map((m) => m[k]), c.seconds) })
+  return { one: merged('one'), two: merged('two'), rounds }
 }
+

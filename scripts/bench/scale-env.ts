@@ -36,7 +36,11 @@ export async function freshDatabase(engine: Engine, cluster: PostgresCluster | n
   return cluster.urlFor(name)
 }
 
-/** user + system seconds of the postmaster and every backend (its children). */
+/**
+ * user + system seconds of the postmaster and every backend (its children), the exited ones
+ * included: the postmaster reaps its backends, so their CPU is in its cutime + cstime (a pool
+ * closing idle connections otherwise made the total go down between two samples).
+ */
 export function postgresCpuSeconds(cluster: PostgresCluster): number {
   const root = cluster.child.pid!
   let total = 0
@@ -44,9 +48,10 @@ export function postgresCpuSeconds(cluster: PostgresCluster): number {
     if (!/^\d+$/.test(entry)) continue
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      // Exited backends' CPU is lost here; the benchmark's backends live as long as their pools.
-      if (Number(entry) === root || ppid === root) total += readCpuSeconds(Number(entry))
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // Fields 14-17 after the name: utime, stime, cutime, cstime (ticks of 1/100 s).
+      if (Number(entry) === root) total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100
+      else if (Number(fields[1]) === root) total += readCpuSeconds(Number(entry))
     } catch {
       // The process ended between readdir and read.
     }

@@ -4,7 +4,8 @@
 // SCALE_COPY_ROOT set, each job also copies a small file as a worker would (read, SHA-256, write
 // with fsync) between claim and complete; otherwise the worker does no work of its own, so the
 // figure is the database's. Prints "ready", waits for one stdin line {from, until} (epoch ms),
-// counts the jobs it completes inside that window, prints one JSON line and exits.
+// counts the jobs it completes inside that window, prints one JSON line and exits (with the
+// SQLITE_BUSY retries it needed, warm-up included).
 // SCALE_WARMUP_JOBS=n: claim and complete n jobs before "ready", at full speed, so a process
 // the caller then holds to a small CPU budget is measured warm (V8 optimises code by how often
 // it ran: a worker at 0.15 CPU would spend its whole window still warming up).
@@ -23,14 +24,32 @@ const copyRoot = process.env.SCALE_COPY_ROOT ?? null
 const owner = `bench-${process.pid}`
 const warmupJobs = Number(process.env.SCALE_WARMUP_JOBS ?? '0')
 
+let busy = 0
+/**
+ * `step`, again while SQLite answers SQLITE_BUSY: its busy handler is not fair, so with several
+ * writer processes one can wait out the whole busy_timeout (5 s) behind the others. The real
+ * worker retries at its next poll; this one retries at once and counts it (reported).
+ */
+async function retryBusy<T>(step: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await step()
+    } catch (err) {
+      const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code
+      if (code !== 'SQLITE_BUSY') throw err
+      busy++
+    }
+  }
+}
+
 const db = await openDatabase(url)
 // A warm connection per loop before the clock starts.
 await Promise.all(Array.from({ length: loops }, () => db.$execute('SELECT 1', [], 'get')))
 if (copyRoot) mkdirSync(join(copyRoot, 'to'), { recursive: true })
 for (let i = 0; i < warmupJobs; i++) {
-  const [job] = await claimDueJobs(db, { owner, limit: 1, leaseMs: 600_000 })
+  const [job] = await retryBusy(() => claimDueJobs(db, { owner, limit: 1, leaseMs: 600_000 }))
   if (!job) break
-  await completeJob(db, job, { size: 1, source: 'a' })
+  await retryBusy(() => completeJob(db, job, { size: 1, source: 'a' }))
 }
 process.stdout.write('ready\n')
 
@@ -45,7 +64,7 @@ let cpu0 = process.cpuUsage()
 const cpuTimer = setTimeout(() => { cpu0 = process.cpuUsage() }, from - Date.now())
 await Promise.all(Array.from({ length: loops }, async () => {
   while (Date.now() < until) {
-    const [job] = await claimDueJobs(db, { owner, limit: 1, leaseMs: 600_000 })
+    const [job] = await retryBusy(() => claimDueJobs(db, { owner, limit: 1, leaseMs: 600_000 }))
     if (!job) { exhausted = true; return }
     let size = 1
     if (copyRoot) {
@@ -55,12 +74,12 @@ await Promise.all(Array.from({ length: loops }, async () => {
       await writeFile(join(copyRoot, 'to', `${job.digest.slice(7)}-${job.location}`), bytes, { flush: true })
       size = bytes.byteLength
     }
-    await completeJob(db, job, { size, source: 'a' })
+    await retryBusy(() => completeJob(db, job, { size, source: 'a' }))
     const now = Date.now()
     if (now >= from && now < until) count++
   }
 }))
 clearTimeout(cpuTimer)
 const cpu = process.cpuUsage(cpu0)
-process.stdout.write(`${JSON.stringify({ count, exhausted, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`)
+process.stdout.write(`${JSON.stringify({ count, exhausted, cpuSeconds: (cpu.user + cpu.system) / 1e6, busy })}\n`)
 await closeDatabase(db)

@@ -24,6 +24,8 @@ export interface JobRate {
   /** PostgreSQL server CPU in the window; null on SQLite (it runs inside the workers). */
   databaseCpuSeconds: number | null
   seconds: number
+  /** Claims and completions SQLite answered SQLITE_BUSY (waited out busy_timeout), retried. */
+  busyRetries: number
 }
 
 /** Pending jobs for `count` blobs (one target location each); with `copyRoot`, their source files too. */
@@ -60,12 +62,19 @@ async function startWorker(repoRoot: string, url: string, loops: number, copyRoo
     env: { ...process.env, SCALE_DATABASE_URL: url, SCALE_LOOPS: String(loops), SCALE_WARMUP_JOBS: String(warmupJobs), ...(copyRoot ? { SCALE_COPY_ROOT: copyRoot } : {}) },
     stdio: ['pipe', 'pipe', 'inherit'],
   })
+  // A worker that died is reported by its exit; writing its window to it must not crash the bench.
+  child.stdin!.on('error', () => undefined)
   const lines = createInterface({ input: child.stdout! })
   const next = () => new Promise<string>((resolve, reject) => {
     lines.once('line', resolve)
     child.once('exit', (code) => reject(new Error(`job worker exited (${code})`)))
   })
-  if ((await next()) !== 'ready') throw new Error('job worker: expected "ready"')
+  try {
+    if ((await next()) !== 'ready') throw new Error('job worker: expected "ready"')
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw err
+  }
   return { child, next }
 }
 
@@ -75,8 +84,11 @@ async function startWorker(repoRoot: string, url: string, loops: number, copyRoo
  */
 export async function jobRate(o: { repoRoot: string; url: string; cluster: PostgresCluster | null; workers: number; loops: number; seconds: number; seedCount: number; copyRoot: string | null; blobBytes: number; confine?: (pid: number, index: number) => void; warmupJobs?: number }): Promise<JobRate> {
   await seed(o.url, o.seedCount, o.copyRoot, o.blobBytes)
-  const workers = await Promise.all(Array.from({ length: o.workers }, () => startWorker(o.repoRoot, o.url, o.loops, o.copyRoot, o.warmupJobs ?? 0)))
+  const started = await Promise.allSettled(Array.from({ length: o.workers }, () => startWorker(o.repoRoot, o.url, o.loops, o.copyRoot, o.warmupJobs ?? 0)))
+  const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
   try {
+    const failed = started.find((s) => s.status === 'rejected')
+    if (failed) throw failed.reason
     workers.forEach((w, i) => o.confine?.(w.child.pid!, i))
   } catch (err) {
     for (const w of workers) w.child.kill('SIGKILL')
@@ -96,12 +108,13 @@ export async function jobRate(o: { repoRoot: string; url: string; cluster: Postg
     await new Promise((r) => setTimeout(r, until - Date.now()))
     cpuUntil = postgresCpuSeconds(cluster)
   }
-  const done = (await Promise.all(results)).map((l) => JSON.parse(l) as { count: number; exhausted: boolean; cpuSeconds: number })
+  const done = (await Promise.all(results)).map((l) => JSON.parse(l) as { count: number; exhausted: boolean; cpuSeconds: number; busy: number })
   return {
     workers: o.workers, loops: o.loops, seconds: o.seconds,
     perSecond: done.reduce((s, d) => s + d.count, 0) / o.seconds,
     exhausted: done.some((d) => d.exhausted),
     workerCpuSeconds: done.reduce((s, d) => s + d.cpuSeconds, 0),
     databaseCpuSeconds: o.cluster ? cpuUntil - cpuFrom : null,
+    busyRetries: done.reduce((s, d) => s + d.busy, 0),
   }
 }

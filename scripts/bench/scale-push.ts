@@ -116,16 +116,23 @@ async function rate(origins: string[], clients: number, warmupMs: number, second
 
 export interface PushRates { blobs: RateResult; manifests: RateResult }
 
-/**
- * Blob commits/s, then manifest PUTs/s, `clients` at once over `origins`. `label` keeps the
- * repositories of one measurement apart from another's on the same database.
- */
-export async function pushRates(origins: string[], o: { clients: number; seconds: number; warmupMs: number; blobBytes: number; label: string; sample?: () => number[] }): Promise<PushRates> {
-  const repo = (client: number) => `bench/${o.label}-${client}`
-  const blobs = await rate(origins, o.clients, o.warmupMs, o.seconds, o.sample ?? null, async (agent, base, client) => {
-    await pushSmallBlob(agent, base, repo(client), randomBytes(o.blobBytes))
+/** One measured window: `clients` at once, ops ending in [warmupMs, warmupMs + seconds) count. */
+export interface RateWindow { clients: number; seconds: number; warmupMs: number; sample?: () => number[] }
+
+/** Client i's repository in a measurement labelled `label`. */
+const repoOf = (label: string, client: number) => `bench/${label}-${client}`
+
+/** Blob commits/s: each client pushes `blobBytes` random bytes, POST then PUT, back to back. */
+export async function blobRate(origins: string[], o: RateWindow & { blobBytes: number; label: string }): Promise<RateResult> {
+  return rate(origins, o.clients, o.warmupMs, o.seconds, o.sample ?? null, async (agent, base, client) => {
+    await pushSmallBlob(agent, base, repoOf(o.label, client), randomBytes(o.blobBytes))
   })
-  // Each client's repository gets a config and a layer (untimed), then manifests over them.
+}
+
+export interface ManifestParts { label: string; parts: Array<{ config: { digest: string; size: number }; layer: { digest: string; size: number } }> }
+
+/** A config and a layer in each client's repository (untimed), for manifestRate to reference. */
+export async function manifestParts(origins: string[], o: { clients: number; blobBytes: number; label: string }): Promise<ManifestParts> {
   const parts = await Promise.all(Array.from({ length: o.clients }, async (_, client) => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     try {
@@ -133,15 +140,34 @@ export async function pushRates(origins: string[], o: { clients: number; seconds
       const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', client }))
       const layer = randomBytes(o.blobBytes)
       return {
-        config: { digest: await pushSmallBlob(agent, base, repo(client), config), size: config.byteLength },
-        layer: { digest: await pushSmallBlob(agent, base, repo(client), layer), size: layer.byteLength },
+        config: { digest: await pushSmallBlob(agent, base, repoOf(o.label, client), config), size: config.byteLength },
+        layer: { digest: await pushSmallBlob(agent, base, repoOf(o.label, client), layer), size: layer.byteLength },
       }
     } finally {
       agent.destroy()
     }
   }))
-  const manifests = await rate(origins, o.clients, o.warmupMs, o.seconds, o.sample ?? null, async (agent, base, client, n) => {
-    await putManifestByTag(agent, base, repo(client), `t${n}`, imageManifest(parts[client].config, parts[client].layer, `${o.label}-${client}-${n}`))
+  return { label: o.label, parts }
+}
+
+/**
+ * Manifest PUTs/s by tag over `parts` (at most its client count); `salt` makes every manifest of
+ * this window a new digest when the same parts serve several windows.
+ */
+export async function manifestRate(origins: string[], parts: ManifestParts, o: RateWindow & { salt: string }): Promise<RateResult> {
+  if (o.clients > parts.parts.length) throw new Error(`manifestRate: ${o.clients} clients, parts for ${parts.parts.length}`)
+  return rate(origins, o.clients, o.warmupMs, o.seconds, o.sample ?? null, async (agent, base, client, n) => {
+    const { config, layer } = parts.parts[client]
+    await putManifestByTag(agent, base, repoOf(parts.label, client), `t${n}`, imageManifest(config, layer, `${o.salt}-${client}-${n}`))
   })
-  return { blobs, manifests }
+}
+
+/**
+ * Blob commits/s, then manifest PUTs/s, `clients` at once over `origins`. `label` keeps the
+ * repositories of one measurement apart from another's on the same database.
+ */
+export async function pushRates(origins: string[], o: RateWindow & { blobBytes: number; label: string }): Promise<PushRates> {
+  const blobs = await blobRate(origins, o)
+  const parts = await manifestParts(origins, o)
+  return { blobs, manifests: await manifestRate(origins, parts, { ...o, salt: o.label }) }
 }

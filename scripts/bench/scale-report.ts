@@ -31,3 +31,5 @@ export function ratioCell(label: string, pg: number | null, sqlite: number | nul
   const parts = [pg === null ? null : `PG ${times(pg)}`, sqlite === null ? null : `SQLite ${times(sqlite)}`].filter(Boolean)
   return parts.length ? `${label}: ${parts.join(', ')}` : ''
 }
+/** A job row's SQLITE_BUSY retries (a writer that waited out busy_timeout), if any. */
+export const busyNote = (retries: number) => (retries > 0 ? ` (${retries} SQLITE_BUSY after busy_timeout, retried)` : '')

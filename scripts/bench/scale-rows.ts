@@ -6,8 +6,8 @@ import type { JobRate } from './scale-jobs.ts'
 import type { Lags } from './scale-lag.ts'
 import type { RateResult } from './scale-push.ts'
 import type { EngineResults, ScaleOptions, ScaleRaw } from './scale.ts'
-import { cappedJobRows, cappedNotes, cappedPushRows } from './scale-capped.ts'
-import { lagCell, MISSING, ms, perSecond, ratioCell, times, type ScaleRow } from './scale-report.ts'
+import { cappedJobRows, cappedNotes, cappedPushRows } from './scale-capped-rows.ts'
+import { busyNote, lagCell, MISSING, ms, perSecond, ratioCell, times, type ScaleRow } from './scale-report.ts'
 
 /** Due jobs seeded before each job-rate window, and the larger backlog of one row. */
 export const JOB_BACKLOG = 4000
@@ -27,7 +27,7 @@ const ratioOf = (r: EngineResults | undefined, top: Get<{ perSecond: number }>, 
 const cpuPerOp = (r: RateResult) => (r.cpuSeconds ? r.cpuSeconds.map((c) => ms((c * 1000) / Math.max(1, r.count))) : [])
 const jobCpu = (j: JobRate) => {
   const n = Math.max(1, j.perSecond * j.seconds)
-  return `workers ${ms((j.workerCpuSeconds * 1000) / n)}${j.databaseCpuSeconds === null ? '' : ` + PostgreSQL ${ms((j.databaseCpuSeconds * 1000) / n)}`} ms CPU/job`
+  return `workers ${ms((j.workerCpuSeconds * 1000) / n)}${j.databaseCpuSeconds === null ? '' : ` + PostgreSQL ${ms((j.databaseCpuSeconds * 1000) / n)}`} ms CPU/job${busyNote(j.busyRetries)}`
 }
 
 export function scaleRows(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seconds' | 'jobSeconds' | 'lagCount' | 'copies'>): { rows: ScaleRow[]; notes: string[] } {

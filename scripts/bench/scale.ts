@@ -25,7 +25,7 @@ import type { PostgresCluster } from '../../test/helpers/postgres.ts'
 import type { OriginProcess } from './origin-process.ts'
 import { openCpuBudgets, type CpuBudgets } from './cpu-budget.ts'
 import { machineInfo, writeJson } from './report.ts'
-import { CAPPED, type CappedResults } from './scale-capped.ts'
+import { CAPPED, cappedPushRounds, type CappedResults } from './scale-capped.ts'
 import { freshDatabase, postgresCpuSeconds, spawnOrigins, spawnWorker, startDurablePostgres, stopAll, type Engine } from './scale-env.ts'
 import { jobRate, type JobRate } from './scale-jobs.ts'
 import { feedLag, replicationLag, type Lags } from './scale-lag.ts'
@@ -93,24 +93,17 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
     return { databaseUrl, dataDir, list: await spawnOrigins({ repoRoot: o.repoRoot, dataDir, databaseUrl, count, worker, entry }) }
   }
 
-  // `cpus`: each origin is confined to that budget after a warm-up at full speed (scale-capped.ts).
-  const push = async (count: number, cpus: number | null = null): Promise<PushRates> => {
-    const label = `${cpus ? 'capped-' : ''}push${count}`
-    const started = await origins(label, count, false)
-    const urls = started.list.map((p) => p.url)
-    const w = cpus ? { clients: CAPPED.clients, seconds: CAPPED.seconds, warmupMs: CAPPED.warmupMs } : { clients: o.clients, seconds: o.seconds, warmupMs: 1000 }
+  const databaseCpuSeconds = () => (cluster && engine === 'postgres' ? postgresCpuSeconds(cluster) : 0)
+  const push = async (count: number): Promise<PushRates> => {
+    const started = await origins(`push${count}`, count, false)
     try {
-      if (cpus) {
-        await withLogs(started.list, () => pushRates(urls, { clients: w.clients, seconds: 1, warmupMs: 0, blobBytes: 1024, label: `${engine}${label}-warm` }))
-        started.list.forEach((p, i) => budgets!.confine(p.pid, `${engine}-${label}-origin${i + 1}`, cpus))
-      }
-      o.log(`${engine}: push rate, ${count} origin process(es)${cpus ? ` at ${cpus} CPU each` : ''}, ${w.clients} clients`)
+      o.log(`${engine}: push rate, ${count} origin process(es), ${o.clients} clients`)
       // CPU seconds so far of [the origins, the PostgreSQL server, this process (the clients)].
       const sample = () => {
         const client = process.cpuUsage()
-        return [started.list.reduce((s, p) => s + p.cpuSeconds(), 0), cluster && engine === 'postgres' ? postgresCpuSeconds(cluster) : 0, (client.user + client.system) / 1e6]
+        return [started.list.reduce((s, p) => s + p.cpuSeconds(), 0), databaseCpuSeconds(), (client.user + client.system) / 1e6]
       }
-      return await withLogs(started.list, () => pushRates(urls, { ...w, blobBytes: 1024, label: `${engine}${label}`, sample }))
+      return await withLogs(started.list, () => pushRates(started.list.map((p) => p.url), { clients: o.clients, seconds: o.seconds, warmupMs: 1000, blobBytes: 1024, label: `${engine}${count}`, sample }))
     } finally {
       await stopAll(started.list)
     }
@@ -145,9 +138,18 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
   // and 1 vs 4 workers then ask whether throughput grows when each process brings its own CPU.
   if (run('capped') && budgets) {
     const { originCpus, workerCpus } = CAPPED
+    const started = await origins('capped-push', 2, false)
+    let push: CappedResults['push']
+    try {
+      o.log(`${engine}: push rate, 1 vs 2 origin processes at ${originCpus} CPU each, ${CAPPED.clients} clients, ${CAPPED.rounds} rounds`)
+      const confine = (pid: number, name: string) => budgets.confine(pid, `${engine}-capped-${name}`, originCpus)
+      push = await withLogs(started.list, () => cappedPushRounds(started.list, { label: `${engine}capped`, confine, databaseCpuSeconds }))
+    } finally {
+      await stopAll(started.list)
+    }
     result.capped = {
       settings: { ...CAPPED, periodMs: budgets.periodUs / 1000, describe: budgets.describe },
-      push: { one: await push(1, originCpus), two: await push(2, originCpus) },
+      push,
       jobs: { one: await jobs('capped-jobs1', 1, 1, false, JOB_BACKLOG, workerCpus), four: await jobs('capped-jobs4', 4, 1, false, JOB_BACKLOG, workerCpus) },
     }
   }
