@@ -44,12 +44,6 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
   const leaseMs = config.leaseSeconds * 1000
   const pollMs = deps.pollMs ?? 200
   const inFlight = new Set<Promise<void>>()
-  /**
-   * Copies running now: `concurrency` bounds these, not the jobs whose outcome is being recorded.
-   * A slot held through the completion's commit (an fsync on PostgreSQL, more under load) kept
-   * the next due jobs waiting while no bytes moved.
-   */
-  let copies = 0
   /** Ids of the jobs whose copies run in this worker now. */
   const runningIds = new Set<number>()
   let running = false
@@ -82,7 +76,7 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
     }, Math.max(1000, leaseMs / 3))
     try {
       const result = await copyBlob({ ...deps, onBytes: (s, t, n) => deps.metrics?.bytesCopied.inc({ source: s, target: t }, n) }, job)
-        .finally(() => { copying = false; copies--; wake() })
+        .finally(() => { copying = false })
       await completeJob(deps.db, job, result)
       ended = 'done'
       source = result.source
@@ -121,7 +115,7 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
   }
 
   async function claimFree(): Promise<number> {
-    const free = config.concurrency - copies
+    const free = config.concurrency - inFlight.size
     const jobs = free > 0 ? await claimDueJobs(deps.db, { owner, limit: free, leaseMs, maxAttempts: config.maxAttempts }) : []
     for (const job of jobs) {
       // Its own job, claimed back after its lease ran out while the copy was still running here
@@ -132,7 +126,6 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
         continue
       }
       runningIds.add(job.id)
-      copies++
       // Recording the outcome can fail too (the database busy, full): the lease then expires and
       // the job is claimed again; the process must not die of it.
       const p: Promise<void> = run(job)
