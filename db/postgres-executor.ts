@@ -134,12 +134,13 @@ export function openPostgresExecutor(url: string, options: { max?: number } = {}
         await client.query('ROLLBACK').catch(() => { broken = true })
         const code = sqlStateOf(err)
         if (!code || !RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw err
-        // Back off with jitter: the transactions that collided run again at different moments.
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * attempt)))
       } finally {
         live = false
         client.release(broken)
       }
+      // Back off with jitter, the connection back in the pool meanwhile (32 pushes share 10): the
+      // transactions that collided run again at different moments.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 * attempt)))
     }
   }
 
