@@ -49,9 +49,10 @@ export async function appendChange(tx: Tx, kind: ChangeKind, repository: string 
 
 /**
  * PostgreSQL: the change-log lock, the wake-up of feed listeners (delivered at COMMIT) and the
- * transaction's appends in append order. The lock's subquery is evaluated while the sort reads its
- * input, before the first row reaches the insert and takes its seq (the table's BEFORE INSERT
- * trigger). One text for any number of rows: the appends travel as four arrays.
+ * transaction's appends in append order (WITH ORDINALITY: the plan keeps the arrays' order, no
+ * sort). Every row is joined to the lock's one-row subquery, so the lock is taken before the first
+ * row reaches the insert and takes its seq (the table's BEFORE INSERT trigger). One text for any
+ * number of rows: the appends travel as four arrays.
  */
 const FLUSH_CHANGES = `insert into "changes" ("kind", "repository", "payload", "at")
 select c.kind, c.repository, c.payload, c.at
