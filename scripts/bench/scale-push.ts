@@ -34,7 +34,7 @@ async function call(agent: Agent, base: string, method: string, path: string, bo
   return Object.assign(res, { text })
 }
 
-function sha256(b: Buffer): string {
+export function sha256(b: Buffer): string {
   return `sha256:${createHash('sha256').update(b).digest('hex')}`
 }
 

@@ -98,7 +98,9 @@ export function scaleRows(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seco
   lag(`feed lag, writer = reader's origin (${o.lagCount} PUTs)`, (r) => r.feed?.sameProcess, null)
   lag('feed lag, writer = another origin process', (r) => r.feed?.otherProcess, null)
   lag(`replication lag, ${o.lagCount} × 4 KiB back to back`, (r) => r.replication?.small, G.replicationP99Ms)
+  lag('  floor: the same 2 copies alone (fs driver, fsync, read back), no database', (r) => r.replication?.smallFloor, null)
   lag(`replication lag, ${o.lagCount} × 1 MiB back to back`, (r) => r.replication?.mib, G.replicationP99Ms)
+  lag('  floor: the same 2 copies alone (fs driver, fsync, read back), no database', (r) => r.replication?.mibFloor, null)
 
   return { rows, notes: [...scaleNotes(raw, o), ...cappedNotes(raw, o)] }
 }
@@ -130,7 +132,7 @@ function scaleNotes(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seconds' |
     }
   }
   if (s?.feed || p?.feed) notes.push('feed lag: change `at` (stamped inside the writing transaction) → the long poll\'s answer in this process; SQLite across processes wakes by the 200 ms poll (no cross-process signal).')
-  if (s?.replication || p?.replication) notes.push('replication lag: job created_at (the push transaction) → finished_at of the blob\'s slowest job (2 target locations); SQLite: worker inside the origin; PostgreSQL: `npm run worker` process, woken by NOTIFY.')
+  if (s?.replication || p?.replication) notes.push('replication lag: job created_at (the push transaction) → finished_at of the blob\'s slowest job (2 target locations); SQLite: worker inside the origin; PostgreSQL: `npm run worker` process, woken by NOTIFY; 3 unmeasured blobs of each size first (the first copies of a size pay for cold code paths). Floor: per blob, its 2 copies done by the same fs driver steps as the worker (server-side copy, fsync, read back and verify), both at once, blobs back to back, measured right after on the same disk: lag minus floor is what commit, wake-up, claim and completion cost.')
   if (p) notes.push('PostgreSQL: a throwaway cluster on loopback, fsync + synchronous_commit on (SQLite: WAL, synchronous=FULL).')
   return notes
 }

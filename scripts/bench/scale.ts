@@ -29,6 +29,7 @@ import { CAPPED, cappedPushRounds, type CappedResults } from './scale-capped.ts'
 import { freshDatabase, postgresCpuSeconds, spawnOrigins, spawnWorker, startDurablePostgres, stopAll, type Engine } from './scale-env.ts'
 import { jobRate, type JobRate } from './scale-jobs.ts'
 import { feedLag, replicationLag, type Lags } from './scale-lag.ts'
+import { storageFloor } from './scale-floor.ts'
 import { pushRates, type PushRates } from './scale-push.ts'
 import { BIG_BACKLOG, JOB_BACKLOG, scaleRows } from './scale-rows.ts'
 import { formatScaleTable, type ScaleRow } from './scale-report.ts'
@@ -62,7 +63,8 @@ export interface EngineResults {
   push?: { one: PushRates; two: PushRates }
   jobs?: { one: JobRate; four: JobRate; oneProcessFourLoops: JobRate; bigBacklog: JobRate; copyOne: JobRate | null; copyFour: JobRate | null }
   feed?: { sameProcess: Lags; otherProcess: Lags }
-  replication?: { small: Lags; mib: Lags }
+  /** Lag per size, and its floor: the same copies through the fs driver alone (scale-floor.ts). */
+  replication?: { small: Lags; mib: Lags; smallFloor?: Lags; mibFloor?: Lags }
   /** The push and job rates again, each origin / worker process held to a fixed CPU budget. */
   capped?: CappedResults
 }
@@ -176,7 +178,9 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
     const url = repl.list[0].url
     result.replication = await withLogs(repl.list, async () => ({
       small: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 4096, label: 'small' }),
+      smallFloor: await storageFloor(repl.dataDir, { count: o.lagCount, bytes: 4096 }),
       mib: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 1024 * 1024, label: 'mib' }),
+      mibFloor: await storageFloor(repl.dataDir, { count: o.lagCount, bytes: 1024 * 1024 }),
     }))
     return result
   } finally {
