@@ -30,21 +30,25 @@ export function cappedPushRows(raw: ScaleRaw, what: 'blobs' | 'manifests', name:
   ]
 }
 
-/** 1 worker and 4 workers, each at its budget; the 4-worker row carries the goal. */
+/** 1 worker and 4 workers, each at its budget, without and with a small copy per job; the 4-worker rows carry the goal. */
 export function cappedJobRows(raw: ScaleRaw, goal: number): ScaleRow[] {
   const s = raw.sqlite?.capped
   const p = raw.postgres?.capped
   if (!s && !p) return []
   const cpus = (s ?? p)!.settings.workerCpus
   const mark = (j: JobRate | undefined) => (j ? `${perSecond(j.perSecond)}${j.exhausted ? ' (ran out)' : ''}` : MISSING)
-  const scale = ratio(p?.jobs.four, p?.jobs.one)
-  return [
-    { figure: `jobs (no copy), 1 worker process at ${cpus} CPU`, sqlite: mark(s?.jobs.one), postgres: mark(p?.jobs.one), ratio: '', goal: '', pass: null },
-    {
-      figure: `jobs (no copy), 4 worker processes at ${cpus} CPU each`, sqlite: mark(s?.jobs.four), postgres: mark(p?.jobs.four),
-      ratio: ratioCell('4/1', scale, ratio(s?.jobs.four, s?.jobs.one)), goal: `PG ≥ ${goal}×`, pass: scale === null ? null : scale >= goal,
-    },
-  ]
+  const pair = (what: string, one: 'one' | 'copyOne', four: 'four' | 'copyFour'): ScaleRow[] => {
+    if (!s?.jobs[one] && !p?.jobs[one]) return []
+    const scale = ratio(p?.jobs[four], p?.jobs[one])
+    return [
+      { figure: `jobs (${what}), 1 worker process at ${cpus} CPU`, sqlite: mark(s?.jobs[one]), postgres: mark(p?.jobs[one]), ratio: '', goal: '', pass: null },
+      {
+        figure: `jobs (${what}), 4 worker processes at ${cpus} CPU each`, sqlite: mark(s?.jobs[four]), postgres: mark(p?.jobs[four]),
+        ratio: ratioCell('4/1', scale, ratio(s?.jobs[four], s?.jobs[one])), goal: `PG ≥ ${goal}×`, pass: scale === null ? null : scale >= goal,
+      },
+    ]
+  }
+  return [...pair('no copy', 'one', 'four'), ...pair('a 4 KiB fs copy each', 'copyOne', 'copyFour')]
 }
 
 const cores = (n: number) => n.toFixed(2)
@@ -91,6 +95,7 @@ export function cappedNotes(raw: ScaleRaw, o: { jobSeconds: number }): string[] 
       `  ${NAME[e]} CPUs used, manifests: ${push('one', 'manifests')}; ${push('two', 'manifests')}; by round: ${byRound('manifests')}`,
       `  ${NAME[e]} CPUs used, jobs (window ${o.jobSeconds} s): ${jobs(c.jobs.one)}; ${jobs(c.jobs.four)}`,
     )
+    if (c.jobs.copyOne && c.jobs.copyFour) notes.push(`  ${NAME[e]} CPUs used, jobs with a 4 KiB copy: ${jobs(c.jobs.copyOne)}; ${jobs(c.jobs.copyFour)}`)
   }
   return notes
 }

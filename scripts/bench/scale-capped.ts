@@ -41,7 +41,8 @@ export interface CappedResults {
   settings: typeof CAPPED & { describe: string }
   /** `one`, `two`: every round's windows together; `rounds`: each round's, in the order run. */
   push: { one: PushRates; two: PushRates; rounds: Array<{ one: PushRates; two: PushRates }> }
-  jobs: { one: JobRate; four: JobRate }
+  /** copyOne/copyFour: each job also copies a 4 KiB blob between two fs locations (--no-copies leaves them out). */
+  jobs: { one: JobRate; four: JobRate; copyOne?: JobRate; copyFour?: JobRate }
 }
 
 /** Windows of `seconds` each, as one: ops and CPU summed, p50 the mean, p99 the worst. */

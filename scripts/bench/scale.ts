@@ -152,7 +152,12 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
     result.capped = {
       settings: { ...CAPPED, periodMs: budgets.periodUs / 1000, describe: budgets.describe },
       push,
-      jobs: { one: await jobs('capped-jobs1', 1, 1, false, JOB_BACKLOG, workerCpus), four: await jobs('capped-jobs4', 4, 1, false, JOB_BACKLOG, workerCpus) },
+      jobs: {
+        one: await jobs('capped-jobs1', 1, 1, false, JOB_BACKLOG, workerCpus), four: await jobs('capped-jobs4', 4, 1, false, JOB_BACKLOG, workerCpus),
+        // The issue asks it "on small blobs": each job also copies and verifies a 4 KiB blob.
+        copyOne: o.copies ? await jobs('capped-copy1', 1, 1, true, JOB_BACKLOG, workerCpus) : undefined,
+        copyFour: o.copies ? await jobs('capped-copy4', 4, 1, true, JOB_BACKLOG, workerCpus) : undefined,
+      },
     }
   }
 
