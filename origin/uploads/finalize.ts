@@ -77,8 +77,9 @@ export async function finishWholeUpload(deps: ResolvedDeps, repository: string, 
       targetsFor: deps.replicationTargets, uploadId: upload.id, uploadParts: 0,
     }).catch(async (err) => {
       if (!(err instanceof UploadChanged)) throw err
-      // Cancelled, finished by another PUT, or a PATCH got in first (the bytes stored under their
-      // digest stay unreferenced, as after any failed commit, for garbage collection).
+      // Cancelled, finished by another PUT, or a PATCH got in first. The verified bytes stored under
+      // their digest stay unreferenced, as after any failed commit: a later push of that digest
+      // finds them in place, and nothing collects them yet (`npm run gc` never touches blobs/).
       const now = await findUpload(deps.db, upload.id)
       throw now ? outOfOrder(now) : ociError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: upload.id } })
     })
