@@ -33,7 +33,8 @@ describe('SQLite driver choice', () => {
     const offenders: string[] = []
     const walk = (dir: string) => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        if (skip.has(entry.name)) continue
+        // .bench-scale-dist-<pid>: the scale bench's own bundles while it runs (scripts/bench/scale.ts).
+        if (skip.has(entry.name) || entry.name.startsWith('.bench-scale-dist-')) continue
         const path = join(dir, entry.name)
         if (entry.isDirectory()) walk(path)
         else if (/\.[cm]?[jt]s$/.test(entry.name) && path !== fileURLToPath(import.meta.url)) {
