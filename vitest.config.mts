@@ -9,6 +9,11 @@ export default defineConfig({
     hookTimeout: 60_000,
     // MERIDIAN_TEST_DATABASE=postgres: one throwaway PostgreSQL cluster for the run.
     globalSetup: ['./test/setup/postgres-global.ts'],
+    // Node 22 and 24 re-read a package's package.json for every module they load from it, and
+    // drizzle-orm's is 178 KB over ~450 modules (README "Start-up on Node 22 and 24"): importing
+    // it cost each test file ~2 s there. Pre-bundled once per run (node_modules/.vite), it costs
+    // a fraction: 4 API test files' import time 12.5 s → 4.5 s on Node 24 (Node 20 unchanged).
+    deps: { optimizer: { ssr: { enabled: true, include: ['drizzle-orm', 'drizzle-orm/*'] } } },
     pool: 'forks',
     // 2 cores: two files at once keeps the e2e suites from starving each other.
     maxWorkers: 2,
