@@ -9,8 +9,7 @@ import { commitBlob, findBlob, findRepositoryBlob, mountBlob } from '../../db/qu
 import type { Upload } from '../../db/queries/uploads.ts'
 import { appendChunk, cancelSession, openSession, requireSession } from '../uploads/session.ts'
 import { finishUpload, finishWholeUpload } from '../uploads/finalize.ts'
-import { writeVerifiedBlob } from '../uploads/write.ts'
-import { replayableBody } from '../uploads/replayable-body.ts'
+import { writeClientBlob } from '../uploads/write.ts'
 import { clientBody } from '../uploads/client-body.ts'
 import { apiHeaders, depsOf, nameOf, type OriginContext } from './context.ts'
 import { callerOf } from '../../oci/auth/guard.ts'
@@ -85,12 +84,7 @@ async function startUpload(c: OriginContext) {
     parseDigest(digest)
     const length = c.req.header('content-length')
     const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
-    // A location that refuses the write early leaves the body to the next one (replayable-body.ts).
-    const body = replayableBody(requestBody(c))
-    const stored = await writeVerifiedBlob(deps, name, { digest, size }, () => body.attempt(), { fromClient: true }).catch(async (err) => {
-      await body.abandon(err)
-      throw err
-    })
+    const stored = await writeClientBlob(deps, name, { digest, size }, requestBody(c))
     await commitBlob(deps.db, { repository: name, digest, size: stored.size, location: stored.location.id, targetsFor: deps.replicationTargets })
     deps.onCommit()
     return blobCreated(c, name, digest)

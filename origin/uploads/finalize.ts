@@ -12,8 +12,7 @@ import { findUpload, partNoncesOf, UploadChanged, type Upload } from '../../db/q
 import type { ResolvedDeps } from '../deps.ts'
 import { concatParts, deleteParts } from './parts.ts'
 import { outOfOrder, sessionLocation } from './session.ts'
-import { replayableBody } from './replayable-body.ts'
-import { storageFailure, writeVerifiedBlob } from './write.ts'
+import { storageFailure, writeClientBlob, writeVerifiedBlob } from './write.ts'
 
 export async function finishUpload(deps: ResolvedDeps, repository: string, upload: Upload, digest: string): Promise<void> {
   const { algorithm } = parseDigest(digest)
@@ -66,12 +65,7 @@ export async function finishWholeUpload(deps: ResolvedDeps, repository: string, 
   if (busy.has(upload.id)) throw outOfOrder(upload)
   busy.add(upload.id)
   try {
-    // A location that refuses the write early leaves the body to the next one (replayable-body.ts).
-    const replay = replayableBody(body)
-    const stored = await writeVerifiedBlob(deps, repository, { digest, size: length ?? undefined }, () => replay.attempt(), { fromClient: true, sessionLocation: upload.location }).catch(async (err) => {
-      await replay.abandon(err)
-      throw err
-    })
+    const stored = await writeClientBlob(deps, repository, { digest, size: length ?? undefined }, body, upload.location)
     await commitBlob(deps.db, {
       repository, digest, size: stored.size, location: stored.location.id,
       targetsFor: deps.replicationTargets, uploadId: upload.id, uploadParts: 0,

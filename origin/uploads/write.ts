@@ -10,6 +10,7 @@ import type { ResolvedDeps } from '../deps.ts'
 import type { Location } from '../locations.ts'
 import { describeError } from '../log.ts'
 import { isClientBodyError } from './client-body.ts'
+import { replayableBody } from './replayable-body.ts'
 
 /** Where a push to `repository` goes now, best first. Empty → 503. */
 export function writeCandidates(deps: ResolvedDeps, repository: string): Location[] {
@@ -113,4 +114,16 @@ export async function writeVerifiedBlob(
   }
   if (!failed) throw ociError('UNAVAILABLE', { message: 'no storage location this repository may use takes writes now' })
   storageFailure(deps, failed.location, failed.err, { fromClient: options.fromClient })
+}
+
+/**
+ * A request's whole body as the blob (monolithic POST ?digest=, or a session's one closing PUT):
+ * a location that refuses the write early leaves the body to the next one (replayable-body.ts).
+ */
+export async function writeClientBlob(deps: ResolvedDeps, repository: string, expected: { digest: string; size?: number }, body: ReadableStream<Uint8Array>, sessionLocation?: string): Promise<{ location: Location; size: number }> {
+  const replay = replayableBody(body)
+  return writeVerifiedBlob(deps, repository, expected, () => replay.attempt(), { fromClient: true, sessionLocation }).catch(async (err) => {
+    await replay.abandon(err)
+    throw err
+  })
 }
