@@ -12,7 +12,7 @@
 // the machine, bound the processes. The notes show the CPU each part really used.
 
 import type { OriginProcess } from './origin-process.ts'
-import type { JobRate } from './scale-jobs.ts'
+import type { JobRounds } from './scale-jobs-rounds.ts'
 import { blobRate, manifestParts, manifestRate, type PushRates, type RateResult, type RateWindow } from './scale-push.ts'
 
 /**
@@ -24,7 +24,8 @@ import { blobRate, manifestParts, manifestRate, type PushRates, type RateResult,
  * the uncapped rows' 32) keep each origin's queue full while an op (~0.8 s) stays well inside
  * the window; with 32 the 3 s window saw about one round of ops, mostly start-up. Each side gets
  * `rounds` windows of `seconds`, alternated (cappedPushRounds): one 4 s window per side varied
- * ±25% from run to run on this shared machine. Each process
+ * ±25% from run to run on this shared machine. The job rate likewise (scale-jobs-rounds.ts):
+ * `jobRounds` rounds of a 1-worker and a 4-worker window over the same 4 processes. Each process
  * first runs at full speed (origins: `warmupSeconds` of pushes; workers: `warmupJobs` jobs) and
  * is capped after: V8 optimises code by how often it ran, and on PostgreSQL each pooled
  * connection prepares each statement and plans it afresh for its first 5 runs, so a process
@@ -34,15 +35,15 @@ import { blobRate, manifestParts, manifestRate, type PushRates, type RateResult,
  */
 export const CAPPED = {
   originCpus: 0.3, workerCpus: 0.15, periodMs: 10, clients: 16, warmupMs: 1000, seconds: 3, rounds: 2,
-  warmupSeconds: { blobs: 8, manifests: 3 }, warmupJobs: 500,
+  warmupSeconds: { blobs: 8, manifests: 3 }, warmupJobs: 500, jobRounds: 4,
 }
 
 export interface CappedResults {
   settings: typeof CAPPED & { describe: string }
   /** `one`, `two`: every round's windows together; `rounds`: each round's, in the order run. */
   push: { one: PushRates; two: PushRates; rounds: Array<{ one: PushRates; two: PushRates }> }
-  /** copyOne/copyFour: each job also copies a 4 KiB blob between two fs locations (--no-copies leaves them out). */
-  jobs: { one: JobRate; four: JobRate; copyOne?: JobRate; copyFour?: JobRate }
+  /** 1 vs 4 workers in rounds; `copy`: each job also copies a 4 KiB blob between two fs locations (--no-copies leaves it out). */
+  jobs: { plain: JobRounds; copy?: JobRounds }
 }
 
 /** Windows of `seconds` each, as one: ops and CPU summed, p50 the mean, p99 the worst. */
