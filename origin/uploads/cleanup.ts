@@ -3,9 +3,10 @@
 // one pass; the origin can run it on a timer (startUploadCleanup). Both also sweep the temporary
 // files crashed writes left in each location (sweep-temporary.ts), after their own grace period.
 //
-// Only uploads/ is touched, never blobs/: whether a blob is garbage depends on every manifest and
-// repository link, which can change while we look, so blob collection needs a stop-the-world mark
-// phase (as distribution's `garbage-collect` does) and is not done here.
+// Only uploads/ is touched here. The timer also runs the orphaned blob sweep (sweep-orphan-blobs.ts:
+// blobs/ keys no placement names); whether a blob a placement names is garbage depends on every
+// manifest and repository link, which can change while we look, so that needs a stop-the-world
+// mark phase (as distribution's `garbage-collect` does) and is not done.
 
 import type { Db } from '../../db/client.ts'
 import { deleteUpload, findUpload, staleUploads } from '../../db/queries/uploads.ts'
@@ -14,6 +15,7 @@ import { PROBE_KEY, uploadPrefix } from '../../storage/keys.ts'
 import type { LocationSet } from '../locations.ts'
 import { describeError, type Logger } from '../log.ts'
 import { sweepTemporaryFiles, type TempSweepItem } from './sweep-temporary.ts'
+import { ORPHAN_BLOB_GRACE_MS, sweepOrphanBlobs } from './sweep-orphan-blobs.ts'
 import type { Lease } from '../lease.ts'
 
 export interface CleanupDeps {
@@ -174,23 +176,34 @@ async function collectOrphans(deps: CleanupDeps, engine: StorageEngine, options:
 }
 
 /**
- * Runs collectAbandonedUploads every `intervalMs`, one pass at a time; stop() waits for a running
- * one. At start it sweeps temporary files once, in the background (readiness does not wait): a
- * crash leaves them, and a restart is the moment one is likely to have happened.
+ * Runs collectAbandonedUploads every `intervalMs`, then the orphaned blob sweep, one pass at a
+ * time; stop() waits for a running one. At start it sweeps temporary files and orphaned blobs once,
+ * in the background (readiness does not wait): a crash leaves them, and a restart is the moment
+ * one is likely to have happened.
  */
 /**
- * Abandoned sessions are collected only while this process holds `lease` (one cleanup per
- * deployment); the sweep of this process's own temporary files always runs.
+ * Abandoned sessions and orphaned blobs are collected only while this process holds `lease` (one
+ * cleanup per deployment); the sweep of this process's own temporary files always runs.
  */
-export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; tempGraceMs: number; lease?: Lease; onResult?: (r: CleanupResult) => void; now?: () => number }): { stop(): Promise<void> } {
-  const { now = Date.now, tempGraceMs } = options
+export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; tempGraceMs: number; blobGraceMs?: number; lease?: Lease; onResult?: (r: CleanupResult) => void; now?: () => number }): { stop(): Promise<void> } {
+  const { now = Date.now, tempGraceMs, blobGraceMs = ORPHAN_BLOB_GRACE_MS } = options
+  const hold = () => options.lease ? options.lease.hold() : Promise.resolve(true)
+  const orphanBlobs = () => sweepOrphanBlobs(deps, { graceMs: blobGraceMs, now: now() })
+    .then((r) => { if (r.blobs + r.errors > 0) deps.log.info('orphaned blob sweep', { ...r }) })
+    .catch((err: unknown) => deps.log.error('orphaned blob sweep failed', { error: describeError(err) }))
   let running: Promise<unknown> | null = sweepTemporaryFiles(deps, { olderThan: new Date(now() - tempGraceMs) })
     .catch((err: unknown) => deps.log.error('temporary file sweep failed', { error: describeError(err) }))
+    .then(hold).then((held) => held ? orphanBlobs() : undefined)
     .finally(() => { running = null })
   const tick = () => {
     if (running) return
-    running = (options.lease ? options.lease.hold() : Promise.resolve(true))
-      .then((held) => held ? collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs, tempGraceMs, now: now() }) : null)
+    running = hold()
+      .then(async (held) => {
+        if (!held) return null
+        const r = await collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs, tempGraceMs, now: now() })
+        await orphanBlobs()
+        return r
+      })
       .then((r) => {
         if (!r) return
         if (r.sessions + r.orphanParts + r.tempItems + r.errors > 0) deps.log.info('upload cleanup', { ...r })
