@@ -104,6 +104,29 @@ describe('orphaned blob sweep', () => {
     expect(await present('ap-south', digest)).toBe(false)
   })
 
+  it('walks every page of a location, reading placements page by page', async () => {
+    const orphans = await Promise.all([1, 2, 3, 4, 5].map((n) => leaveOrphan('us-east', randomBytes(n))))
+    const placed = await Promise.all([6, 7, 8].map((n) => leaveOrphan('us-east', randomBytes(n))))
+    for (const [i, digest] of placed.entries()) await place(origin.db, digest, 'us-east', 6 + i)
+    const real = origin.locations.get('us-east')!
+    const pages: number[] = []
+    const paged: Location = {
+      ...real,
+      engine: Object.assign(Object.create(real.engine) as StorageEngine, {
+        list: async (prefix: string, options: { cursor?: string } = {}) => {
+          const page = await real.engine.list(prefix, { ...options, limit: 2 })
+          pages.push(page.keys.length)
+          return page
+        },
+      }),
+    }
+
+    expect(await sweep({ now: FAR_FUTURE }, { locations: { all: () => [paged] } })).toMatchObject({ blobs: 5, bytes: 15, errors: 0 })
+    expect(pages).toEqual([2, 2, 2, 2])
+    for (const digest of orphans) expect(await present('us-east', digest)).toBe(false)
+    for (const digest of placed) expect(await present('us-east', digest)).toBe(true)
+  })
+
   it('a dry run removes nothing and reports what would go', async () => {
     const a = await leaveOrphan('us-east', randomBytes(10))
     const b = await leaveOrphan('eu-west', randomBytes(20))
