@@ -20,10 +20,11 @@ import { describeError, type Logger } from '../log.ts'
  * of its placement:
  * - a push: the commit follows the write at once (a transaction, retried in seconds on PostgreSQL
  *   serialization failures); but a key's time is not always the end of the write: an S3 object
- *   completed from a multipart upload may report when that upload began, so a whole-blob PUT from
- *   a slow client reports its first byte, hours before its commit for a large layer;
- * - a replication copy: the copy is read back and verified before its completion is recorded,
- *   minutes for the largest layers;
+ *   completed from a multipart upload may report when that upload began, so a monolithic
+ *   POST ?digest= from a slow client shows its first byte, hours before its commit for a large
+ *   layer (a session's closing PUT is held back by its session row: cutoffFor);
+ * - a replication copy: the copy is read back and verified (or streamed, at the source's pace)
+ *   before its completion is recorded, minutes for the largest layers;
  * - an upload session finished from one part: on fs the part is hard-linked to the blob key and
  *   the key keeps the part's mtime, as old as the session (up to `--older-than`, 24 h, and longer
  *   when no cleanup runs). No grace covers that: see cutoffFor, which counts from the oldest live
@@ -99,8 +100,9 @@ export async function sweepOrphanBlobs(deps: OrphanBlobDeps, options: OrphanBlob
  * session there when one exists, not from now: a session finished from a single part moves that
  * part into the blob key (fs: a hard link), and the key then shows the part's time, which is after
  * its session began; until the commit that deletes the session row, the row holds the cut-off
- * below the key's time. (A session removed as stale while its PUT is between link and commit is
- * the one case left: 24 h untouched, then that commit taking longer than this whole sweep.)
+ * below the key's time (so does it for a session's closing PUT written as a multipart object).
+ * A session removed as stale while its PUT is between link and commit is the one case left: 24 h
+ * untouched, then that commit taking longer than this whole sweep.
  */
 export function cutoffFor(oldestUpload: number | null, now: number, graceMs: number): number {
   return Math.min(now, oldestUpload ?? now) - graceMs
