@@ -13,8 +13,8 @@
 // (a) upload sessions untouched for longer than that: the row, then their parts; (b) parts under
 // uploads/ in every configured location that no session owns; (c) temporary files crashed writes
 // left in every location (origin/uploads/sweep-temporary.ts); (d) keys under blobs/ in every
-// writable location that no placement row names, in any state (bytes whose commit never came).
-// Bytes a placement names stay, even when no manifest or repository uses the blob any more:
+// writable location of blobs the registry does not know at all: no blob row, no placement in any
+// location or state (bytes whose commit never came). Bytes of a known blob stay, even when no manifest or repository uses the blob any more:
 // deciding that needs a stop-the-world mark phase over every manifest and repository link (pushes
 // would race it), which this script does not do.
 //

@@ -1,6 +1,7 @@
-// Orphaned blob bytes (origin/uploads/sweep-orphan-blobs.ts): keys under blobs/ that no placement
-// row names go once older than the grace period, in every writable location; bytes any placement
-// names stay (present or missing), young ones stay, a dry run only counts, a location that cannot
+// Orphaned blob bytes (origin/uploads/sweep-orphan-blobs.ts): keys under blobs/ of blobs the
+// registry does not know (no blob row, no placement anywhere) go once older than the grace period,
+// in every writable location; bytes of a known blob stay (placed there or not, present or
+// missing), young ones stay, a dry run only counts, a location that cannot
 // be listed is reported and skipped, a read-only one is never touched.
 
 import { existsSync, utimesSync, writeFileSync } from 'node:fs'
@@ -93,15 +94,17 @@ describe('orphaned blob sweep', () => {
     expect(await present('eu-west', digest)).toBe(true)
   })
 
-  it('judges each location by its own placements: one elsewhere does not keep these bytes', async () => {
+  it('keeps the bytes of a blob the registry knows in every location, placed there or not (a renamed location id, two ids over one bucket)', async () => {
     const bytes = randomBytes(100)
     const digest = await leaveOrphan('us-east', bytes)
     await leaveOrphan('ap-south', bytes)
+    const unknown = await leaveOrphan('ap-south', randomBytes(101))
     await place(origin.db, digest, 'us-east')
 
-    expect(await sweep({ now: FAR_FUTURE })).toMatchObject({ blobs: 1, bytes: 100 })
+    expect(await sweep({ now: FAR_FUTURE })).toMatchObject({ blobs: 1, bytes: 101 })
     expect(await present('us-east', digest)).toBe(true)
-    expect(await present('ap-south', digest)).toBe(false)
+    expect(await present('ap-south', digest)).toBe(true)
+    expect(await present('ap-south', unknown)).toBe(false)
   })
 
   it('walks every page of a location, reading placements page by page', async () => {

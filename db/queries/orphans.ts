@@ -1,19 +1,24 @@
 // What the orphaned blob sweep (origin/uploads/sweep-orphan-blobs.ts) asks before it deletes bytes
-// under a blob's content key: does any placement row name them, and how old is the oldest upload
-// session that could still be moving a part of its own into that key.
+// under a blob's content key: does the registry know the blob at all (a `blobs` row: every
+// placement, in any location and state, comes with one), and how old is the oldest upload session that could
+// still be moving a part of its own into that key.
+//
+// Known anywhere, kept everywhere: bytes of a known blob in a location no placement names are
+// rare (a copy whose completion failed, and its job copies again) and cheap to keep, while judging
+// each location by its own placements alone would delete every blob of a location whose id was
+// renamed, or of one of two location ids over one bucket and prefix.
 
-import { and, eq, inArray, sql } from 'drizzle-orm'
+import { eq, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../client.ts'
-import { placements, uploads } from '../schema.ts'
+import { blobs, uploads } from '../schema.ts'
 
 /**
- * The digests among `digests` that a placement row in `location` names, in any state (present,
- * missing: `npm run verify --repair` owns those). One statement per page of listed keys.
+ * The digests among `digests` the registry knows: those with a blob row (every placement is
+ * recorded with its blob row, and blob rows are never deleted). One statement per page of keys.
  */
-export async function placedDigests(db: Db, location: string, digests: string[]): Promise<Set<string>> {
+export async function knownDigests(db: Db, digests: string[]): Promise<Set<string>> {
   if (digests.length === 0) return new Set()
-  const rows = await db.select({ digest: placements.digest }).from(placements)
-    .where(and(eq(placements.location, location), inArray(placements.digest, digests))).all()
+  const rows = await db.select({ digest: blobs.digest }).from(blobs).where(inArray(blobs.digest, digests)).all()
   return new Set(rows.map((r) => r.digest))
 }
 
@@ -25,8 +30,8 @@ export async function oldestUploadIn(db: Db, location: string): Promise<number |
 }
 
 export interface OrphanClaims {
-  /** A placement row names (digest, location), in any state. */
-  placed: boolean
+  /** The registry knows the blob: it has a blob row. */
+  known: boolean
   /** Creation time of the oldest upload session in the location, or null. */
   oldestUpload: number | null
 }
@@ -37,11 +42,11 @@ export interface OrphanClaims {
  * row or the placement, never neither (two statements could fall on both sides of that commit).
  */
 export async function orphanClaims(db: Db, digest: string, location: string): Promise<OrphanClaims> {
-  const [row] = await db.$all<{ placed: number | string; oldest: number | string | null }>(sql`
-    select (select count(*) from placements p where p.digest = ${digest} and p.location = ${location}) as placed,
+  const [row] = await db.$all<{ known: number | string; oldest: number | string | null }>(sql`
+    select (select count(*) from blobs b where b.digest = ${digest}) as known,
       (select min(u.created_at) from uploads u where u.location = ${location}) as oldest`)
   return {
-    placed: Number(row?.placed ?? 0) > 0,
+    known: Number(row?.known ?? 0) > 0,
     oldestUpload: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest),
   }
 }

@@ -1,14 +1,15 @@
-// Orphaned blob bytes: keys under blobs/ in a location that no placement row names. Bytes are stored
+// Orphaned blob bytes: keys under blobs/ of blobs the registry does not know at all (no blob row, no
+// placement in any location: db/queries/orphans.ts says why not per location). Bytes are stored
 // before the database records them (ARCHITECTURE §4.1); when that commit never comes (the client
-// went away, the database failed, a whole-blob PUT lost its race with a PATCH on another origin,
-// a replication copy whose completion failed), the bytes stay under their key with nothing
-// pointing at them. `npm run gc`, the origin's hourly pass and its start-up pass remove them here.
+// went away, the database failed, a whole-blob PUT lost its race with a PATCH on another origin),
+// the bytes stay under their key with nothing pointing at them (a replication copy whose
+// completion failed is of a known blob: its job copies again, and its bytes are kept). `npm run gc`, the origin's hourly pass and its start-up pass remove them here.
 //
 // This is not blob garbage collection: bytes a placement names stay, whatever their state and
 // whether or not any manifest or repository still uses the blob (that needs a mark phase).
 
 import type { Db } from '../../db/client.ts'
-import { oldestUploadIn, orphanClaims, placedDigests } from '../../db/queries/orphans.ts'
+import { knownDigests, oldestUploadIn, orphanClaims } from '../../db/queries/orphans.ts'
 import type { ObjectInfo } from '../../storage/engine.ts'
 import { digestOfBlobKey } from '../../storage/keys.ts'
 import type { Location, LocationSet } from '../locations.ts'
@@ -141,8 +142,8 @@ async function sweepLocation(deps: OrphanBlobDeps, location: Location, options: 
     // Sessions first, then placements: a commit between the two reads shows up in the second.
     const cutoff = cutoffFor(await oldestUploadIn(db, id), options.now, options.graceMs)
     const old = listed.filter((c) => isBefore(c.info, cutoff))
-    const placed = await placedDigests(db, id, old.map((c) => c.digest))
-    const orphans = old.filter((c) => !placed.has(c.digest))
+    const known = await knownDigests(db, old.map((c) => c.digest))
+    const orphans = old.filter((c) => !known.has(c.digest))
     for (let i = 0; i < orphans.length; i += DELETE_CONCURRENCY) {
       const outcomes = await Promise.all(orphans.slice(i, i + DELETE_CONCURRENCY).map((c) => collect(deps, location, c, options)))
       outcomes.forEach((outcome, j) => {
@@ -173,7 +174,7 @@ async function collect(deps: OrphanBlobDeps, location: Location, candidate: Cand
   const { info, digest } = candidate
   const claims = await orphanClaims(deps.db, digest, location.id)
   const cutoff = cutoffFor(claims.oldestUpload, options.now, options.graceMs)
-  if (claims.placed || !isBefore(info, cutoff)) return 'kept'
+  if (claims.known || !isBefore(info, cutoff)) return 'kept'
   try {
     const current = await location.engine.stat(info.key)
     // Gone already, or rewritten since it was listed (a push of the same digest): not ours now.
