@@ -1,7 +1,7 @@
 // Server-side copy from one location to another (copySource → copyFrom): the bytes never pass
 // through Meridian; engines of different kinds decline and the caller streams instead.
 
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
@@ -59,6 +59,37 @@ describe('server-side copy between locations', () => {
     expect(await copyBetween(a, b)).toBe(true)
     expect(await read(b, KEY)).toBe(expected)
     await a.delete(KEY)
+    expect(await read(b, KEY)).toBe(expected)
+  })
+
+  it('fs hands the copy to the check before it is published, and says so', async () => {
+    const [a, b] = [fs('fs-check-a'), fs('fs-check-b')]
+    await a.put(KEY, body())
+    let seen = ''
+    let publishedDuringCheck: string | null = null
+    const copied = await b.copyFrom!((await a.copySource!(KEY))!, KEY, bytes.byteLength, async (copy) => {
+      publishedDuringCheck = await read(b, KEY)
+      const h = createHash('sha256')
+      for await (const chunk of copy as unknown as AsyncIterable<Uint8Array>) h.update(chunk)
+      seen = h.digest('hex')
+    })
+    expect(copied?.checked).toBe(true)
+    expect(seen).toBe(expected)
+    expect(publishedDuringCheck).toBe('missing')
+    expect(await read(b, KEY)).toBe(expected)
+  })
+
+  it('fs publishes nothing the check refuses, leaves no temp file, and the refusal comes out unchanged', async () => {
+    const [a, b] = [fs('fs-refuse-a'), fs('fs-refuse-b')]
+    await a.put(KEY, body())
+    const refusal = new Error('not these bytes')
+    const source = (await a.copySource!(KEY))!
+    await expect(b.copyFrom!(source, KEY, bytes.byteLength, async () => { throw refusal })).rejects.toBe(refusal)
+    expect(await read(b, KEY)).toBe('missing')
+    expect(readdirSync(join(dir, 'fs-refuse-b', '.tmp'))).toEqual([])
+    // A check that stops reading early and accepts: its file is closed, the copy published.
+    const early = await b.copyFrom!(source, KEY, bytes.byteLength, async (copy) => { await copy.getReader().read() })
+    expect(early?.checked).toBe(true)
     expect(await read(b, KEY)).toBe(expected)
   })
 

@@ -71,6 +71,12 @@ export type CopySource =
   | { kind: 'swift'; service: string; container: string; object: string }
   | { kind: 'url'; url: string }
 
+/** Reads a copy's bytes before they are published; throws to refuse them (StorageEngine.copyFrom). */
+export type CopyCheck = (body: ReadableStream<Uint8Array>) => Promise<void>
+
+/** What copyFrom made; `checked`: `check` read these bytes and accepted them before they were published. */
+export type CopiedObject = ObjectInfo & { checked?: boolean }
+
 export type StorageErrorKind = 'unavailable' | 'denied' | 'invalid' | 'conflict' | 'aborted' | 'unknown'
 
 /** The one error type drivers throw; never a raw SDK error. `retryable` drives replication retry. */
@@ -135,9 +141,13 @@ export interface StorageEngine {
   /**
    * Copies an object of another location into this one under `key`, server-side, atomically like
    * put; `size` is the expected size. Null when this engine cannot use that source (another kind
-   * or another service): the caller then streams. The caller verifies the result. Optional.
+   * or another service): the caller then streams. Optional.
+   * An engine that can read the copy before it publishes it under `key` (fs: the temp file, read
+   * while it is fsynced) passes those bytes to `check`: if `check` throws, nothing is published and
+   * its error comes out unchanged; the answer then says `checked: true`. Otherwise the caller
+   * verifies the published copy itself.
    */
-  copyFrom?(source: CopySource, key: string, size: number): Promise<ObjectInfo | null>
+  copyFrom?(source: CopySource, key: string, size: number, check?: CopyCheck): Promise<CopiedObject | null>
   /**
    * Removes what interrupted writes left behind in the engine's own scratch space (fs: files in
    * `<root>/.tmp`; s3: multipart uploads never completed), when its last activity is before

@@ -191,10 +191,22 @@ export function guardEngine(engine: StorageEngine, { observe, secrets = [] }: Gu
   }
   if (engine.copyFrom) {
     const copyFrom = engine.copyFrom.bind(engine)
-    guarded.copyFrom = (source, key, size) => run('copy', `copy ${key} from another location`, async () => {
-      assertKey(key, location)
-      return copyFrom(source, key, size)
-    })
+    guarded.copyFrom = (source, key, size, check) => {
+      // A refusal by the caller's own check is its error, reported as is (like a failed put body).
+      let refused: { reason: unknown } | null = null
+      const tracked = check && (async (body: ReadableStream<Uint8Array>) => {
+        try {
+          await check(body)
+        } catch (reason) {
+          refused = { reason }
+          throw reason
+        }
+      })
+      return run('copy', `copy ${key} from another location`, async () => {
+        assertKey(key, location)
+        return copyFrom(source, key, size, tracked)
+      }, () => refused)
+    }
   }
   if (engine.sweepTemporary) {
     const sweep = engine.sweepTemporary.bind(engine)

@@ -22,7 +22,7 @@ export function lazyEngine(location: string, driver: string, load: () => Promise
     presign: async (key, options) => (await engine()).presign?.(key, options) ?? null,
     copy: async (from, to) => (await engine()).copy?.(from, to) ?? null,
     copySource: async (key) => (await engine()).copySource?.(key) ?? null,
-    copyFrom: async (source, key, size) => (await engine()).copyFrom?.(source, key, size) ?? null,
+    copyFrom: async (source, key, size, check) => (await engine()).copyFrom?.(source, key, size, check) ?? null,
     sweepTemporary: async (olderThan, options) => (await engine()).sweepTemporary?.(olderThan, options) ?? { items: 0, bytes: 0 },
     async close() {
       if (loading) await (await loading).close?.()

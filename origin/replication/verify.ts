@@ -19,9 +19,14 @@ export async function verifyPlacement(engine: StorageEngine, digest: string, siz
     await got.body.cancel()
     return { ok: false, problem: 'size', bytesRead: 0, detail: `expected ${size}, stored ${got.size}` }
   }
+  return verifyBody(got.body, digest, size, createHasher)
+}
+
+/** Reads `body` to the end against its digest and size. */
+export async function verifyBody(body: ReadableStream<Uint8Array>, digest: string, size: number, createHasher: HasherFactory): Promise<VerifyResult> {
   let read = 0
   try {
-    const reader = got.body.pipeThrough(verifyingStream({ digest, size }, createHasher)).getReader()
+    const reader = body.pipeThrough(verifyingStream({ digest, size }, createHasher)).getReader()
     for (;;) {
       const { done, value } = await reader.read()
       if (done) break

@@ -1,7 +1,7 @@
 // The floor under the replication-lag figure, measured in the same run: per blob, the storage
 // work alone of replicating it to the two other locations, through the same fs driver and the
-// same steps as the worker (origin/replication/copy.ts: a server-side copy, fsynced, then the
-// target's bytes read back and verified), both targets at once, blobs back to back, and no
+// same steps as the worker (origin/replication/copy.ts: a server-side copy, read back and
+// verified while it is fsynced, then renamed into place), both targets at once, blobs back to back, and no
 // database, no claim, no wake-up. Replication lag minus this floor is what the coordination
 // (commit, notify, claim, complete) costs.
 
@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { sha256 } from './scale-push.ts'
 import { createNativeHasher } from '../../origin/hasher.ts'
-import { verifyPlacement } from '../../origin/replication/verify.ts'
+import { verifyBody } from '../../origin/replication/verify.ts'
 import { createFsEngine } from '../../storage/drivers/fs.ts'
 import { blobKey } from '../../storage/keys.ts'
 import { lags, type Lags } from './scale-lag.ts'
@@ -29,9 +29,11 @@ export async function storageFloor(scratch: string, o: { count: number; bytes: n
       const started = performance.now()
       await Promise.all(targets.map(async (target) => {
         const from = await source.copySource!(blobKey(digest))
-        if (!from || !(await target.copyFrom!(from, blobKey(digest), bytes.byteLength))) throw new Error('fs copy refused')
-        const check = await verifyPlacement(target, digest, bytes.byteLength, createNativeHasher)
-        if (!check.ok) throw new Error(`floor copy failed verification: ${check.problem}`)
+        const copied = from && await target.copyFrom!(from, blobKey(digest), bytes.byteLength, async (body) => {
+          const check = await verifyBody(body, digest, bytes.byteLength, createNativeHasher)
+          if (!check.ok) throw new Error(`floor copy failed verification: ${check.problem}`)
+        })
+        if (!copied?.checked) throw new Error('fs copy refused')
       }))
       if (i >= warmUp) samples.push(performance.now() - started)
     }

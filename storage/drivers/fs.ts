@@ -295,11 +295,14 @@ export function createFsEngine({ location, root, marker, signedUrls }: FsEngineO
     },
 
     // Between fs locations: an independent copy (copy_file_range, or a reflink where the
-    // filesystem can), never a hard link: two locations must not share one inode.
-    async copyFrom(source, key, size) {
+    // filesystem can), never a hard link: two locations must not share one inode. `check` reads
+    // the temp file while it is fsynced (the CPU hashes while the disk flushes), and bytes it
+    // refuses are never renamed into place.
+    async copyFrom(source, key, size, check) {
       if (source.kind !== 'fs') return null
       const to = pathOf(key)
       let tmp: string | null = await newTempPath()
+      let refused: { reason: unknown } | null = null
       try {
         try {
           await copyFile(source.path, tmp, constants.COPYFILE_FICLONE)
@@ -308,18 +311,28 @@ export function createFsEngine({ location, root, marker, signedUrls }: FsEngineO
           throw err
         }
         const handle = await open(tmp, 'r+')
-        let copied
         try {
-          copied = await handle.stat()
-          await handle.sync()
+          const copied = await handle.stat()
+          if (copied.size !== size) throw new StorageError('invalid', location, `copy of ${key} has ${copied.size} bytes, expected ${size}`)
+          const reading = check && (async () => {
+            const reader = await open(tmp!, 'r')
+            await check(fileStream(reader, 0, size, (length) => Buffer.allocUnsafeSlow(length), () => null)).catch((reason: unknown) => { refused = { reason } })
+            // The stream closes it once read to the end; a check that stopped early leaves it open.
+            await reader.close().catch(() => {})
+          })()
+          // Settled both ways before the handle closes: the fsync must not outlive it.
+          const [synced, read] = await Promise.allSettled([handle.sync(), reading])
+          if (refused) throw (refused as { reason: unknown }).reason
+          if (read.status === 'rejected') throw read.reason
+          if (synced.status === 'rejected') throw synced.reason
         } finally {
           await handle.close()
         }
-        if (copied.size !== size) throw new StorageError('invalid', location, `copy of ${key} has ${copied.size} bytes, expected ${size}`)
         await moveIntoPlace(tmp, to)
         tmp = null
-        return { key, size, modified: new Date() }
+        return { key, size, modified: new Date(), ...(check ? { checked: true } : {}) }
       } catch (err) {
+        if (refused) throw (refused as { reason: unknown }).reason
         throw fail(err, `copy ${key} from another location`)
       } finally {
         if (tmp) await unlink(tmp).catch(() => {})

@@ -2,7 +2,7 @@
 // (dead letter, retry through the API).
 
 import { createServer } from 'node:net'
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
@@ -111,6 +111,36 @@ describe('placements that lie', () => {
       expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true)
       await expect.poll(async () => (await presentMap(origin.db)).get(blob.digest)?.has('us-east'), { timeout: 10_000 }).toBe(true)
       await waitForReplication(origin.db)
+      expect(await placementProblems(origin.db, origin.locations)).toEqual([])
+    } finally {
+      await origin.close()
+    }
+  })
+
+  it('never spreads a corrupt copy: the copy from it is refused unpublished, and the next holder serves', async () => {
+    const origin = await startTestOrigin()
+    try {
+      const bytes = randomBytes(300_000)
+      const blob = await pushBlob(origin.url, uniqueName('rotten'), bytes)
+      await waitForReplication(origin.db)
+      const hex = blob.digest.slice('sha256:'.length)
+      const file = (location: string) => join(origin.dataDir, 'locations', location, 'blobs', 'sha256', hex.slice(0, 2), hex)
+      // eu-west's bytes rot (same size, one byte flipped), and ap-south loses its copy: eu-west is
+      // the nearer holder to ap-south, so the copy is tried from it first.
+      const rotten = Buffer.from(bytes)
+      rotten[1234] ^= 0xff
+      writeFileSync(file('eu-west'), rotten)
+      rmSync(file('ap-south'))
+      await markPlacementMissing(origin.db, blob.digest, 'ap-south')
+      const now = Date.now()
+      await origin.db.insert(replicationJobs).values({ digest: blob.digest, location: 'ap-south', state: 'pending', attempts: 0, dueAt: now, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: [replicationJobs.digest, replicationJobs.location], set: { state: 'pending', dueAt: now } }).run()
+      origin.worker!.wake()
+      await expect.poll(async () => (await jobsOf(origin.db, blob.digest)).find((j) => j.location === 'ap-south')?.state, { timeout: 10_000 }).toBe('done')
+      expect((await jobsOf(origin.db, blob.digest)).find((j) => j.location === 'ap-south')!.sourceLocation).toBe('us-east')
+      expect(readFileSync(file('ap-south')).equals(Buffer.from(bytes))).toBe(true)
+      // No present placement names bytes that do not match: eu-west's rot was found and marked.
+      expect((await presentMap(origin.db)).get(blob.digest)!.has('ap-south')).toBe(true)
       expect(await placementProblems(origin.db, origin.locations)).toEqual([])
     } finally {
       await origin.close()
