@@ -11,13 +11,13 @@
 //   unmounted    umount of the volume               the root (a directory on it) is missing
 //   renamed      mv root root.moved                 the root is missing
 //   foreign      another location's volume mounted  the marker names another deployment
-// Needs root (mount); the suites skip themselves elsewhere.
+// Needs root (mount); the suites skip themselves elsewhere. Mounting, unmounting on every way out,
+// and the sweep of volumes left by dead runs: fault-volumes.ts.
 
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { expect } from 'vitest'
+import { expect, onTestFinished } from 'vitest'
 import { loadConfig } from '../../origin/config/load.ts'
 import type { MeridianConfig } from '../../origin/config/types.ts'
 import { startOriginServer, type OriginServer } from '../../origin/server.ts'
@@ -26,21 +26,22 @@ import { placements } from '../../db/schema.ts'
 import { testDatabaseUrl } from '../helpers/test-database.ts'
 import { at, bytesOf, closeUpload, openUpload, patchChunk, randomBytes, sha256, streamOf, utf8, imageManifest, pushManifest, OCI_LAYER, type Bytes, type Descriptor } from '../helpers/registry-client.ts'
 import { fastRetries, fsLocation, placementProblems, waitForReplication } from '../helpers/replication.ts'
+import { createBase, mountVolumes, releaseBaseSync, type Volume } from './fault-volumes.ts'
 
 const run = (cmd: string, ...args: string[]): void => { execFileSync(cmd, args, { stdio: 'pipe' }) }
 
 /** Whether this sandbox lets the tests mount (root in a mount namespace that allows tmpfs + bind). */
 export const canMount = (() => {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return false
-  const dir = mkdtempSync(join(tmpdir(), 'meridian-mount-probe-'))
+  let base: string | null = null
   try {
-    run('mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir)
-    run('umount', dir)
+    base = createBase()
+    run('mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', base)
     return true
   } catch {
     return false
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    try { if (base) releaseBaseSync(base) } catch { /* left for the next sweep */ }
   }
 })()
 
@@ -49,15 +50,7 @@ export type FaultName = 'read-only' | 'no-permission' | 'full' | 'not-a-dir' | '
 /** Faults that leave the location's bytes readable (only writes fail). */
 export const WRITE_ONLY_FAULTS: FaultName[] = ['read-only', 'no-permission', 'full']
 
-export interface Volume {
-  id: string
-  /** The tmpfs: the location's data, whatever is mounted at `mount`. */
-  disk: string
-  /** Where the volume is mounted: a bind mount of `disk`. */
-  mount: string
-  /** The location's root, a directory on the volume. */
-  root: string
-}
+export type { Volume }
 
 export interface FaultEnv {
   base: string
@@ -71,48 +64,66 @@ export interface FaultEnv {
 
 const VOLUME_SIZE = '24m'
 
-function mountVolume(base: string, id: string): Volume {
-  const disk = join(base, `disk-${id}`)
-  const mount = join(base, `mnt-${id}`)
-  mkdirSync(disk)
-  mkdirSync(mount)
-  run('mount', '-t', 'tmpfs', '-o', `size=${VOLUME_SIZE}`, 'tmpfs', disk)
-  run('mount', '--bind', disk, mount)
-  return { id, disk, mount, root: join(mount, 'registry') }
+export interface FaultEnvOptions {
+  preference?: string[]
+  /** Changes the origin's configuration before it starts (a test of the kit breaks the start with it). */
+  configure?: (config: MeridianConfig) => MeridianConfig
 }
 
-/** Two fs locations a (preferred) and b, both default targets, each on its own volume. */
-export async function startFaultEnv(options: { preference?: string[] } = {}): Promise<FaultEnv> {
-  const base = mkdtempSync(join(tmpdir(), 'meridian-faults-'))
-  const volumes = new Map(['a', 'b'].map((id) => [id, mountVolume(base, id)]))
-  const logs: FaultEnv['logs'] = []
-  const record = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => { logs.push({ level, msg, fields }) }
-  const log: Logger = { debug() {}, info: record('info'), warn: record('warn'), error: record('error') }
-  const DATABASE_URL = await testDatabaseUrl(join(base, 'data'))
-  let { config } = loadConfig({ MERIDIAN_DATA_DIR: join(base, 'data'), MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off', DATABASE_URL })
-  config = fastRetries({
-    ...config,
-    locations: [...volumes.values()].map((v, i) => ({ ...fsLocation(config, v.id, { lat: i * 10, lon: 0 }), params: { root: v.root } })),
-    preference: options.preference ?? ['a', 'b'],
-  }, { maxAttempts: 1000 })
-  const start = () => startOriginServer(config, { log, graceMs: 200, worker: true, locationDownSeconds: 1 })
-  const env: FaultEnv = {
-    base, volumes, config, logs,
-    origin: await start(),
-    async restart() {
-      await env.origin.close()
-      env.origin = await start()
-    },
-    async close() {
-      await env.origin.close()
-      for (const v of volumes.values()) {
-        try { run('chattr', '-i', join(v.disk, 'registry', '.tmp')) } catch { /* not set */ }
-        for (let i = 0; i < 3; i++) { try { run('umount', v.mount) } catch { break } }
-        try { run('umount', v.disk) } catch { /* already */ }
-      }
-      rmSync(base, { recursive: true, force: true })
-    },
+/**
+ * Two fs locations a (preferred) and b, both default targets, each on its own volume. Whatever
+ * fails once the volumes are mounted unmounts them; close() always unmounts, even when closing
+ * the origin throws; and inside a test, the env is closed when the test ends, even by a timeout
+ * that leaves the test's own code (and its finally) still waiting.
+ */
+export async function startFaultEnv(options: FaultEnvOptions = {}): Promise<FaultEnv> {
+  const { base, volumes, release } = await mountVolumes(['a', 'b'], VOLUME_SIZE)
+  let env: FaultEnv
+  let closed: Promise<void> | null = null
+  try {
+    const logs: FaultEnv['logs'] = []
+    const record = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => { logs.push({ level, msg, fields }) }
+    const log: Logger = { debug() {}, info: record('info'), warn: record('warn'), error: record('error') }
+    const DATABASE_URL = await testDatabaseUrl(join(base, 'data'))
+    let { config } = loadConfig({ MERIDIAN_DATA_DIR: join(base, 'data'), MERIDIAN_ORIGIN_PORT: '0', MERIDIAN_AUTH: 'off', DATABASE_URL })
+    config = fastRetries({
+      ...config,
+      locations: [...volumes.values()].map((v, i) => ({ ...fsLocation(config, v.id, { lat: i * 10, lon: 0 }), params: { root: v.root } })),
+      preference: options.preference ?? ['a', 'b'],
+    }, { maxAttempts: 1000 })
+    config = options.configure?.(config) ?? config
+    const start = () => startOriginServer(config, { log, graceMs: 200, worker: true, locationDownSeconds: 1 })
+    // False between a restart's close and its start: a start that failed leaves nothing to close.
+    let running = true
+    env = {
+      base, volumes, config, logs,
+      origin: await start(),
+      async restart() {
+        running = false
+        await env.origin.close()
+        env.origin = await start()
+        running = true
+      },
+      close() {
+        closed ??= (async () => {
+          try {
+            if (running) await env.origin.close()
+          } finally {
+            for (const v of volumes.values()) {
+              try { run('chattr', '-i', join(v.disk, 'registry', '.tmp')) } catch { /* not set */ }
+            }
+            await release()
+          }
+        })()
+        return closed
+      },
+    }
+  } catch (err) {
+    await release()
+    throw err
   }
+  // Only if the test has not closed it: a close that threw was already the test's to report.
+  try { onTestFinished(() => closed ? undefined : env.close()) } catch { /* not inside a test (a beforeAll): its caller closes it */ }
   return env
 }
 
