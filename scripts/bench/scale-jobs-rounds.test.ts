@@ -36,7 +36,8 @@ describe('cappedJobRounds', () => {
     const url = await testDatabaseUrl(dir)
     const copyRoot = join(dir, 'copies')
     const confined: number[] = []
-    const backlog = 300
+    // The bench's backlog: uncapped workers on a quiet machine can finish ~2,000 jobs in a window and its lead-in.
+    const backlog = 4000
     const r = await cappedJobRounds({
       repoRoot: resolve(import.meta.dirname, '../..'), url, cluster: null, copyRoot, blobBytes: 4096,
       backlog, workers: 2, seconds: 0.5, rounds: 2, warmupJobs: 20, confine: (pid) => confined.push(pid),
@@ -47,6 +48,7 @@ describe('cappedJobRounds', () => {
     for (const w of windows) expect(w).toMatchObject({ exhausted: false, seconds: 0.5 })
     for (const w of windows) expect(w.perSecond).toBeGreaterThan(0)
     expect(r.median.one).toBe(median(r.rounds.map((x) => x.one.perSecond)))
+    expect(r.ratio.byRound).toBe(median(r.rounds.map((x) => x.four.perSecond / x.one.perSecond)))
     // Each window's jobs were replaced before the next one started.
     const countedBeforeLast = windows.slice(0, -1).reduce((s, w) => s + w.perSecond * w.seconds, 0)
     expect(r.toppedUp).toBeGreaterThanOrEqual(countedBeforeLast)
