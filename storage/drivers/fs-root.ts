@@ -57,12 +57,25 @@ export interface RootAccess {
   readMarker(): Promise<string>
   /** Whether the root exists as a directory. */
   rootExists(): Promise<boolean>
+  /**
+   * The marker file's identity now (device, inode, size, change time), or null when it cannot be
+   * had. Optional: with it, a marker already found right is not read again until it changes.
+   */
+  markerIdentity?(): Promise<string | null>
 }
 
 /** Checks a root against its expected marker, now (reads when a key is absent, and every write). */
 export function createRootCheck(location: string, root: string, expected: RootMarker, access: RootAccess) {
+  // The identity of the marker last read and found right. A write checks the root up to three
+  // times (one stat each this way, where a read is four file operations: open, fstat, read,
+  // close); another volume mounted at the path, a rewritten or removed marker, a moved root all
+  // change the identity, or leave none, and the marker is read again.
+  let verified: string | null = null
   return {
     async assert(): Promise<void> {
+      const identity = access.markerIdentity ? await access.markerIdentity().catch(() => null) : null
+      if (identity !== null && identity === verified) return
+      verified = null
       let text: string | null
       try {
         text = await access.readMarker()
@@ -73,6 +86,8 @@ export function createRootCheck(location: string, root: string, expected: RootMa
       }
       const state = rootState(text !== null || await access.rootExists(), text, expected)
       if (state !== 'ok') throw new StorageError('unavailable', location, `${location}: ${describeRootState(state, root, text)}`)
+      // Taken before the read: a marker changed in between reads as changed next time.
+      verified = identity
     },
   }
 }

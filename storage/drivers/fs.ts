@@ -54,6 +54,10 @@ export function createFsEngine({ location, root, marker, signedUrls }: FsEngineO
     ? createRootCheck(location, rootDir, marker, {
       readMarker: () => readFile(markerPath, 'utf8'),
       rootExists: async () => (await stat(rootDir).catch(() => null))?.isDirectory() ?? false,
+      markerIdentity: async () => {
+        const s = await stat(markerPath, { bigint: true }).catch(() => null)
+        return s?.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.ctimeNs}:${s.mtimeNs}` : null
+      },
     })
     : null
 
