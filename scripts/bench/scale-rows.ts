@@ -3,7 +3,7 @@
 
 import type { Engine } from './scale-env.ts'
 import type { JobRate } from './scale-jobs.ts'
-import type { Lags } from './scale-lag.ts'
+import { LAG_INTERVAL_MS, type LagRun, type Lags } from './scale-lag.ts'
 import type { RateResult } from './scale-push.ts'
 import type { EngineResults, ScaleOptions, ScaleRaw } from './scale.ts'
 import { cappedJobRows, cappedNotes, cappedPushRows } from './scale-capped-rows.ts'
@@ -97,9 +97,11 @@ export function scaleRows(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seco
   }
   lag(`feed lag, writer = reader's origin (${o.lagCount} PUTs)`, (r) => r.feed?.sameProcess, null)
   lag('feed lag, writer = another origin process', (r) => r.feed?.otherProcess, null)
-  lag(`replication lag, ${o.lagCount} × 4 KiB back to back`, (r) => r.replication?.small, G.replicationP99Ms)
+  lag(`replication lag, ${o.lagCount} × 4 KiB, one every ${LAG_INTERVAL_MS.small} ms`, (r) => r.replication?.smallSteady, G.replicationP99Ms)
+  lag(`  the same back to back (saturated)`, (r) => r.replication?.small, null)
   lag('  floor: the same 2 copies alone (fs driver, fsync, read back), no database', (r) => r.replication?.smallFloor, null)
-  lag(`replication lag, ${o.lagCount} × 1 MiB back to back`, (r) => r.replication?.mib, G.replicationP99Ms)
+  lag(`replication lag, ${o.lagCount} × 1 MiB, one every ${LAG_INTERVAL_MS.mib} ms`, (r) => r.replication?.mibSteady, G.replicationP99Ms)
+  lag(`  the same back to back (saturated)`, (r) => r.replication?.mib, null)
   lag('  floor: the same 2 copies alone (fs driver, fsync, read back), no database', (r) => r.replication?.mibFloor, null)
 
   return { rows, notes: [...scaleNotes(raw, o), ...cappedNotes(raw, o)] }
@@ -132,7 +134,12 @@ function scaleNotes(raw: ScaleRaw, o: Pick<ScaleOptions, 'clients' | 'seconds' |
     }
   }
   if (s?.feed || p?.feed) notes.push('feed lag: change `at` (stamped inside the writing transaction) → the long poll\'s answer in this process; SQLite across processes wakes by the 200 ms poll (no cross-process signal).')
-  if (s?.replication || p?.replication) notes.push('replication lag: job created_at (the push transaction) → finished_at of the blob\'s slowest job (2 target locations); SQLite: worker inside the origin; PostgreSQL: `npm run worker` process, woken by NOTIFY; 3 unmeasured blobs of each size first (the first copies of a size pay for cold code paths). Floor: per blob, its 2 copies done by the same fs driver steps as the worker (server-side copy, fsync, read back and verify), both at once, blobs back to back, measured right after on the same disk: lag minus floor is what commit, wake-up, claim and completion cost.')
+  if (s?.replication || p?.replication) {
+    const rate = (l: LagRun | undefined) => (l ? `${ms(l.intervalMs)} ms` : '—')
+    notes.push('replication lag: job created_at (the push transaction) → finished_at of the blob\'s slowest job (2 target locations); SQLite: worker inside the origin; PostgreSQL: `npm run worker` process, woken by NOTIFY; 3 unmeasured blobs of each size first (the first copies of a size pay for cold code paths); the bodies are made before the pushes. Steady rows (the goal): push i starts at i × the interval, one connection. Back to back: the client pushes as fast as the origin takes, which saturates this 2-core machine and its one disk (the three locations and the database share it), so those rows show queueing behind the pushes.')
+    notes.push(`  push interval achieved, SQLite / PostgreSQL: 4 KiB steady ${rate(s?.replication?.smallSteady)} / ${rate(p?.replication?.smallSteady)}, back to back ${rate(s?.replication?.small)} / ${rate(p?.replication?.small)}; 1 MiB steady ${rate(s?.replication?.mibSteady)} / ${rate(p?.replication?.mibSteady)}, back to back ${rate(s?.replication?.mib)} / ${rate(p?.replication?.mib)}.`)
+    notes.push('  Floor: per blob, its 2 copies done by the same fs driver steps as the worker (server-side copy, read back and verified while it is fsynced, renamed into place), both at once, blobs back to back, measured right after on the same disk: lag minus floor is what commit, wake-up, claim and completion cost.')
+  }
   if (p) notes.push('PostgreSQL: a throwaway cluster on loopback, fsync + synchronous_commit on (SQLite: WAL, synchronous=FULL).')
   return notes
 }

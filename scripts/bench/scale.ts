@@ -29,7 +29,7 @@ import { CAPPED, cappedPushRounds, type CappedResults } from './scale-capped.ts'
 import { cappedJobRounds } from './scale-jobs-rounds.ts'
 import { freshDatabase, postgresCpuSeconds, spawnOrigins, spawnWorker, startDurablePostgres, stopAll, type Engine } from './scale-env.ts'
 import { jobRate, type JobRate } from './scale-jobs.ts'
-import { feedLag, replicationLag, type Lags } from './scale-lag.ts'
+import { feedLag, LAG_INTERVAL_MS, replicationLag, type LagRun, type Lags } from './scale-lag.ts'
 import { storageFloor } from './scale-floor.ts'
 import { pushRates, type PushRates } from './scale-push.ts'
 import { BIG_BACKLOG, JOB_BACKLOG, scaleRows } from './scale-rows.ts'
@@ -64,8 +64,11 @@ export interface EngineResults {
   push?: { one: PushRates; two: PushRates }
   jobs?: { one: JobRate; four: JobRate; oneProcessFourLoops: JobRate; bigBacklog: JobRate; copyOne: JobRate | null; copyFour: JobRate | null }
   feed?: { sameProcess: Lags; otherProcess: Lags }
-  /** Lag per size, and its floor: the same copies through the fs driver alone (scale-floor.ts). */
-  replication?: { small: Lags; mib: Lags; smallFloor?: Lags; mibFloor?: Lags }
+  /**
+   * Lag per size at a steady rate (the goal) and back to back (saturated), and its floor: the
+   * same copies through the fs driver alone (scale-floor.ts).
+   */
+  replication?: { small: LagRun; mib: LagRun; smallSteady?: LagRun; mibSteady?: LagRun; smallFloor?: Lags; mibFloor?: Lags }
   /** The push and job rates again, each origin / worker process held to a fixed CPU budget. */
   capped?: CappedResults
 }
@@ -188,8 +191,10 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
     o.log(`${engine}: replication lag`)
     const url = repl.list[0].url
     result.replication = await withLogs(repl.list, async () => ({
+      smallSteady: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 4096, label: 'small-steady', intervalMs: LAG_INTERVAL_MS.small }),
       small: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 4096, label: 'small' }),
       smallFloor: await storageFloor(repl.dataDir, { count: o.lagCount, bytes: 4096 }),
+      mibSteady: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 1024 * 1024, label: 'mib-steady', intervalMs: LAG_INTERVAL_MS.mib }),
       mib: await replicationLag(url, repl.databaseUrl, { count: o.lagCount, bytes: 1024 * 1024, label: 'mib' }),
       mibFloor: await storageFloor(repl.dataDir, { count: o.lagCount, bytes: 1024 * 1024 }),
     }))
