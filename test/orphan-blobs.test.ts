@@ -18,6 +18,7 @@ import { formatMarker, ROOT_MARKER } from '../storage/drivers/fs-root.ts'
 import type { StorageEngine } from '../storage/engine.ts'
 import { blobKey } from '../storage/keys.ts'
 import { startTestOrigin, type TestOrigin } from './helpers/origin.ts'
+import { timelessLocation } from './helpers/timeless-location.ts'
 import { at, bytesOf, closeUpload, openUpload, patchChunk, pushBlob, randomBytes, sha256, uniqueName } from './helpers/registry-client.ts'
 import { waitForReplication } from './helpers/replication.ts'
 
@@ -178,19 +179,7 @@ describe('orphaned blob sweep', () => {
     const stray = 'blobs/sha256/zz/not-a-digest'
     await engineOf('us-east').put(stray, new Response('x').body!, { size: 1 })
     const real = origin.locations.get('us-east')!
-    const blind: Location = {
-      ...real,
-      engine: Object.assign(Object.create(real.engine) as StorageEngine, {
-        list: async (prefix: string, options?: { cursor?: string; limit?: number }) => {
-          const page = await real.engine.list(prefix, options)
-          return { ...page, keys: page.keys.map(({ modified: _, ...info }) => info) }
-        },
-        stat: async (key: string) => {
-          const info = await real.engine.stat(key)
-          return info && { key: info.key, size: info.size }
-        },
-      }),
-    }
+    const blind = timelessLocation(real)
     const locations = { all: () => [blind] }
 
     expect(await sweep({ now: FAR_FUTURE }, { locations })).toMatchObject({ blobs: 0, skipped: 2 })

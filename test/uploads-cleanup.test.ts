@@ -10,7 +10,6 @@ import { eq } from 'drizzle-orm'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { findUpload } from '../db/queries/uploads.ts'
 import { uploads } from '../db/schema.ts'
-import type { Location } from '../origin/locations.ts'
 import { silentLogger } from '../origin/log.ts'
 import { collectAbandonedUploads, PART_KEY, startUploadCleanup, type CleanupDeps, type CleanupOptions } from '../origin/uploads/cleanup.ts'
 import { TEMP_GRACE_MS } from '../origin/uploads/sweep-temporary.ts'
@@ -22,6 +21,7 @@ import {
   at, bytesOf, closeUpload, expectOciError, openUpload, patchChunk, pushBlob, randomBytes, sha256, uniqueName,
 } from './helpers/registry-client.ts'
 import { waitForReplication } from './helpers/replication.ts'
+import { timelessLocation } from './helpers/timeless-location.ts'
 
 const run = promisify(execFile)
 const ROOT = join(new URL('.', import.meta.url).pathname, '..')
@@ -162,15 +162,7 @@ describe('abandoned upload cleanup', () => {
   it('skips orphaned parts whose engine reports no modification time, unless forced', async () => {
     const orphan = await putOrphan('us-east')
     const real = origin.locations.get('us-east')!
-    const blind: Location = {
-      ...real,
-      engine: Object.assign(Object.create(real.engine) as StorageEngine, {
-        list: async (prefix: string, options?: { cursor?: string; limit?: number }) => {
-          const page = await real.engine.list(prefix, options)
-          return { ...page, keys: page.keys.map(({ modified: _, ...info }) => info) }
-        },
-      }),
-    }
+    const blind = timelessLocation(real)
     const locations = { get: (id: string) => (id === 'us-east' ? blind : null), all: () => [blind] }
 
     expect(await collect({ now: FAR_FUTURE }, locations)).toMatchObject({ orphanParts: 0, skipped: 1 })
