@@ -117,16 +117,13 @@ async function engineResults(o: ScaleOptions, engine: Engine, cluster: PostgresC
   if (run('push')) result.push = { one: await push(1), two: await push(2) }
 
   // The backlog is the same for every row (a 3 s window took ≤ 2,100 jobs here) but one:
-  // a claim's cost grows with the number of due jobs, which that row shows.
-  // A capped worker first completes CAPPED.warmupJobs at full speed, seeded on top of the backlog
-  // so that its window starts from the same backlog as every other row's.
-  const jobs = async (label: string, workers: number, loops: number, copy: boolean, backlog = JOB_BACKLOG, cpus: number | null = null): Promise<JobRate> => {
-    o.log(`${engine}: jobs, ${workers} process(es)${cpus ? ` at ${cpus} CPU each` : ''} × ${loops} loop(s)${copy ? ', fs copies' : ''}, backlog ${backlog}`)
-    const warmupJobs = cpus ? CAPPED.warmupJobs : 0
+  // a claim's cost grows with the number of due jobs, which that row shows. (The capped job
+  // rows run in rounds: scale-jobs-rounds.ts.)
+  const jobs = async (label: string, workers: number, loops: number, copy: boolean, backlog = JOB_BACKLOG): Promise<JobRate> => {
+    o.log(`${engine}: jobs, ${workers} process(es) × ${loops} loop(s)${copy ? ', fs copies' : ''}, backlog ${backlog}`)
     return jobRate({
       repoRoot: o.repoRoot, url: await fresh(label), cluster: engine === 'postgres' ? cluster : null, workers, loops,
-      seconds: o.jobSeconds, seedCount: backlog + workers * warmupJobs, copyRoot: copy ? join(o.root, `${engine}-${label}`) : null, blobBytes: 4096,
-      confine: cpus ? (pid, i) => budgets!.confine(pid, `${engine}-${label}-worker${i + 1}`, cpus) : undefined, warmupJobs,
+      seconds: o.jobSeconds, seedCount: backlog, copyRoot: copy ? join(o.root, `${engine}-${label}`) : null, blobBytes: 4096,
     })
   }
   if (run('jobs')) {
