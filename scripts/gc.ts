@@ -3,7 +3,11 @@
 //
 //   --older-than=HOURS   sessions untouched, and orphaned parts unmodified, for longer (default 24)
 //   --dry-run            report what would go, remove nothing
-//   --force              also remove orphaned parts and blobs whose engine reports no modification time
+//   --force              also remove orphaned parts whose engine reports no modification time
+//   --force-blobs        also remove orphaned blobs whose engine reports no modification time
+//                        (their age is unknown: one whose commit is in flight may go)
+//   --allow-mass-orphans sweep a location even when most of its old blobs are unknown to the
+//                        database (refused by default: MASS_ORPHANS)
 //   --blob-grace=HOURS   orphaned blob bytes unchanged for longer go (default 24, at least 1); its own
 //                        flag, not --older-than: see ORPHAN_BLOB_GRACE_MS for why
 //   --temp-grace=MINUTES temporary files (fs `.tmp/`, open S3 multipart uploads) untouched for
@@ -87,7 +91,8 @@ if (result.skipped > 0 && !flags.has('force')) {
 const orphans = await sweepOrphanBlobs({ db, locations, log }, {
   graceMs: blobGraceMs,
   dryRun,
-  force: flags.has('force'),
+  force: flags.has('force-blobs'),
+  allowMassOrphans: flags.has('allow-mass-orphans'),
   onItem: (item) => process.stdout.write(`${verb} orphaned blob ${item.digest} in ${item.location}: ${formatBytes(item.bytes)}\n`),
   onLocation: (tally) => process.stdout.write(`${verb} ${tally.blobs} orphaned blobs in ${tally.location}: ${formatBytes(tally.bytes)}\n`),
   onDown: (location, error) => process.stderr.write(`cannot sweep orphaned blobs in ${location}, skipped: ${error}\n`),
@@ -96,8 +101,8 @@ process.stdout.write(
   `${verb} ${orphans.blobs} orphaned blobs (${formatBytes(orphans.bytes)}); ${orphans.skipped} skipped, ${orphans.errors} errors` +
   `${orphans.down.length > 0 ? `; not swept: ${orphans.down.join(', ')}` : ''}\n`,
 )
-if (orphans.skipped > 0 && !flags.has('force')) {
-  process.stderr.write(`${orphans.skipped} keys under blobs/ skipped: not blob keys, or the engine gave no modification time (--force removes the latter)\n`)
+if (orphans.skipped > 0 && !flags.has('force-blobs')) {
+  process.stderr.write(`${orphans.skipped} keys under blobs/ skipped: not blob keys, or the engine gave no modification time (--force-blobs removes the latter)\n`)
 }
 await locations.close()
 await closeDatabase(db)

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../origin/log.ts'
-import { startUploadCleanup } from '../origin/uploads/cleanup.ts'
+import { ORPHAN_SWEEP_EVERY_MS, startUploadCleanup } from '../origin/uploads/cleanup.ts'
 import { ORPHAN_BLOB_GRACE_MS, sweepOrphanBlobs } from '../origin/uploads/sweep-orphan-blobs.ts'
 import { TEMP_GRACE_MS } from '../origin/uploads/sweep-temporary.ts'
 import { blobKey } from '../storage/keys.ts'
@@ -141,6 +141,30 @@ describe('orphaned blobs in npm run gc and the origin', () => {
     expect(await origin.locations.get('us-east')!.engine.stat(blobKey(sha256(bytes)))).not.toBeNull()
     ahead = ORPHAN_BLOB_GRACE_MS + 60_000
     await expect.poll(() => origin.locations.get('us-east')!.engine.stat(blobKey(sha256(bytes))), { timeout: 5000 }).toBeNull()
+  })
+
+  it('the origin sweeps orphaned blobs once a day, not at every hourly pass (a pass lists every key)', async () => {
+    const origin: TestOrigin = await startTestOrigin()
+    cleanups.push(() => origin.close())
+    let ahead = 0
+    const passes: number[] = []
+    const cleanup = startUploadCleanup({ db: origin.db, locations: origin.locations, log: silentLogger }, {
+      intervalMs: 20, olderThanMs: DAY, tempGraceMs: TEMP_GRACE_MS, now: () => Date.now() + ahead, onResult: (r) => passes.push(r.errors),
+    })
+    cleanups.push(() => cleanup.stop())
+    await expect.poll(() => passes.length, { timeout: 5000 }).toBeGreaterThan(1)
+    // An orphan already past the grace, left after the start-up sweep: the hourly passes leave it.
+    const bytes = randomBytes(100)
+    const engine = origin.locations.get('us-east')!.engine
+    await engine.put(blobKey(sha256(bytes)), new Response(bytes).body!, { size: 100 })
+    const hex = sha256(bytes).slice('sha256:'.length)
+    const old = new Date(Date.now() - 2 * DAY)
+    utimesSync(join(origin.dataDir, 'locations', 'us-east', 'blobs', 'sha256', hex.slice(0, 2), hex), old, old)
+    const seen = passes.length
+    await expect.poll(() => passes.length, { timeout: 5000 }).toBeGreaterThan(seen + 3)
+    expect(await engine.stat(blobKey(sha256(bytes)))).not.toBeNull()
+    ahead = ORPHAN_SWEEP_EVERY_MS
+    await expect.poll(() => engine.stat(blobKey(sha256(bytes))), { timeout: 5000 }).toBeNull()
   })
 
   it('sweeps an S3 location (s3rver) like a disk: the orphan goes, the replicated blob stays', async () => {

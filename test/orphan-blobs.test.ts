@@ -8,7 +8,7 @@ import { existsSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Db } from '../db/client.ts'
-import { markPlacementMissing, recordPlacement } from '../db/queries/placements.ts'
+import { markPlacementMissing, placementsOf, recordPlacement } from '../db/queries/placements.ts'
 import { findUpload } from '../db/queries/uploads.ts'
 import type { Location } from '../origin/locations.ts'
 import { silentLogger } from '../origin/log.ts'
@@ -226,6 +226,39 @@ describe('orphaned blob sweep', () => {
 
     expect(await sweep({ now: FAR_FUTURE }, { db })).toMatchObject({ blobs: 0, errors: 0 })
     expect(await present('us-east', digest)).toBe(true)
+  })
+
+  it('refuses a location whose old blobs are mostly unknown (a wrong or stale database), unless allowed', async () => {
+    const known = await Promise.all(Array.from({ length: 10 }, (_, n) => leaveOrphan('eu-west', randomBytes(200 + n))))
+    for (const digest of known) await place(origin.db, digest, 'eu-west')
+    const unknown = await Promise.all(Array.from({ length: 60 }, (_, n) => leaveOrphan('eu-west', randomBytes(300 + n))))
+    const down: string[] = []
+
+    expect(await sweep({ now: FAR_FUTURE, onDown: (id) => down.push(id) })).toMatchObject({ blobs: 0, errors: 1, down: ['eu-west'] })
+    expect(down).toEqual(['eu-west'])
+    for (const digest of unknown) expect(await present('eu-west', digest)).toBe(true)
+    expect(await sweep({ now: FAR_FUTURE, allowMassOrphans: true })).toMatchObject({ blobs: 60, errors: 0, down: [] })
+    for (const digest of unknown) expect(await present('eu-west', digest)).toBe(false)
+    for (const digest of known) expect(await present('eu-west', digest)).toBe(true)
+  })
+
+  it('marks the placement missing, loudly, when a push committed bytes the sweep just deleted', async () => {
+    const bytes = randomBytes(100)
+    const digest = await leaveOrphan('us-east', bytes)
+    const real = origin.locations.get('us-east')!
+    // The push renames its bytes over the key and commits right after the sweep's last look.
+    const racing: Location = {
+      ...real,
+      engine: Object.assign(Object.create(real.engine) as StorageEngine, {
+        delete: async (key: string) => {
+          await real.engine.delete(key)
+          await place(origin.db, digest, 'us-east')
+        },
+      }),
+    }
+
+    expect(await sweep({ now: FAR_FUTURE }, { locations: { all: () => [racing] } })).toMatchObject({ blobs: 1 })
+    expect((await placementsOf(origin.db, digest)).find((p) => p.location === 'us-east')?.state).toBe('missing')
   })
 
   it('keeps bytes a new push rewrote after they were listed', async () => {

@@ -175,22 +175,27 @@ async function collectOrphans(deps: CleanupDeps, engine: StorageEngine, options:
   } while (cursor !== null)
 }
 
+/** How often the origin sweeps orphaned blobs: a pass lists every key of every location. */
+export const ORPHAN_SWEEP_EVERY_MS = 24 * 3_600_000
+
 /**
- * Runs collectAbandonedUploads every `intervalMs`, then the orphaned blob sweep, one pass at a
- * time; stop() waits for a running one. At start it sweeps temporary files and orphaned blobs once,
- * in the background (readiness does not wait): a crash leaves them, and a restart is the moment
- * one is likely to have happened.
- */
-/**
+ * Runs collectAbandonedUploads every `intervalMs`, and the orphaned blob sweep once a day (it
+ * lists every key of every location), one pass at a time; stop() waits for a running one. At
+ * start it sweeps temporary files and orphaned blobs once, in the background (readiness does not
+ * wait): a crash leaves them, and a restart is the moment one is likely to have happened.
  * Abandoned sessions and orphaned blobs are collected only while this process holds `lease` (one
  * cleanup per deployment); the sweep of this process's own temporary files always runs.
  */
 export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: number; olderThanMs: number; tempGraceMs: number; blobGraceMs?: number; lease?: Lease; onResult?: (r: CleanupResult) => void; now?: () => number }): { stop(): Promise<void> } {
   const { now = Date.now, tempGraceMs, blobGraceMs = ORPHAN_BLOB_GRACE_MS } = options
   const hold = () => options.lease ? options.lease.hold() : Promise.resolve(true)
-  const orphanBlobs = () => sweepOrphanBlobs(deps, { graceMs: blobGraceMs, now: now() })
-    .then((r) => { if (r.blobs + r.errors > 0) deps.log.info('orphaned blob sweep', { ...r }) })
-    .catch((err: unknown) => deps.log.error('orphaned blob sweep failed', { error: describeError(err) }))
+  let lastOrphanSweep = -Infinity
+  const orphanBlobs = () => {
+    lastOrphanSweep = now()
+    return sweepOrphanBlobs(deps, { graceMs: blobGraceMs, now: lastOrphanSweep })
+      .then((r) => { if (r.blobs + r.errors > 0) deps.log.info('orphaned blob sweep', { ...r }) })
+      .catch((err: unknown) => deps.log.error('orphaned blob sweep failed', { error: describeError(err) }))
+  }
   let running: Promise<unknown> | null = sweepTemporaryFiles(deps, { olderThan: new Date(now() - tempGraceMs) })
     .catch((err: unknown) => deps.log.error('temporary file sweep failed', { error: describeError(err) }))
     .then(hold).then((held) => held ? orphanBlobs() : undefined)
@@ -201,7 +206,7 @@ export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: num
       .then(async (held) => {
         if (!held) return null
         const r = await collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs, tempGraceMs, now: now() })
-        await orphanBlobs()
+        if (now() - lastOrphanSweep >= ORPHAN_SWEEP_EVERY_MS) await orphanBlobs()
         return r
       })
       .then((r) => {

@@ -10,6 +10,7 @@
 
 import type { Db } from '../../db/client.ts'
 import { knownDigests, oldestUploadIn, orphanClaims } from '../../db/queries/orphans.ts'
+import { markPlacementMissing, placementsOf } from '../../db/queries/placements.ts'
 import type { ObjectInfo } from '../../storage/engine.ts'
 import { digestOfBlobKey } from '../../storage/keys.ts'
 import type { Location, LocationSet } from '../locations.ts'
@@ -42,6 +43,16 @@ export const MIN_ORPHAN_BLOB_GRACE_MS = 3_600_000
 const BLOB_PREFIX = 'blobs/'
 const DELETE_CONCURRENCY = 8
 
+/**
+ * A page whose old keys are mostly unknown to the database says the database is not this
+ * storage's (an empty or wrong DATABASE_URL, a restore from an older backup, an interrupted
+ * `npm run db:copy`, another deployment's bucket), not that commits failed: the location is
+ * refused, nothing of it deleted, unless the operator says otherwise (`--allow-mass-orphans`).
+ * Keys list in digest order, effectively random, so any page is a fair sample. Buckets carry no
+ * root marker to catch this; disks do, and are refused before this.
+ */
+export const MASS_ORPHANS = { atLeast: 50, share: 0.1 }
+
 export interface OrphanBlobDeps {
   db: Db
   locations: Pick<LocationSet, 'all'>
@@ -55,6 +66,8 @@ export interface OrphanBlobOptions {
   dryRun?: boolean
   /** Also remove orphans whose engine reports no modification time (their age is unknown). */
   force?: boolean
+  /** Sweep a location even when most of its old blobs are unknown (see MASS_ORPHANS). */
+  allowMassOrphans?: boolean
   /** The clock (tests pass a time far in the future). */
   now?: number
   /** Once per removed (or, in a dry run, removable) blob. */
@@ -144,6 +157,14 @@ async function sweepLocation(deps: OrphanBlobDeps, location: Location, options: 
     const old = listed.filter((c) => isBefore(c.info, cutoff))
     const known = await knownDigests(db, old.map((c) => c.digest))
     const orphans = old.filter((c) => !known.has(c.digest))
+    if (!options.allowMassOrphans && orphans.length >= MASS_ORPHANS.atLeast && orphans.length > MASS_ORPHANS.share * old.length) {
+      const reason = `${orphans.length} of ${old.length} old blobs in one page are unknown to the database: is it this storage's database (DATABASE_URL, a restore, an unfinished db:copy, a shared bucket)? Nothing deleted here; --allow-mass-orphans sweeps anyway`
+      result.errors++
+      result.down.push(id)
+      log.error('orphaned blob sweep: refused a location', { location: id, unknown: orphans.length, old: old.length })
+      options.onDown?.(id, reason)
+      return tally
+    }
     for (let i = 0; i < orphans.length; i += DELETE_CONCURRENCY) {
       const outcomes = await Promise.all(orphans.slice(i, i + DELETE_CONCURRENCY).map((c) => collect(deps, location, c, options)))
       outcomes.forEach((outcome, j) => {
@@ -180,6 +201,12 @@ async function collect(deps: OrphanBlobDeps, location: Location, candidate: Cand
     // Gone already, or rewritten since it was listed (a push of the same digest): not ours now.
     if (current === null || !isBefore(current, cutoff)) return 'kept'
     await location.engine.delete(info.key)
+    // A push of the same digest that renamed fresh bytes over the key between the stat and the
+    // delete has lost them: say so, loudly, and have the placement repaired from another copy.
+    if ((await placementsOf(deps.db, digest)).some((p) => p.location === location.id && p.state === 'present')) {
+      deps.log.error('orphaned blob sweep deleted bytes a push committed meanwhile; placement marked missing', { location: location.id, digest })
+      await markPlacementMissing(deps.db, digest, location.id)
+    }
     return 'removed'
   } catch (err) {
     deps.log.warn('orphaned blob sweep: delete failed', { location: location.id, digest, error: describeError(err) })
