@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createRootCheck, formatMarker, ROOT_MARKER, type RootMarker } from './fs-root.ts'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createRootCheck, formatMarker, MARKER_REREAD_MS, ROOT_MARKER, type RootMarker } from './fs-root.ts'
 import { createFsEngine } from './fs.ts'
 
 const MARKER: RootMarker = { location: 'us-east', deployment: 'd1' }
@@ -39,6 +39,22 @@ describe('root check', () => {
     const { check, reads } = countingCheck()
     for (let i = 0; i < 5; i++) await check.assert()
     expect(reads()).toBe(1)
+  })
+
+  it('reads the marker again once it was trusted by its identity for MARKER_REREAD_MS', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const { check, reads } = countingCheck()
+      await check.assert()
+      vi.setSystemTime(Date.now() + MARKER_REREAD_MS - 1)
+      await check.assert()
+      expect(reads()).toBe(1)
+      vi.setSystemTime(Date.now() + 2)
+      await check.assert()
+      expect(reads()).toBe(2)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('reads a changed marker again and refuses a foreign one', async () => {

@@ -64,17 +64,23 @@ export interface RootAccess {
   markerIdentity?(): Promise<string | null>
 }
 
+/** The longest a marker found right is trusted by its identity alone. */
+export const MARKER_REREAD_MS = 5000
+
 /** Checks a root against its expected marker, now (reads when a key is absent, and every write). */
 export function createRootCheck(location: string, root: string, expected: RootMarker, access: RootAccess) {
   // The identity of the marker last read and found right. A write checks the root up to three
   // times (one stat each this way, where a read is four file operations: open, fstat, read,
   // close); another volume mounted at the path, a rewritten or removed marker, a moved root all
-  // change the identity, or leave none, and the marker is read again.
+  // change the identity, or leave none, and the marker is read again. It is read at least every
+  // MARKER_REREAD_MS anyway: a stat may be answered from a cache (NFS attributes, up to 60 s)
+  // where an open revalidates, and device numbers of unmounted filesystems are reused.
   let verified: string | null = null
+  let verifiedAt = 0
   return {
     async assert(): Promise<void> {
       const identity = access.markerIdentity ? await access.markerIdentity().catch(() => null) : null
-      if (identity !== null && identity === verified) return
+      if (identity !== null && identity === verified && Date.now() - verifiedAt < MARKER_REREAD_MS) return
       verified = null
       let text: string | null
       try {
@@ -88,6 +94,7 @@ export function createRootCheck(location: string, root: string, expected: RootMa
       if (state !== 'ok') throw new StorageError('unavailable', location, `${location}: ${describeRootState(state, root, text)}`)
       // Taken before the read: a marker changed in between reads as changed next time.
       verified = identity
+      verifiedAt = Date.now()
     },
   }
 }
