@@ -44,7 +44,7 @@ export function processStart(pid: number): string | null {
 /** A new, empty base for volumes, owned by this process. */
 export function createBase(parent = tmpdir()): string {
   const base = mkdtempSync(join(parent, `${BASE_PREFIX}${process.pid}-`))
-  writeFileSync(join(base, OWNER_FILE), JSON.stringify({ pid: process.pid, start: processStart(process.pid) }))
+  writeFileSync(join(base, OWNER_FILE), JSON.stringify({ pid: process.pid, start: processStart(process.pid) ?? '' }))
   return base
 }
 
