@@ -125,33 +125,32 @@ describe('orphaned blobs in npm run gc and the origin', () => {
     for (const path of placedPaths) expect(existsSync(path)).toBe(true)
   })
 
-  it('the hourly pass sweeps orphaned blobs once they are past the grace period', async () => {
+  /** An origin, and a cleanup of its own passing every 20 ms on a clock the test moves ahead. */
+  async function fastCleanup() {
     const origin: TestOrigin = await startTestOrigin()
     cleanups.push(() => origin.close())
-    const bytes = randomBytes(100)
-    await origin.locations.get('us-east')!.engine.put(blobKey(sha256(bytes)), new Response(bytes).body!, { size: 100 })
-    let ahead = 0
+    const clock = { ahead: 0 }
     const passes: number[] = []
     const cleanup = startUploadCleanup({ db: origin.db, locations: origin.locations, log: silentLogger }, {
-      intervalMs: 20, olderThanMs: DAY, tempGraceMs: TEMP_GRACE_MS, now: () => Date.now() + ahead, onResult: (r) => passes.push(r.errors),
+      intervalMs: 20, olderThanMs: DAY, tempGraceMs: TEMP_GRACE_MS, now: () => Date.now() + clock.ahead, onResult: (r) => passes.push(r.errors),
     })
     cleanups.push(() => cleanup.stop())
+    return { origin, clock, passes }
+  }
+
+  it('the hourly pass sweeps orphaned blobs once they are past the grace period', async () => {
+    const { origin, clock, passes } = await fastCleanup()
+    const bytes = randomBytes(100)
+    await origin.locations.get('us-east')!.engine.put(blobKey(sha256(bytes)), new Response(bytes).body!, { size: 100 })
 
     await expect.poll(() => passes.length, { timeout: 5000 }).toBeGreaterThan(1)
     expect(await origin.locations.get('us-east')!.engine.stat(blobKey(sha256(bytes)))).not.toBeNull()
-    ahead = ORPHAN_BLOB_GRACE_MS + 60_000
+    clock.ahead = ORPHAN_BLOB_GRACE_MS + 60_000
     await expect.poll(() => origin.locations.get('us-east')!.engine.stat(blobKey(sha256(bytes))), { timeout: 5000 }).toBeNull()
   })
 
   it('the origin sweeps orphaned blobs once a day, not at every hourly pass (a pass lists every key)', async () => {
-    const origin: TestOrigin = await startTestOrigin()
-    cleanups.push(() => origin.close())
-    let ahead = 0
-    const passes: number[] = []
-    const cleanup = startUploadCleanup({ db: origin.db, locations: origin.locations, log: silentLogger }, {
-      intervalMs: 20, olderThanMs: DAY, tempGraceMs: TEMP_GRACE_MS, now: () => Date.now() + ahead, onResult: (r) => passes.push(r.errors),
-    })
-    cleanups.push(() => cleanup.stop())
+    const { origin, clock, passes } = await fastCleanup()
     await expect.poll(() => passes.length, { timeout: 5000 }).toBeGreaterThan(1)
     // An orphan already past the grace, left after the start-up sweep: the hourly passes leave it.
     const bytes = randomBytes(100)
@@ -163,7 +162,7 @@ describe('orphaned blobs in npm run gc and the origin', () => {
     const seen = passes.length
     await expect.poll(() => passes.length, { timeout: 5000 }).toBeGreaterThan(seen + 3)
     expect(await engine.stat(blobKey(sha256(bytes)))).not.toBeNull()
-    ahead = ORPHAN_SWEEP_EVERY_MS
+    clock.ahead = ORPHAN_SWEEP_EVERY_MS
     await expect.poll(() => engine.stat(blobKey(sha256(bytes))), { timeout: 5000 }).toBeNull()
   })
 
