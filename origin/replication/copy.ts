@@ -44,7 +44,7 @@ export function orderSources(locations: LocationSet, target: Location, holders: 
 }
 
 /** A copy's bytes did not verify: what verifyBody found. */
-class CopyRefused extends Error {
+class CopyFailedVerification extends Error {
   readonly result: Exclude<VerifyResult, { ok: true }>
   constructor(result: Exclude<VerifyResult, { ok: true }>) {
     super(`copy failed verification: ${result.problem}`)
@@ -72,13 +72,13 @@ async function copyServerSide(deps: CopyDeps, digest: string, size: number, sour
   try {
     const copied = await target.engine.copyFrom(from, blobKey(digest), size, async (body) => {
       const result = await verifyBody(body, digest, size, deps.createHasher)
-      if (!result.ok) throw new CopyRefused(result)
+      if (!result.ok) throw new CopyFailedVerification(result)
     })
     if (!copied) return false
     published = !copied.checked
     verdict = copied.checked ? { ok: true, bytesRead: size } : await verifyPlacement(target.engine, digest, size, deps.createHasher)
   } catch (err) {
-    if (!(err instanceof CopyRefused)) throw err
+    if (!(err instanceof CopyFailedVerification)) throw err
     verdict = err.result
   }
   if (verdict.ok) return true
