@@ -261,6 +261,28 @@ describe('orphaned blob sweep', () => {
     expect((await placementsOf(origin.db, digest)).find((p) => p.location === 'us-east')?.state).toBe('missing')
   })
 
+  it('stops between pages once its signal aborts (an origin shutting down does not wait for the pass)', async () => {
+    const orphans = await Promise.all([1, 2, 3, 4].map((n) => leaveOrphan('us-east', randomBytes(n))))
+    const real = origin.locations.get('us-east')!
+    const stopping = new AbortController()
+    let pages = 0
+    const paged: Location = {
+      ...real,
+      engine: Object.assign(Object.create(real.engine) as StorageEngine, {
+        list: async (prefix: string, options: { cursor?: string } = {}) => {
+          pages++
+          const page = await real.engine.list(prefix, { ...options, limit: 1 })
+          stopping.abort()
+          return page
+        },
+      }),
+    }
+
+    expect(await sweep({ now: FAR_FUTURE, signal: stopping.signal }, { locations: { all: () => [paged] } })).toMatchObject({ blobs: 0, errors: 0 })
+    expect(pages).toBe(1)
+    for (const digest of orphans) expect(await present('us-east', digest)).toBe(true)
+  })
+
   it('keeps bytes a new push rewrote after they were listed', async () => {
     const root = join(origin.dataDir, 'scratch')
     const engine = createFsEngine({ location: 'scratch', root })

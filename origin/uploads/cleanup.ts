@@ -180,7 +180,8 @@ export const ORPHAN_SWEEP_EVERY_MS = 24 * 3_600_000
 
 /**
  * Runs collectAbandonedUploads every `intervalMs`, and the orphaned blob sweep once a day (it
- * lists every key of every location), one pass at a time; stop() waits for a running one. At
+ * lists every key of every location), one pass at a time; stop() waits for a running one (a blob
+ * sweep stops at its next page or batch of deletes). At
  * start it sweeps temporary files and orphaned blobs once, in the background (readiness does not
  * wait): a crash leaves them, and a restart is the moment one is likely to have happened.
  * Abandoned sessions and orphaned blobs are collected only while this process holds `lease` (one
@@ -190,9 +191,11 @@ export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: num
   const { now = Date.now, tempGraceMs, blobGraceMs = ORPHAN_BLOB_GRACE_MS } = options
   const hold = () => options.lease ? options.lease.hold() : Promise.resolve(true)
   let lastOrphanSweep = -Infinity
+  // A blob pass lists every key of every location: stop() cuts it short rather than wait minutes.
+  const stopping = new AbortController()
   const orphanBlobs = () => {
     lastOrphanSweep = now()
-    return sweepOrphanBlobs(deps, { graceMs: blobGraceMs, now: lastOrphanSweep })
+    return sweepOrphanBlobs(deps, { graceMs: blobGraceMs, now: lastOrphanSweep, signal: stopping.signal })
       .then((r) => { if (r.blobs + r.errors > 0) deps.log.info('orphaned blob sweep', { ...r }) })
       .catch((err: unknown) => deps.log.error('orphaned blob sweep failed', { error: describeError(err) }))
   }
@@ -222,6 +225,7 @@ export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: num
   return {
     async stop() {
       clearInterval(timer)
+      stopping.abort()
       await running
       await options.lease?.release()
     },

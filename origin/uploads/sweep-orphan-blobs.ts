@@ -68,6 +68,8 @@ export interface OrphanBlobOptions {
   force?: boolean
   /** Sweep a location even when most of its old blobs are unknown (see MASS_ORPHANS). */
   allowMassOrphans?: boolean
+  /** Stops the pass between pages and between batches of deletes (an origin shutting down). */
+  signal?: AbortSignal
   /** The clock (tests pass a time far in the future). */
   now?: number
   /** Once per removed (or, in a dry run, removable) blob. */
@@ -99,6 +101,7 @@ export async function sweepOrphanBlobs(deps: OrphanBlobDeps, options: OrphanBlob
   for (const location of deps.locations.all()) {
     // A read-only location is someone else's to change (an archive, a mirror): never delete there.
     if (location.config.readOnly) continue
+    if (options.signal?.aborted) break
     const tally = await sweepLocation(deps, location, { ...options, now }, result)
     result.blobs += tally.blobs
     result.bytes += tally.bytes
@@ -166,6 +169,7 @@ async function sweepLocation(deps: OrphanBlobDeps, location: Location, options: 
       return tally
     }
     for (let i = 0; i < orphans.length; i += DELETE_CONCURRENCY) {
+      if (options.signal?.aborted) return tally
       const outcomes = await Promise.all(orphans.slice(i, i + DELETE_CONCURRENCY).map((c) => collect(deps, location, c, options)))
       outcomes.forEach((outcome, j) => {
         if (outcome === 'failed') result.errors++
@@ -177,7 +181,7 @@ async function sweepLocation(deps: OrphanBlobDeps, location: Location, options: 
       })
     }
     // Deleting keys at or before the cursor does not move it: the next page starts after it.
-  } while (cursor !== null)
+  } while (cursor !== null && !options.signal?.aborted)
   return tally
 }
 
