@@ -26,8 +26,11 @@ export async function knownDigests(db: Db, digests: string[]): Promise<Set<strin
 export async function oldestUploadIn(db: Db, location: string): Promise<number | null> {
   const row = await db.select({ oldest: sql<number | string | null>`min(${uploads.createdAt})` }).from(uploads)
     .where(eq(uploads.location, location)).get()
-  return row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest)
+  return msOrNull(row?.oldest)
 }
+
+/** A time aggregate as the drivers answer it (PostgreSQL bigint as text), or null for none. */
+const msOrNull = (v: number | string | null | undefined): number | null => (v === null || v === undefined ? null : Number(v))
 
 export interface OrphanClaims {
   /** The registry knows the blob: it has a blob row. */
@@ -47,6 +50,6 @@ export async function orphanClaims(db: Db, digest: string, location: string): Pr
       (select min(u.created_at) from uploads u where u.location = ${location}) as oldest`)
   return {
     known: Number(row?.known ?? 0) > 0,
-    oldestUpload: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest),
+    oldestUpload: msOrNull(row?.oldest),
   }
 }

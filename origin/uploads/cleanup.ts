@@ -4,7 +4,7 @@
 // files crashed writes left in each location (sweep-temporary.ts), after their own grace period.
 //
 // Only uploads/ is touched here. The timer also runs the orphaned blob sweep (sweep-orphan-blobs.ts:
-// blobs/ keys no placement names); whether a blob a placement names is garbage depends on every
+// blobs/ keys of blobs the registry does not know); whether a known blob is garbage depends on every
 // manifest and repository link, which can change while we look, so that needs a stop-the-world
 // mark phase (as distribution's `garbage-collect` does) and is not done.
 

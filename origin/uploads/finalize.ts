@@ -73,7 +73,7 @@ export async function finishWholeUpload(deps: ResolvedDeps, repository: string, 
       if (!(err instanceof UploadChanged)) throw err
       // Cancelled, finished by another PUT, or a PATCH got in first. The verified bytes stored under
       // their digest stay unreferenced, as after any failed commit: a later push of that digest
-      // overwrites them, and if none comes `npm run gc` (and the origin's hourly pass) removes them
+      // overwrites them, and if none comes `npm run gc` (and the origin's daily pass) removes them
       // a day later (origin/uploads/sweep-orphan-blobs.ts).
       const now = await findUpload(deps.db, upload.id)
       throw now ? outOfOrder(now) : ociError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: upload.id } })

@@ -133,6 +133,14 @@ async function sweepLocation(deps: OrphanBlobDeps, location: Location, options: 
   const { db, log } = deps
   const { engine, id } = location
   const tally: OrphanBlobTally = { location: id, blobs: 0, bytes: 0 }
+  // The location is left for this pass, counted as an error and reported like a down one.
+  const skip = (level: 'warn' | 'error', message: string, fields: Record<string, unknown>, reason: string) => {
+    result.errors++
+    result.down.push(id)
+    log[level](message, { location: id, ...fields })
+    options.onDown?.(id, reason)
+    return tally
+  }
   let cursor: string | null = null
   do {
     let page
@@ -140,11 +148,7 @@ async function sweepLocation(deps: OrphanBlobDeps, location: Location, options: 
       page = await engine.list(BLOB_PREFIX, { cursor: cursor ?? undefined })
     } catch (err) {
       // Down, or a root refused (a foreign volume must never lose "orphans" that are its blobs).
-      result.errors++
-      result.down.push(id)
-      log.warn('orphaned blob sweep: cannot list the location, skipped', { location: id, error: describeError(err) })
-      options.onDown?.(id, describeError(err))
-      return tally
+      return skip('warn', 'orphaned blob sweep: cannot list the location, skipped', { error: describeError(err) }, describeError(err))
     }
     cursor = page.cursor
     const listed: Candidate[] = []
@@ -161,12 +165,8 @@ async function sweepLocation(deps: OrphanBlobDeps, location: Location, options: 
     const known = await knownDigests(db, old.map((c) => c.digest))
     const orphans = old.filter((c) => !known.has(c.digest))
     if (!options.allowMassOrphans && orphans.length >= MASS_ORPHANS.atLeast && orphans.length > MASS_ORPHANS.share * old.length) {
-      const reason = `${orphans.length} of ${old.length} old blobs in one page are unknown to the database: is it this storage's database (DATABASE_URL, a restore, an unfinished db:copy, a shared bucket)? Nothing deleted here; --allow-mass-orphans sweeps anyway`
-      result.errors++
-      result.down.push(id)
-      log.error('orphaned blob sweep: refused a location', { location: id, unknown: orphans.length, old: old.length })
-      options.onDown?.(id, reason)
-      return tally
+      return skip('error', 'orphaned blob sweep: refused a location', { unknown: orphans.length, old: old.length },
+        `${orphans.length} of ${old.length} old blobs in one page are unknown to the database: is it this storage's database (DATABASE_URL, a restore, an unfinished db:copy, a shared bucket)? Nothing deleted here; --allow-mass-orphans sweeps anyway`)
     }
     for (let i = 0; i < orphans.length; i += DELETE_CONCURRENCY) {
       if (options.signal?.aborted) return tally
@@ -192,7 +192,7 @@ async function sweepLocation(deps: OrphanBlobDeps, location: Location, options: 
  * be in flight now, for bytes last changed before the cut-off, and none is (see
  * ORPHAN_BLOB_GRACE_MS and cutoffFor). What is left is a new push of the same digest rewriting the
  * key between the stat below and the delete (a fresh key is never deleted: the stat sees its new
- * time): a window of one storage call, which `npm run verify` finds as a placement without bytes.
+ * time): a window of one storage call, after which its placement is marked missing.
  */
 async function collect(deps: OrphanBlobDeps, location: Location, candidate: Candidate, options: OrphanBlobOptions & { now: number }): Promise<'removed' | 'kept' | 'failed'> {
   if (options.dryRun) return 'removed'

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { closeDatabase, openDatabase } from '../../db/client.ts'
 import { testDatabaseUrl } from '../../test/helpers/test-database.ts'
-import { cappedJobRounds, median, poolRates } from './scale-jobs-rounds.ts'
+import { cappedJobRounds, poolRates } from './scale-jobs-rounds.ts'
+import { median } from './report.ts'
 import type { JobRate } from './scale-jobs.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'meridian-job-rounds-'))

@@ -16,6 +16,7 @@
 import { closeDatabase, openDatabase, type Db } from '../../db/client.ts'
 import type { PostgresCluster } from '../../test/helpers/postgres.ts'
 import { jobWindow, seedJobs, startJobWorker, type JobRate, type JobWorker } from './scale-jobs.ts'
+import { median } from './report.ts'
 
 export type JobSide = 'one' | 'four'
 
@@ -38,13 +39,6 @@ export interface JobRounds {
   /** Jobs seeded between windows to bring the backlog back to `backlog`. */
   toppedUp: number
   backlog: number
-}
-
-/** The middle of `xs` (the mean of the middle two for an even count). */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
 /** Windows of one side as one: jobs, seconds and CPU summed. */

@@ -320,13 +320,18 @@ export function createFsEngine({ location, root, marker, signedUrls }: FsEngineO
           if (copied.size !== size) throw new StorageError('invalid', location, `copy of ${key} has ${copied.size} bytes, expected ${size}`)
           const reading = check && (async () => {
             const reader = await open(tmp!, 'r')
-            await check(fileStream(reader, 0, size, (length) => Buffer.allocUnsafeSlow(length), () => null)).catch((reason: unknown) => { refused = { reason } })
-            // The stream closes it once read to the end; a check that stopped early leaves it open.
-            await reader.close().catch(() => {})
+            try {
+              await check(fileStream(reader, 0, size, (length) => Buffer.allocUnsafeSlow(length), () => null))
+            } catch (reason) {
+              refused = { reason }
+              throw reason
+            } finally {
+              // The stream closes it once read to the end; a check that stopped early leaves it open.
+              await reader.close().catch(() => {})
+            }
           })()
           // Settled both ways before the handle closes: the fsync must not outlive it.
           const [synced, read] = await Promise.allSettled([handle.sync(), reading])
-          if (refused) throw (refused as { reason: unknown }).reason
           if (read.status === 'rejected') throw read.reason
           if (synced.status === 'rejected') throw synced.reason
         } finally {
