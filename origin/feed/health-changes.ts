@@ -35,18 +35,21 @@ export function createHealthRecorder(options: { db: Db; onAppend?: () => void; o
   const current = new Map<string, boolean>()
   const pending = new Map<string, unknown>()
   let closed = false
+  // Appends go out one at a time, in the order they were sent: on a pooled database two
+  // concurrent appends may commit in either order, and the log must read in the order flips were seen.
+  let appending: Promise<void> = Promise.resolve()
 
   function send(location: string) {
     pending.delete(location)
     const readable = current.get(location)!
     if (sent.get(location)?.readable === readable) return
     sent.set(location, { readable, at: now() })
-    appendChange(db, 'location.health', null, { location, readable }).then(onAppend, (err: unknown) => {
+    appending = appending.then(() => appendChange(db, 'location.health', null, { location, readable })).then(onAppend, (err: unknown) => {
       onError(err)
       // Not in the log: try again after the interval, with whatever the state is by then.
       if (sent.get(location)?.readable === readable) sent.set(location, { readable: null, at: now() })
       arm(location)
-    })
+    }).catch(onError)
   }
 
   function arm(location: string) {
