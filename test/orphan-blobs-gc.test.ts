@@ -3,12 +3,10 @@
 // fails the run and the others are still swept), the origin's start-up pass and its hourly pass,
 // and on an S3 location (s3rver) as on disk.
 
-import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../origin/log.ts'
 import { ORPHAN_SWEEP_EVERY_MS, startUploadCleanup } from '../origin/uploads/cleanup.ts'
 import { ORPHAN_BLOB_GRACE_MS, sweepOrphanBlobs } from '../origin/uploads/sweep-orphan-blobs.ts'
@@ -18,10 +16,14 @@ import { databaseFor, startTestOrigin, type TestOrigin } from './helpers/origin.
 import { pushBlob, randomBytes, sha256, uniqueName } from './helpers/registry-client.ts'
 import { fastRetries, fsLocation, waitForReplication } from './helpers/replication.ts'
 import { S3RVER_CLIENT, startS3rver } from './helpers/s3rver.ts'
+import { bundleScripts, type ScriptBundle } from './helpers/script-bundle.ts'
 
-const run = promisify(execFile)
-const ROOT = join(new URL('.', import.meta.url).pathname, '..')
 const DAY = 24 * 3_600_000
+
+// scripts/gc.ts bundled once for the file's four runs (test/helpers/script-bundle.ts).
+let scripts: ScriptBundle
+beforeAll(async () => { scripts = await bundleScripts(['gc']) })
+afterAll(() => scripts?.remove())
 
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 afterEach(async () => {
@@ -60,9 +62,7 @@ async function stoppedRegistry(orphans: Array<{ location: string; size: number; 
 }
 
 async function gc(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, MERIDIAN_DATA_DIR: dataDir, DATABASE_URL: await databaseFor(dataDir) }
-  return run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', ...args], { cwd: ROOT, env, timeout: 60_000 })
-    .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (err: { code: number; stdout: string; stderr: string }) => err)
+  return scripts.run('gc', args, { ...process.env, MERIDIAN_DATA_DIR: dataDir, DATABASE_URL: await databaseFor(dataDir) })
 }
 
 describe('orphaned blobs in npm run gc and the origin', () => {
