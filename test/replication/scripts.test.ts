@@ -1,4 +1,6 @@
-// The operator scripts as an operator runs them: npm run backfill and npm run verify.
+// The operator scripts as an operator runs them: npm run backfill and npm run verify. The first
+// run is the npm script's own command (tsx); the others run the same source bundled once for the
+// file (test/helpers/script-bundle.ts), which spares each ~1.5 s of tsx and module loading.
 
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -12,11 +14,19 @@ import { pushBlob, pushImage, randomBytes } from '../helpers/registry-client.ts'
 import { placementProblems, presentMap, waitForReplication } from '../helpers/replication.ts'
 import { jobsOf } from '../../db/queries/replication.ts'
 import { testDatabaseUrl } from '../helpers/test-database.ts'
+import { bundleScripts, type ScriptBundle } from '../helpers/script-bundle.ts'
 
 const run = promisify(execFile)
 const ROOT = join(new URL('.', import.meta.url).pathname, '..', '..')
 
-async function script(name: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+let bundle: ScriptBundle
+
+function script(name: string, args: string[], env: Record<string, string>) {
+  return bundle.run(name, args, { ...process.env, ...env })
+}
+
+/** scripts/<name>.ts as `npm run` runs it: through tsx. */
+async function scriptWithTsx(name: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', `scripts/${name}.ts`, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 })
     return { code: 0, stdout, stderr }
@@ -45,6 +55,7 @@ describe('operator scripts', () => {
   let origin: TestOrigin
   let env: Record<string, string>
   beforeAll(async () => {
+    bundle = await bundleScripts(['backfill-replication', 'verify-placements'])
     dataDir = mkdtempSync(join(tmpdir(), 'meridian-scripts-'))
     // One database for every origin and script of the test.
     env = { MERIDIAN_DATA_DIR: dataDir, MERIDIAN_CONFIG: writeConfig(dataDir, false), DATABASE_URL: await testDatabaseUrl(dataDir) }
@@ -54,11 +65,14 @@ describe('operator scripts', () => {
     await waitForReplication(origin.db)
     await origin.close()
   })
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+  afterAll(() => {
+    bundle?.remove()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
 
   it('backfill enqueues a copy of every blob for a location made default, dry run first', async () => {
     const next = { ...env, MERIDIAN_CONFIG: writeConfig(dataDir, true) }
-    const dry = await script('backfill-replication', ['--dry-run'], next)
+    const dry = await scriptWithTsx('backfill-replication', ['--dry-run'], next)
     expect(dry.code, dry.stderr).toBe(0)
     expect(dry.stdout).toMatch(/would enqueue 4 copies of 4 blobs/)
     const ns = await script('backfill-replication', ['--dry-run', '--namespace=other'], next)
