@@ -52,17 +52,32 @@ export interface ReplicationView {
  * and of a copy is on the replication lag.
  */
 export async function replicationView(tx: Tx, digest: string): Promise<ReplicationView> {
-  const [row] = await tx.$all<{ size: number | null; present: string | null; repos: string | null; queued: string | null }>(sql`
-    select (select b.size from blobs b where b.digest = ${digest}) as size,
-      (select ${joinLines(tx, sql`p.location`)} from placements p where p.digest = ${digest} and p.state = 'present') as present,
-      (select ${joinLines(tx, sql`r.name`)} from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = ${digest}) as repos,
-      (select ${joinLines(tx, sql`j.id || ' ' || j.location`)} from replication_jobs j where j.digest = ${digest} and j.state in ('pending', 'dead')) as queued`)
-  const split = (s: string | null | undefined) => (s ? s.split('\n') : [])
+  const { rows } = await tx.$execute(`select ${replicationViewColumns(tx, '?')}`, [digest, digest, digest, digest], 'objects')
+  return replicationViewOf((rows as Record<string, unknown>[])[0] ?? {})
+}
+
+/**
+ * The view's columns (v_size, v_present, v_repos, v_queued) as raw SQL for the blob whose digest
+ * is `digest`: `?` (a parameter, once per column), or a column of the statement they are part of
+ * (a job claim returns its jobs' views: db/queries/replication.ts).
+ */
+export function replicationViewColumns(tx: Tx, digest: string): string {
+  // joinLines (db/dialect-sql.ts), as text.
+  const join = (expr: string) => (tx.$dialect === 'postgres' ? `string_agg(${expr}, chr(10))` : `group_concat(${expr}, char(10))`)
+  return `(select b.size from blobs b where b.digest = ${digest}) as v_size,
+      (select ${join('p.location')} from placements p where p.digest = ${digest} and p.state = 'present') as v_present,
+      (select ${join('r.name')} from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = ${digest}) as v_repos,
+      (select ${join(`j.id || ' ' || j.location`)} from replication_jobs j where j.digest = ${digest} and j.state in ('pending', 'dead')) as v_queued`
+}
+
+/** A row holding replicationViewColumns, as the view. */
+export function replicationViewOf(row: Record<string, unknown>): ReplicationView {
+  const split = (s: unknown) => (typeof s === 'string' && s !== '' ? s.split('\n') : [])
   return {
-    size: row?.size === null || row?.size === undefined ? null : Number(row.size),
-    present: split(row?.present),
-    namespaces: [...new Set(split(row?.repos).map(namespaceOf))],
-    queued: split(row?.queued).map((q) => ({ id: Number(q.slice(0, q.indexOf(' '))), location: q.slice(q.indexOf(' ') + 1) })),
+    size: row.v_size === null || row.v_size === undefined ? null : Number(row.v_size),
+    present: split(row.v_present),
+    namespaces: [...new Set(split(row.v_repos).map(namespaceOf))],
+    queued: split(row.v_queued).map((q) => ({ id: Number(q.slice(0, q.indexOf(' '))), location: q.slice(q.indexOf(' ') + 1) })),
   }
 }
 

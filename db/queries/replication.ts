@@ -7,10 +7,12 @@
 import { and, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm'
 import type { Db } from '../client.ts'
 import type { Tx } from './changes.ts'
-import { recordPlacement } from './placements.ts'
+import { recordPlacement, replicationViewColumns, replicationViewOf, type ReplicationView } from './placements.ts'
 import { blobs, replicationJobs } from '../schema.ts'
 
 export type Job = typeof replicationJobs.$inferSelect
+/** A claimed job, with its blob as the claim found it (the copy's first read, folded into the claim). */
+export type ClaimedJob = Job & { blob: ReplicationView }
 
 export interface ClaimOptions {
   owner: string
@@ -25,7 +27,7 @@ export interface ClaimOptions {
  * Claims due jobs: pending ones whose time has come, and running ones whose lease expired (the
  * worker holding them died). A re-claim after an expired lease counts as a failed attempt.
  */
-export async function claimDueJobs(db: Db, o: ClaimOptions): Promise<Job[]> {
+export async function claimDueJobs(db: Db, o: ClaimOptions): Promise<ClaimedJob[]> {
   const now = o.now ?? Date.now()
   if (o.limit <= 0) return []
   // Two kinds of due job, each picked by its own condition so the (state, due_at) index serves it
@@ -38,7 +40,7 @@ export async function claimDueJobs(db: Db, o: ClaimOptions): Promise<Job[]> {
     `SELECT EXISTS (SELECT 1 FROM replication_jobs WHERE ${pending}), EXISTS (SELECT 1 FROM replication_jobs WHERE ${expired})`,
     [now, now], 'get')).rows as [unknown, unknown]
   if (!anyPending && !anyExpired) return []
-  const claimed: Job[] = []
+  const claimed: ClaimedJob[] = []
   if (anyExpired) {
     // Jobs whose workers died holding them maxAttempts times: dead letters, not another crash.
     if (o.maxAttempts) {
@@ -53,7 +55,7 @@ export async function claimDueJobs(db: Db, o: ClaimOptions): Promise<Job[]> {
 }
 
 /** Claims up to `limit` jobs matching `condition` (one `?`: now), in one statement. */
-async function claimWhere(db: Db, o: ClaimOptions, now: number, condition: string, order: string, limit: number): Promise<Job[]> {
+async function claimWhere(db: Db, o: ClaimOptions, now: number, condition: string, order: string, limit: number): Promise<ClaimedJob[]> {
   // PostgreSQL may run an `IN (subquery)` again for each candidate row, and with SKIP LOCKED each
   // run picks other rows: a limit-4 claim once took 476 jobs (test/scale/claims.test.ts). ARRAY(…)
   // is evaluated once. SQLite runs the subquery once either way. The outer condition re-checks
@@ -66,8 +68,10 @@ async function claimWhere(db: Db, o: ClaimOptions, now: number, condition: strin
            last_error = CASE WHEN state = 'running' THEN 'lease expired (worker stopped mid-copy)' ELSE last_error END
      WHERE id ${pick[0]}SELECT id FROM replication_jobs WHERE ${condition} ${order} LIMIT ? ${pick[1]}
        AND ${condition}
-    RETURNING *`, [o.owner, now + o.leaseMs, now, now, limit, now], 'objects')
-  return (rows as Record<string, unknown>[]).map(fromRow)
+    RETURNING *, ${replicationViewColumns(db, 'replication_jobs.digest')}`, [o.owner, now + o.leaseMs, now, now, limit, now], 'objects')
+  // Each job's blob (size, holders, namespaces) comes back with it: on PostgreSQL a read of its
+  // own after the claim was one more round trip on every copy's lag.
+  return (rows as Record<string, unknown>[]).map((r) => ({ ...fromRow(r), blob: replicationViewOf(r) }))
 }
 
 function fromRow(r: Record<string, unknown>): Job {

@@ -7,7 +7,7 @@ import { verifyingStream, type HasherFactory } from '../../oci/digest.ts'
 import { isOciError } from '../../oci/errors.ts'
 import { nearestFirst } from '../../storage/distance.ts'
 import type { Db } from '../../db/client.ts'
-import { markPlacementMissing, replicationView, type TargetsFor } from '../../db/queries/placements.ts'
+import { markPlacementMissing, replicationView, type ReplicationView, type TargetsFor } from '../../db/queries/placements.ts'
 import type { Job } from '../../db/queries/replication.ts'
 import type { Location, LocationSet } from '../locations.ts'
 import { verifyBody, verifyPlacement, type VerifyResult } from './verify.ts'
@@ -89,9 +89,12 @@ async function copyServerSide(deps: CopyDeps, digest: string, size: number, sour
   return false
 }
 
-/** Copies and verifies; returns the size and the source used. Throws CopyFailure otherwise. */
-export async function copyBlob(deps: CopyDeps, job: Job): Promise<{ size: number; source: string; serverSide: boolean }> {
-  const blob = await replicationView(deps.db, job.digest)
+/**
+ * Copies and verifies; returns the size and the source used. Throws CopyFailure otherwise. `blob`
+ * is the job's blob as its claim returned it (claimDueJobs), read here when absent.
+ */
+export async function copyBlob(deps: CopyDeps, job: Job & { blob?: ReplicationView }): Promise<{ size: number; source: string; serverSide: boolean }> {
+  const blob = job.blob ?? await replicationView(deps.db, job.digest)
   if (blob.size === null) throw new CopyFailure('blob no longer known to the registry', { permanent: true })
   const target = deps.locations.get(job.location)
   if (!target) throw new CopyFailure(`location ${job.location} is not configured`, { permanent: true })

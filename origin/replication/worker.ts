@@ -4,7 +4,7 @@
 // are idempotent (content-addressed, atomic puts).
 
 import type { Db } from '../../db/client.ts'
-import { claimDueJobs, completeJob, deleteJob, failJob, renewLease, type Job } from '../../db/queries/replication.ts'
+import { claimDueJobs, completeJob, deleteJob, failJob, renewLease, type ClaimedJob, type Job } from '../../db/queries/replication.ts'
 import type { TargetsFor } from '../../db/queries/placements.ts'
 import type { HasherFactory } from '../../oci/digest.ts'
 import type { ReplicationConfig } from '../config/types.ts'
@@ -57,7 +57,7 @@ export function createReplicationWorker(deps: WorkerDeps): ReplicationWorker {
     log.info(msg, { jobId: job.id, digest: job.digest, location: job.location, owner, at: Date.now(), ...fields })
   }
 
-  async function run(job: Job): Promise<void> {
+  async function run(job: ClaimedJob): Promise<void> {
     const started = Date.now()
     attempt('replication attempt started', job)
     // 'error' unless set below: recording the outcome threw (the caller logs it; the lease expires).
