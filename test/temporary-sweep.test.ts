@@ -2,11 +2,9 @@
 // origin's cleanup remove them from every location once past the grace period, count them, and
 // never touch a young one (a live write may still be filling it) or an object.
 
-import { execFile } from 'node:child_process'
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../origin/log.ts'
 import { collectAbandonedUploads, startUploadCleanup } from '../origin/uploads/cleanup.ts'
 import { TEMP_GRACE_MS, minTempGraceMs, tempGraceFor } from '../origin/uploads/sweep-temporary.ts'
@@ -18,9 +16,12 @@ import { startTestOrigin, type TestOrigin } from './helpers/origin.ts'
 import { pushBlob, randomBytes, uniqueName } from './helpers/registry-client.ts'
 import { waitForReplication } from './helpers/replication.ts'
 import { testDatabaseUrl } from './helpers/test-database.ts'
+import { bundleScripts, type ScriptBundle } from './helpers/script-bundle.ts'
 
-const run = promisify(execFile)
-const ROOT = join(new URL('.', import.meta.url).pathname, '..')
+// scripts/gc.ts bundled once for the file's three runs (test/helpers/script-bundle.ts).
+let scripts: ScriptBundle
+beforeAll(async () => { scripts = await bundleScripts(['gc']) })
+afterAll(() => scripts?.remove())
 
 let origin: TestOrigin
 beforeEach(async () => { origin = await startTestOrigin() })
@@ -139,14 +140,15 @@ describe('temporary file sweep', () => {
   it('npm run gc reports the temporary files it removed per location, and refuses a grace under the idle timeout + 1 minute (3 by default)', async () => {
     leaveCrashedWrite('eu-west', 2048)
     const env = { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir, DATABASE_URL: origin.config.databaseUrl }
-    const gc = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', ...args], { cwd: ROOT, env, timeout: 60_000 })
+    const gc = (...args: string[]) => scripts.run('gc', args, env)
 
-    await expect(gc('--temp-grace=1')).rejects.toMatchObject({ code: 2 })
+    expect(await gc('--temp-grace=1')).toMatchObject({ code: 2 })
     // An origin whose idle timeout is 30 minutes may have a paused upload's file 20 minutes old.
-    const longIdle = run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', '--temp-grace=20'], { cwd: ROOT, env: { ...env, MERIDIAN_IDLE_TIMEOUT_MS: String(30 * 60_000) }, timeout: 60_000 })
-    await expect(longIdle).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/at least 31/) })
+    const longIdle = scripts.run('gc', ['--temp-grace=20'], { ...env, MERIDIAN_IDLE_TIMEOUT_MS: String(30 * 60_000) })
+    expect(await longIdle).toMatchObject({ code: 2, stderr: expect.stringMatching(/at least 31/) })
     // A file just written is inside any allowed grace period: gc keeps it.
-    const { stdout } = await gc('--older-than=0')
+    const { code, stdout } = await gc('--older-than=0')
+    expect(code).toBe(0)
     expect(stdout).toMatch(/ and 0 temporary files \(0 B\)/)
     expect(readdirSync(tmpDirOf('eu-west'))).toHaveLength(1)
   })
