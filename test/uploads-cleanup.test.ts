@@ -2,12 +2,10 @@
 // their parts, parts no session owns are removed once old enough, a dry run only counts, and
 // nothing under blobs/ is ever touched.
 
-import { execFile } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { eq } from 'drizzle-orm'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { findUpload } from '../db/queries/uploads.ts'
 import { uploads } from '../db/schema.ts'
 import { silentLogger } from '../origin/log.ts'
@@ -22,11 +20,15 @@ import {
 } from './helpers/registry-client.ts'
 import { waitForReplication } from './helpers/replication.ts'
 import { timelessLocation } from './helpers/timeless-location.ts'
+import { bundleScripts, type ScriptBundle } from './helpers/script-bundle.ts'
 
-const run = promisify(execFile)
-const ROOT = join(new URL('.', import.meta.url).pathname, '..')
 const DAY = 24 * 3_600_000
 const FAR_FUTURE = Date.now() + 365 * DAY
+
+// scripts/gc.ts bundled once for the file's two runs (test/helpers/script-bundle.ts).
+let scripts: ScriptBundle
+beforeAll(async () => { scripts = await bundleScripts(['gc']) })
+afterAll(() => scripts?.remove())
 
 let origin: TestOrigin
 beforeEach(async () => { origin = await startTestOrigin() })
@@ -205,10 +207,9 @@ describe('abandoned upload cleanup', () => {
     const session = await abandonedSession(uniqueName(), 2048)
     const orphan = await putOrphan('ap-south', randomBytes(10))
 
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', '--dry-run', '--older-than=0'], {
-      cwd: ROOT, env: { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir, DATABASE_URL: origin.config.databaseUrl }, timeout: 60_000,
-    })
+    const { code, stdout } = await scripts.run('gc', ['--dry-run', '--older-than=0'], { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir, DATABASE_URL: origin.config.databaseUrl })
 
+    expect(code).toBe(0)
     expect(stdout).toContain(`would remove session ${session.id} in ${session.location}: 1 parts, 2.0 KiB`)
     expect(stdout).toMatch(/^would remove 1 stale upload sessions \(1 parts, 2\.0 KiB\), 1 orphaned parts \(10 B\) and 0 temporary files \(0 B\), 2\.0 KiB in all; 0 skipped, 0 errors$/m)
     expect(await findUpload(origin.db, session.id)).not.toBeNull()
@@ -221,13 +222,11 @@ describe('abandoned upload cleanup', () => {
     const root = join(origin.dataDir, 'locations', 'ap-south')
     writeFileSync(join(root, ROOT_MARKER), formatMarker({ location: 'ap-south', deployment: 'another-deployment' }))
 
-    const failed = await run(process.execPath, ['--import', 'tsx', 'scripts/gc.ts', '--older-than=0'], {
-      cwd: ROOT, env: { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir, DATABASE_URL: origin.config.databaseUrl }, timeout: 60_000,
-    }).then(() => null, (err: { code: number; stdout: string; stderr: string }) => err)
+    const failed = await scripts.run('gc', ['--older-than=0'], { ...process.env, MERIDIAN_DATA_DIR: origin.dataDir, DATABASE_URL: origin.config.databaseUrl })
 
     expect(failed).toMatchObject({ code: 1 })
-    expect(failed!.stderr).toMatch(/location refused: its root is not usable/)
-    expect(failed!.stdout).toMatch(/0 orphaned parts \(0 B\).*; 0 skipped, [1-9]\d* errors$/m)
+    expect(failed.stderr).toMatch(/location refused: its root is not usable/)
+    expect(failed.stdout).toMatch(/0 orphaned parts \(0 B\).*; 0 skipped, [1-9]\d* errors$/m)
     expect(existsSync(join(root, orphan))).toBe(true)
   })
 })
