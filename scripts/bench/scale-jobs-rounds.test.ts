@@ -6,9 +6,10 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeDatabase, openDatabase } from '../../db/client.ts'
 import { testDatabaseUrl } from '../../test/helpers/test-database.ts'
+import { bundleScripts, type ScriptBundle } from '../../test/helpers/script-bundle.ts'
 import { cappedJobRounds, poolRates } from './scale-jobs-rounds.ts'
 import { median } from './report.ts'
 import type { JobRate } from './scale-jobs.ts'
@@ -33,20 +34,28 @@ describe('median and poolRates', () => {
 })
 
 describe('cappedJobRounds', () => {
+  // The worker bundled once (test/helpers/script-bundle.ts): two tsx starts were a third of the test.
+  let bundle: ScriptBundle
+  beforeAll(async () => { bundle = await bundleScripts(['bench/scale-jobs-worker']) })
+  afterAll(() => bundle?.remove())
+
   it('alternates 1 and all workers in ABBA rounds over the same processes, keeping the backlog and leaving no job held', async () => {
     const url = await testDatabaseUrl(dir)
     const copyRoot = join(dir, 'copies')
     const confined: number[] = []
-    // The bench's backlog: uncapped workers on a quiet machine can finish ~2,000 jobs in a window and its lead-in.
-    const backlog = 4000
+    // Windows of 0.25 s, told 0.5 s ahead (the workers' loops start at once: their 0.5 s lead-in).
+    // Uncapped workers on a quiet machine finished ~2,000 jobs in 1 s (a 0.5 s window and its
+    // lead-in; 300 ran dry): 3,000 is twice what they could do in 0.75 s, so none runs dry.
+    const backlog = 3000
     const r = await cappedJobRounds({
       repoRoot: resolve(import.meta.dirname, '../..'), url, cluster: null, copyRoot, blobBytes: 4096,
-      backlog, workers: 2, seconds: 0.5, rounds: 2, warmupJobs: 20, confine: (pid) => confined.push(pid),
+      backlog, workers: 2, seconds: 0.25, rounds: 2, warmupJobs: 20, confine: (pid) => confined.push(pid),
+      workerArgs: [bundle.path('bench/scale-jobs-worker')], leadMs: 500,
     })
     expect(new Set(confined).size).toBe(2)
     expect(r.rounds.map((x) => [x.first, x.lone, x.one.workers, x.four.workers])).toEqual([['four', 0, 1, 2], ['one', 1, 1, 2]])
     const windows = r.rounds.flatMap((x) => (x.first === 'four' ? [x.four, x.one] : [x.one, x.four]))
-    for (const w of windows) expect(w).toMatchObject({ exhausted: false, seconds: 0.5 })
+    for (const w of windows) expect(w).toMatchObject({ exhausted: false, seconds: 0.25 })
     for (const w of windows) expect(w.perSecond).toBeGreaterThan(0)
     expect(r.median.one).toBe(median(r.rounds.map((x) => x.one.perSecond)))
     expect(r.ratio.byRound).toBe(median(r.rounds.map((x) => x.four.perSecond / x.one.perSecond)))

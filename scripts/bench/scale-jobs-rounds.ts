@@ -79,11 +79,13 @@ async function stopWorkers(workers: JobWorker[]): Promise<void> {
  * `workers` processes on `url`, each first completing `warmupJobs` at full speed, then confined
  * (`confine`: a CPU budget each), then `rounds` rounds of a 1-worker and a `workers`-worker
  * window of `seconds` each. The lone worker is a different process each round, so every process
- * takes its turn alone.
+ * takes its turn alone. `workerArgs` and `leadMs`: startJobWorker's and jobWindow's (a test's
+ * quicker start and shorter lead-in; the bench leaves both at their defaults).
  */
 export async function cappedJobRounds(o: {
   repoRoot: string; url: string; cluster: PostgresCluster | null; copyRoot: string | null; blobBytes: number
   backlog: number; workers: number; seconds: number; rounds: number; warmupJobs: number; confine(pid: number, index: number): void
+  workerArgs?: string[]; leadMs?: number
 }): Promise<JobRounds> {
   const db = await openDatabase(o.url)
   let seeded = o.backlog + o.workers * o.warmupJobs
@@ -91,7 +93,7 @@ export async function cappedJobRounds(o: {
   let workers: JobWorker[] = []
   try {
     await seedJobs(db, 0, seeded, o.copyRoot, o.blobBytes)
-    const started = await Promise.allSettled(Array.from({ length: o.workers }, () => startJobWorker(o.repoRoot, o.url, 1, o.copyRoot, o.warmupJobs)))
+    const started = await Promise.allSettled(Array.from({ length: o.workers }, () => startJobWorker(o.repoRoot, o.url, 1, o.copyRoot, o.warmupJobs, o.workerArgs)))
     workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
     const failed = started.find((s) => s.status === 'rejected')
     if (failed) throw failed.reason
@@ -107,7 +109,7 @@ export async function cappedJobRounds(o: {
           seeded += missing
           toppedUp += missing
         }
-        round[side] = await jobWindow(side === 'four' ? workers : [workers[lone]], { cluster: o.cluster, loops: 1, seconds: o.seconds })
+        round[side] = await jobWindow(side === 'four' ? workers : [workers[lone]], { cluster: o.cluster, loops: 1, seconds: o.seconds, leadMs: o.leadMs })
       }
       rounds.push(round)
     }

@@ -56,9 +56,15 @@ export async function seedJobs(db: Db, first: number, count: number, copyRoot: s
 
 export type JobWorker = Awaited<ReturnType<typeof startJobWorker>>
 
-/** One worker process, resolved once it printed "ready"; `next()` is its next stdout line. */
-export async function startJobWorker(repoRoot: string, url: string, loops: number, copyRoot: string | null, warmupJobs: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/scale-jobs-worker.ts'], {
+/** How a worker process is started: node's arguments (the bench runs the source through tsx). */
+export const JOB_WORKER_ARGS = ['--import', 'tsx', 'scripts/bench/scale-jobs-worker.ts']
+
+/**
+ * One worker process, resolved once it printed "ready"; `next()` is its next stdout line.
+ * `args`: node's arguments (a test passes a bundle of the same worker, quicker to start).
+ */
+export async function startJobWorker(repoRoot: string, url: string, loops: number, copyRoot: string | null, warmupJobs: number, args = JOB_WORKER_ARGS) {
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { ...process.env, SCALE_DATABASE_URL: url, SCALE_LOOPS: String(loops), SCALE_WARMUP_JOBS: String(warmupJobs), ...(copyRoot ? { SCALE_COPY_ROOT: copyRoot } : {}) },
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -92,10 +98,11 @@ export async function startJobWorker(repoRoot: string, url: string, loops: numbe
 /**
  * One window of `seconds` for `active` (the other workers idle, waiting for theirs): each starts
  * its loops 500 ms before `from` (not counted) and reports the jobs it completed inside the
- * window; PostgreSQL's CPU is sampled at both ends.
+ * window; PostgreSQL's CPU is sampled at both ends. `from` is `leadMs` (default 1 s) after the
+ * workers are told, so the message reaches each before its loops are due; at 500 they start at once.
  */
-export async function jobWindow(active: JobWorker[], o: { cluster: PostgresCluster | null; loops: number; seconds: number }): Promise<JobRate> {
-  const from = Date.now() + 1000
+export async function jobWindow(active: JobWorker[], o: { cluster: PostgresCluster | null; loops: number; seconds: number; leadMs?: number }): Promise<JobRate> {
+  const from = Date.now() + (o.leadMs ?? 1000)
   const until = from + o.seconds * 1000
   const results = active.map((w) => w.next())
   for (const w of active) w.child.stdin!.write(`${JSON.stringify({ from, until })}\n`)

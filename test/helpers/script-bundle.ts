@@ -10,7 +10,7 @@
 
 import { execFile } from 'node:child_process'
 import { cpSync, readFileSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { promisify } from 'node:util'
 import { build } from 'esbuild'
 
@@ -22,13 +22,16 @@ export interface ScriptRun { code: number; stdout: string; stderr: string }
 export interface ScriptBundle {
   /** Runs scripts/<name>.ts (bundled) with `args`; resolves its exit status and output, also when it failed. */
   run(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<ScriptRun>
+  /** The bundle of scripts/<name>.ts, to run with `node <path>`. */
+  path(name: string): string
   /** Removes the bundle's directory. */
   remove(): void
 }
 
 /**
- * Bundles scripts/<name>.ts for each of `names` into a directory of its own inside the
- * repository (node_modules/.cache, so that bare imports resolve to node_modules).
+ * Bundles scripts/<name>.ts for each of `names` (`gc`, `bench/scale-jobs-worker`) into a
+ * directory of its own inside the repository (node_modules/.cache, so that bare imports resolve
+ * to node_modules). Every bundle sits at the directory's top, beside the migrations it finds.
  */
 export async function bundleScripts(names: string[]): Promise<ScriptBundle> {
   const outdir = join(ROOT, 'node_modules', '.cache', `meridian-scripts-${process.pid}-${Math.random().toString(36).slice(2, 8)}`)
@@ -38,7 +41,7 @@ export async function bundleScripts(names: string[]): Promise<ScriptBundle> {
     .flatMap((name) => [name, `${name}/*`])
   try {
     await build({
-      entryPoints: Object.fromEntries(names.map((n) => [n, join(ROOT, 'scripts', `${n}.ts`)])),
+      entryPoints: Object.fromEntries(names.map((n) => [basename(n), join(ROOT, 'scripts', `${n}.ts`)])),
       outdir, outExtension: { '.js': '.mjs' }, bundle: true, splitting: true, platform: 'node', format: 'esm', target: 'node20', external, logLevel: 'warning',
     })
     // db/migrate.ts finds them beside the bundle (import.meta.url), as in dist/.
@@ -48,11 +51,15 @@ export async function bundleScripts(names: string[]): Promise<ScriptBundle> {
     rmSync(outdir, { recursive: true, force: true })
     throw err
   }
+  const path = (name: string) => {
+    if (!names.includes(name)) throw new Error(`${name} was not bundled`)
+    return join(outdir, `${basename(name)}.mjs`)
+  }
   return {
+    path,
     async run(name, args, env) {
-      if (!names.includes(name)) throw new Error(`${name} was not bundled`)
       try {
-        const { stdout, stderr } = await execFileAsync(process.execPath, [join(outdir, `${name}.mjs`), ...args], { cwd: ROOT, env, timeout: 60_000 })
+        const { stdout, stderr } = await execFileAsync(process.execPath, [path(name), ...args], { cwd: ROOT, env, timeout: 60_000 })
         return { code: 0, stdout, stderr }
       } catch (err) {
         const e = err as { code: number | string; stdout?: string; stderr?: string }
