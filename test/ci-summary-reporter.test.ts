@@ -37,14 +37,22 @@ describe('CI summary of flaky tests', () => {
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }) })
 
   it('counts the flaky tests as passed and names each', () => {
-    expect(summary).toMatchObject({ passed: 5, failed: 0, failures: 0, failedTests: [] })
+    expect(summary).toMatchObject({ passed: 7, failed: 0, failures: 0, failedTests: [] })
     expect(summary.flakyTests).toEqual([
       `${FILE}fails its first attempt on an assertion, then passes`,
       `${FILE}fails two attempts, then passes on the third`,
       `${FILE}fails its first attempt with a coloured, 60-line message, then passes`,
       `${FILE}fails five attempts with a 4-line message each, then passes on the sixth`,
+      `${FILE}fails its first attempt, under a name used twice`,
+      `${FILE}fails its first attempt, under a name used twice (#2 of that name)`,
     ])
     expect(Object.keys(summary.flakyErrors)).toEqual(summary.flakyTests)
+  })
+
+  it('keeps the errors of two flaky tests of one name apart', () => {
+    const name = `${FILE}fails its first attempt, under a name used twice`
+    expect(summary.flakyErrors[name]![0]).toBe('attempt 1 of 2: twin at location a failed')
+    expect(summary.flakyErrors[`${name} (#2 of that name)`]![0]).toBe('attempt 1 of 2: twin at location b failed')
   })
 
   it("keeps the first attempt's assertion: its message, expected against received, and the line that threw", () => {
@@ -86,6 +94,6 @@ describe('CI summary of flaky tests', () => {
     expect(at).toBeGreaterThanOrEqual(0)
     expect(printed[at + 1]).toBe('ci-summary:     attempt 1 of 2: AssertionError: pushes acknowledged: expected 1 to be 2 // Object.is equality')
     expect(stdout).not.toContain('\x1b')
-    expect(printed.at(-1)).toBe('ci-summary: 5 passed, 0 failed, 0 skipped')
+    expect(printed.at(-1)).toBe('ci-summary: 7 passed, 0 failed, 0 skipped')
   })
 })

@@ -99,8 +99,12 @@ export function summarize(modules: ReadonlyArray<TestModule>, unhandled: Readonl
       if (state === 'passed') {
         s.passed++
         if (test.diagnostic()?.flaky) {
-          s.flakyTests.push(name)
-          s.flakyErrors[name] = flakyErrorLines(test)
+          // vitest allows two tests of one name in a file: number the later ones, so each keeps
+          // its own errors instead of overwriting the first's.
+          let unique = name
+          for (let n = 2; unique in s.flakyErrors; n++) unique = `${name} (#${n} of that name)`
+          s.flakyTests.push(unique)
+          s.flakyErrors[unique] = flakyErrorLines(test)
         }
       } else if (state === 'skipped') s.skipped++
       else if (state === 'failed') s.failed++, counted++, s.failedTests.push(name)

@@ -36,3 +36,10 @@ it('fails five attempts with a 4-line message each, then passes on the sixth', {
   const n = attempt('five')
   if (n < 6) throw new Error(`attempt ${n} failed\nlocation a: EROFS\nlocation b: EROFS\nno location takes writes`)
 })
+
+// Two tests of one name, each flaky with its own error: the summary must keep both.
+for (const location of ['a', 'b']) {
+  it('fails its first attempt, under a name used twice', () => {
+    if (attempt(`twin ${location}`) === 1) throw new Error(`twin at location ${location} failed`)
+  })
+}
