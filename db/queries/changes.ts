@@ -22,7 +22,7 @@ export type ChangeKind =
  * that last moment is serial, not the transactions. Lock, NOTIFY and insert are one statement
  * (FLUSH_CHANGES), so the serial moment is one round trip and the commit.
  */
-const CHANGE_LOG_LOCK = 7_302_012
+export const CHANGE_LOG_LOCK = 7_302_012
 const pending = new WeakMap<Tx, Array<typeof changes.$inferInsert>>()
 
 export async function appendChange(tx: Tx, kind: ChangeKind, repository: string | null, payload: Record<string, unknown>, now = Date.now()): Promise<void> {

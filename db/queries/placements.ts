@@ -14,6 +14,8 @@ export interface PresentBlob {
   size: number
   location: string
   now?: number
+  /** The blob row exists already (blob rows are never deleted): its insert is skipped. */
+  blobKnown?: boolean
 }
 
 /**
@@ -22,7 +24,7 @@ export interface PresentBlob {
  */
 export async function recordPlacement(tx: Tx, p: PresentBlob): Promise<void> {
   const now = p.now ?? Date.now()
-  await tx.insert(blobs).values({ digest: p.digest, size: p.size, createdAt: now }).onConflictDoNothing().run()
+  if (!p.blobKnown) await tx.insert(blobs).values({ digest: p.digest, size: p.size, createdAt: now }).onConflictDoNothing().run()
   // One write, no read before it: the upsert answers a row only when it inserted the placement or
   // turned it present. A read first (was it present?) put a predicate lock on the placements index
   // page in every copy's completion on PostgreSQL, and any push or other completion writing into

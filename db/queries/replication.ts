@@ -9,6 +9,8 @@ import type { Db } from '../client.ts'
 import type { Tx } from './changes.ts'
 import { recordPlacement, replicationViewColumns, replicationViewOf, type ReplicationView } from './placements.ts'
 import { blobs, replicationJobs } from '../schema.ts'
+import { CHANGES_CHANNEL } from '../notify.ts'
+import { CHANGE_LOG_LOCK } from './changes.ts'
 
 export type Job = typeof replicationJobs.$inferSelect
 /** A claimed job, with its blob as the claim found it (the copy's first read, folded into the claim). */
@@ -91,17 +93,63 @@ export async function renewLease(db: Db, id: number, owner: string, leaseMs: num
 }
 
 /**
- * The copy is stored and verified: placement 'present' and job 'done' in one transaction. The
- * placement is recorded whoever holds the lease now (the bytes are there either way); the job
- * row only by its lease holder.
+ * The copy is stored and verified: placement 'present' and job 'done', atomically. The placement
+ * is recorded whoever holds the lease now (the bytes are there either way); the job row only by
+ * its lease holder. A job whose claim saw the blob row (ClaimedJob) writes none: blob rows are
+ * never deleted, so that insert could only do nothing.
  */
-export async function completeJob(db: Db, job: Job, c: { size: number; source: string; now?: number }): Promise<void> {
+export async function completeJob(db: Db, job: Job | ClaimedJob, c: { size: number; source: string; now?: number }): Promise<void> {
   const now = c.now ?? Date.now()
+  const blobKnown = 'blob' in job && job.blob.size !== null
+  if (db.$dialect === 'postgres') return completeInOneStatement(db, job, c.size, c.source, now, blobKnown)
   await db.transaction(async (tx) => {
-    await recordPlacement(tx, { digest: job.digest, size: c.size, location: job.location, now })
+    await recordPlacement(tx, { digest: job.digest, size: c.size, location: job.location, now, blobKnown })
     await tx.update(replicationJobs).set({ state: 'done', leaseOwner: null, leaseUntil: null, sourceLocation: c.source, lastError: null, updatedAt: now, finishedAt: now })
       .where(heldBy(job)).run()
   })
+}
+
+/**
+ * PostgreSQL: completeJob's writes in one statement, one round trip where a transaction took six
+ * (BEGIN, blob, placement, job, change log, COMMIT). What recordPlacement does: the placement
+ * upserted (p answers a row only when it inserted it or turned it present), or refreshed when it
+ * was present already; `placement.present` appended only when p answered, under the change log's
+ * lock (db/queries/changes.ts), which the statement's own commit releases. The job is done only
+ * if this worker still holds it (heldBy: fencing; READ COMMITTED re-checks the row after waiting
+ * for its lock). The lock is taken after j and b ran (its subquery's condition reads them), so
+ * no wait for a row lock happens while the change log is held; the refresh touches only the row
+ * p locked. A deadlock (a push's transaction locking the same rows in the other order) rolls
+ * the statement back whole: it runs again.
+ */
+async function completeInOneStatement(db: Db, job: Job, size: number, source: string, now: number, blobKnown: boolean): Promise<void> {
+  const payload = JSON.stringify({ digest: job.digest, location: job.location, size })
+  const statement = sql`with
+    p as (insert into placements (digest, location, state, size, verified_at) values (${job.digest}, ${job.location}, 'present', ${size}, ${now})
+      on conflict (digest, location) do update set state = 'present', size = excluded.size, verified_at = excluded.verified_at
+      where placements.state <> 'present' returning digest),
+    refreshed as (update placements set size = ${size}, verified_at = ${now} where digest = ${job.digest} and location = ${job.location} and state = 'present'),
+    j as (update replication_jobs set state = 'done', lease_owner = null, lease_until = null, source_location = ${source}, last_error = null,
+      updated_at = ${now}, finished_at = ${now} where ${heldBy(job)} returning id),
+    b as (insert into blobs (digest, size, created_at) select ${job.digest}, ${size}, ${now} where ${blobKnown ? 0 : 1} = 1 on conflict do nothing returning digest)
+    insert into changes (kind, repository, payload, at)
+    select 'placement.present', null, ${payload}, ${now} from p cross join lateral (
+      select pg_advisory_xact_lock(${CHANGE_LOG_LOCK}), pg_notify(${CHANGES_CHANNEL}, '')
+      where p.digest is not null and (select count(*) from j) + (select count(*) from b) >= 0) as l`
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.$all(statement)
+      return
+    } catch (err) {
+      if (attempt >= 3 || !isDeadlock(err)) throw err
+    }
+  }
+}
+
+function isDeadlock(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === '40P01') return true
+  }
+  return false
 }
 
 /**
