@@ -3,7 +3,8 @@
 
 import { and, asc, eq, gt, max, sql } from 'drizzle-orm'
 import type { Db } from '../client.ts'
-import { blobs, changes, manifests, placements, publicRepositories, repositories, repositoryBlobs, tags } from '../schema.ts'
+import { blobs, changes, manifests, placements, publicRepositories, repositories, repositoryBlobs, settings, tags } from '../schema.ts'
+import { PRUNED_THROUGH } from './change-pruning.ts'
 
 export interface ChangeRow { seq: number; kind: string; repository: string | null; payload: string; at: number }
 
@@ -16,6 +17,8 @@ export interface FeedQueries {
   /** The newest seq, 0 for an empty log. */
   head(): Promise<number>
   changesAfter(after: number, limit: number): Promise<ChangeRow[]>
+  /** The highest seq pruned from the log (db/queries/change-pruning.ts), 0 when none was. */
+  prunedThrough(): Promise<number>
   /** The stored bytes of a manifest, null when it is gone. */
   manifestPayload(repository: string, digest: string): Promise<{ payload: Buffer; artifactType: string | null; annotations: string | null } | null>
   blobSize(digest: string): Promise<number | null>
@@ -35,6 +38,7 @@ const p = sql.placeholder
 export function prepareFeedQueries(db: Db): FeedQueries {
   const head = db.select({ seq: max(changes.seq) }).from(changes).prepare()
   const page = db.select().from(changes).where(gt(changes.seq, p('after'))).orderBy(asc(changes.seq)).limit(p('limit')).prepare()
+  const prunedThrough = db.select({ value: settings.value }).from(settings).where(eq(settings.name, PRUNED_THROUGH)).prepare()
   const manifestPayload = db.select({ payload: manifests.payload, artifactType: manifests.artifactType, annotations: manifests.annotations })
     .from(manifests).innerJoin(repositories, eq(repositories.id, manifests.repositoryId))
     .where(and(eq(repositories.name, p('repository')), eq(manifests.digest, p('digest')))).prepare()
@@ -67,6 +71,7 @@ export function prepareFeedQueries(db: Db): FeedQueries {
   return {
     head: async () => (await head.get())?.seq ?? 0,
     changesAfter: (after, limit) => page.all({ after, limit }),
+    prunedThrough: async () => Number((await prunedThrough.get())?.value ?? 0),
     manifestPayload: async (repository, digest) => (await manifestPayload.get({ repository, digest })) ?? null,
     blobSize: async (digest) => (await blobSize.get({ digest }))?.size ?? null,
     repositoriesAfter: (id, limit) => repositoryPage.all({ id, limit }),

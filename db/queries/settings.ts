@@ -1,5 +1,6 @@
 // Deployment-wide settings written once (db/schema.ts `settings`): the deployment id, and which
-// local-disk location roots have been set up. A row, once there, is never changed.
+// local-disk location roots have been set up. A row, once there, is never changed (except
+// `changes_pruned_through`, the change log's watermark, which db/queries/change-pruning.ts raises).
 
 import { eq } from 'drizzle-orm'
 import type { Db } from '../client.ts'

@@ -25,6 +25,8 @@ export const DEFAULT_ORIGIN: OriginSettings = {
   urlSigningKey: null,
   // 20 minutes: outlasts the start of a resumed 2 GiB layer on a 20 Mbit/s link (presign-lifetime.ts).
   presignSeconds: DEFAULT_PRESIGN_SECONDS,
+  // A week: an edge down over a long weekend still catches up from the log, not a snapshot.
+  changeRetentionHours: 168,
 }
 
 export const DEFAULT_REPLICATION: ReplicationConfig = {

@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path'
 import { DEFAULT_DATA_DIR } from './defaults.ts'
-import { LIMIT_RULES, PORT_RULE, PRESIGN_SECONDS_RULE, checkPublicUrl, checkTrustedProxies, checkUrlSigningKey, type LimitKey } from './origin-settings.ts'
+import { CHANGE_RETENTION_RULE, LIMIT_RULES, PORT_RULE, PRESIGN_SECONDS_RULE, checkPublicUrl, checkTrustedProxies, checkUrlSigningKey, type LimitKey } from './origin-settings.ts'
 import { problem, type Report } from './report.ts'
 import { readBoolean, readNumber } from './read-values.ts'
 
@@ -16,6 +16,7 @@ export const ENV = {
   deleteEnabled: 'MERIDIAN_DELETE_ENABLED',
   urlSigningKey: 'MERIDIAN_URL_SIGNING_KEY',
   presignSeconds: 'MERIDIAN_PRESIGN_SECONDS',
+  changeRetentionHours: 'MERIDIAN_CHANGE_RETENTION_HOURS',
   edgeToken: 'MERIDIAN_EDGE_TOKEN',
   trustedProxies: 'MERIDIAN_TRUSTED_PROXIES',
   auth: 'MERIDIAN_AUTH',
@@ -40,6 +41,7 @@ export interface EnvSettings {
   deleteEnabled: boolean | undefined
   urlSigningKey: string | undefined
   presignSeconds: number | undefined
+  changeRetentionHours: number | undefined
   edgeToken: string | undefined
   /** MERIDIAN_TRUSTED_PROXIES: comma-separated addresses or CIDRs. */
   trustedProxies: string[] | undefined
@@ -66,6 +68,7 @@ export function readEnv(report: Report, env: Record<string, string | undefined>)
     deleteEnabled: readBoolean(report, get(ENV.deleteEnabled), ENV.deleteEnabled),
     urlSigningKey: checkUrlSigningKey(report, get(ENV.urlSigningKey), ENV.urlSigningKey),
     presignSeconds: readNumber(report, get(ENV.presignSeconds), ENV.presignSeconds, PRESIGN_SECONDS_RULE),
+    changeRetentionHours: readNumber(report, get(ENV.changeRetentionHours), ENV.changeRetentionHours, CHANGE_RETENTION_RULE),
     edgeToken: get(ENV.edgeToken),
     trustedProxies: checkTrustedProxies(report, get(ENV.trustedProxies)?.split(',').map((s) => s.trim()).filter((s) => s !== ''), ENV.trustedProxies),
     auth: readBoolean(report, get(ENV.auth), ENV.auth),

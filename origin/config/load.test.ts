@@ -74,7 +74,7 @@ describe('loadConfig without a file', () => {
     expect(warnings).toEqual([])
     expect(config.dataDir).toBe(DATA)
     expect(config.databaseUrl).toBe(`sqlite:${DATA}/meridian.db`)
-    expect(config.origin).toEqual({ host: '127.0.0.1', port: 5000, deleteEnabled: true, publicUrl: null, edgeToken: null, trustedProxies: [], headersTimeoutMs: 30_000, idleTimeoutMs: 120_000, maxConnections: 1_000, manifestConcurrency: 4, manifestBodyBytes: 64 * 1024 * 1024, urlSigningKey: null, presignSeconds: 1200 })
+    expect(config.origin).toEqual({ host: '127.0.0.1', port: 5000, deleteEnabled: true, publicUrl: null, edgeToken: null, trustedProxies: [], headersTimeoutMs: 30_000, idleTimeoutMs: 120_000, maxConnections: 1_000, manifestConcurrency: 4, manifestBodyBytes: 64 * 1024 * 1024, urlSigningKey: null, presignSeconds: 1200, changeRetentionHours: 168 })
     expect(config.preference).toEqual(['us-east', 'eu-west', 'ap-south'])
     expect(config.locations.map((l) => [l.id, l.lat, l.lon])).toEqual([
       ['us-east', 39.0, -77.5],

@@ -61,6 +61,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       manifestBodyBytes: settings.limits.manifestBodyBytes ?? fileOrigin.manifestBodyBytes ?? DEFAULT_ORIGIN.manifestBodyBytes,
       urlSigningKey: settings.urlSigningKey ?? fileOrigin.urlSigningKey ?? DEFAULT_ORIGIN.urlSigningKey,
       presignSeconds: settings.presignSeconds ?? fileOrigin.presignSeconds ?? DEFAULT_ORIGIN.presignSeconds,
+      changeRetentionHours: settings.changeRetentionHours ?? fileOrigin.changeRetentionHours ?? DEFAULT_ORIGIN.changeRetentionHours,
     },
     databaseUrl: databaseUrl ?? defaultDatabaseUrl(dataDir),
     locations,

@@ -10,13 +10,16 @@ import { checkHttpUrl, checkKeys, readBoolean, readMap, readNumber, readString, 
 import { CidrError, parseCidrList } from '../../oci/net/cidr.ts'
 
 const LIMIT_KEYS = ['headersTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'manifestConcurrency', 'manifestBodyBytes'] as const
-const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', 'edgeToken', 'trustedProxies', 'urlSigningKey', 'presignSeconds', ...LIMIT_KEYS] as const
+const ORIGIN_KEYS = ['host', 'port', 'deleteEnabled', 'publicUrl', 'edgeToken', 'trustedProxies', 'urlSigningKey', 'presignSeconds', 'changeRetentionHours', ...LIMIT_KEYS] as const
 
 export type LimitKey = typeof LIMIT_KEYS[number]
 
 export const PORT_RULE = { integer: true, min: 0, max: 65535 }
 
 export const PRESIGN_SECONDS_RULE = { integer: true, min: MIN_PRESIGN_SECONDS, max: MAX_PRESIGN_SECONDS }
+
+/** 0 (keep every change), or at least an hour: the pruning pass runs hourly. */
+export const CHANGE_RETENTION_RULE = { integer: true, min: 0 }
 
 /** Timeouts of at least 100 ms (Node checks them at a tenth of their length); counts from 1. */
 export const LIMIT_RULES: Record<LimitKey, { integer: true; min: number }> = {
@@ -45,6 +48,8 @@ export function readOriginBlock(report: Report, value: unknown): Partial<OriginS
   if (urlSigningKey !== undefined) out.urlSigningKey = urlSigningKey
   const presignSeconds = readNumber(report, map.presignSeconds, 'origin.presignSeconds', PRESIGN_SECONDS_RULE)
   if (presignSeconds !== undefined) out.presignSeconds = presignSeconds
+  const changeRetentionHours = readNumber(report, map.changeRetentionHours, 'origin.changeRetentionHours', CHANGE_RETENTION_RULE)
+  if (changeRetentionHours !== undefined) out.changeRetentionHours = changeRetentionHours
   // A secret: write it as ${MERIDIAN_EDGE_TOKEN} in the file rather than in clear.
   const edgeToken = readString(report, map.edgeToken, 'origin.edgeToken')
   if (edgeToken !== undefined) out.edgeToken = edgeToken

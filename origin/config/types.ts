@@ -86,6 +86,11 @@ export interface OriginSettings {
   urlSigningKey: string | null
   /** Lifetime of presigned and signed URLs, in seconds (storage/presign-lifetime.ts). */
   presignSeconds: number
+  /**
+   * Changes older than this are pruned from the change log, hourly (origin/feed/prune-changes.ts):
+   * an edge that was away longer rebuilds its index from the snapshot. 0 keeps the log whole.
+   */
+  changeRetentionHours: number
 }
 
 export interface AuthConfig {

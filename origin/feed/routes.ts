@@ -51,6 +51,10 @@ export function createFeedRoutes(deps: FeedDeps): Hono {
       await deps.waiters.wait(after, wait * 1000, c.req.raw.signal)
       page = await readChanges(q, after, limit)
     }
+    // Read after the page: a prune that committed before the page was read is seen here, so a page
+    // with a gap (changes above `after` already removed) is never sent as if it were whole.
+    const prunedThrough = await q.prunedThrough()
+    if (after < prunedThrough) throw ociError('NOT_FOUND', { status: 410, message: 'the position is older than this origin\'s change log keeps: rebuild from the snapshot', detail: { after, prunedThrough } })
     // Read after the page, so head >= the page's last seq (it is below next only when the client
     // asked beyond the head: an index built against another database).
     const body: FeedPage = { changes: page.changes, next: page.next, head: await q.head() }

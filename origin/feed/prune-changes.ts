@@ -1,0 +1,34 @@
+// The change log's retention (origin.changeRetentionHours): at start and then hourly, changes older
+// than the retention are removed in batches (db/queries/change-pruning.ts). An edge whose position
+// falls below what was removed is answered 410 by the feed and rebuilds from the snapshot. Several
+// origins sharing a database may all run it: each batch is one transaction and the watermark only
+// rises.
+
+import type { Db } from '../../db/client.ts'
+import { pruneChanges } from '../../db/queries/change-pruning.ts'
+import { describeError, type Logger } from '../log.ts'
+
+/** Runs pruneChanges now and every `intervalMs`, one pass at a time; stop() cuts a pass short. */
+export function startChangePruning(db: Db, log: Logger, options: { retainHours: number; intervalMs?: number }): { stop(): Promise<void> } {
+  const { retainHours, intervalMs = 3_600_000 } = options
+  if (retainHours === 0) return { stop: async () => {} }
+  const stopping = new AbortController()
+  let running: Promise<void> | null = null
+  const run = () => {
+    if (running) return
+    running = pruneChanges(db, { retainMs: retainHours * 3_600_000, signal: stopping.signal })
+      .then((r) => { if (r.removed > 0) log.info('change log pruned', { ...r, retainHours }) })
+      .catch((err: unknown) => log.error('change log pruning failed', { error: describeError(err) }))
+      .finally(() => { running = null })
+  }
+  run()
+  const timer = setInterval(run, intervalMs)
+  timer.unref?.()
+  return {
+    async stop() {
+      clearInterval(timer)
+      stopping.abort()
+      await running
+    },
+  }
+}
