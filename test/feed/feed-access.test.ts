@@ -100,7 +100,9 @@ describe('location.health changes', () => {
   })
 
   it('sends at most one per location per interval, ending on the current state', async () => {
-    let t = 0
+    // Today's clock, not 1970's: the origin prunes changes older than its retention (a week).
+    const base = Date.now()
+    let t = base
     const queries = prepareFeedQueries(origin.db)
     const start = await queries.head()
     let appended = 0
@@ -111,7 +113,7 @@ describe('location.health changes', () => {
     const recorder = createHealthRecorder({ db: origin.db, minIntervalMs: 1000, now: () => t, timers, onAppend: () => { appended++ } })
     try {
       recorder.record('flappy', false)
-      t = 10
+      t = base + 10
       recorder.record('flappy', true)
       recorder.record('flappy', false)
       recorder.record('flappy', true)
@@ -122,7 +124,7 @@ describe('location.health changes', () => {
       expect(await kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }])
       // One timer for flappy's pending flip, due when its interval ends (990 ms after t = 10).
       expect(armed.map((a) => a.ms)).toEqual([990])
-      t = 1000
+      t = base + 1000
       armed[0]!.fn()
       await expect.poll(() => appended, { timeout: 5000 }).toBe(3)
       expect(await kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }, { location: 'flappy', readable: true }])
