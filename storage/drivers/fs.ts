@@ -16,10 +16,11 @@ import { StorageError } from '../engine.ts'
 import type { GetResult, ListPage, ObjectInfo, PutOptions, StorageEngine } from '../engine.ts'
 import { BodyReader } from '../body-reader.ts'
 import { toStorageError } from '../errors.ts'
-import { assertKey, assertPrefix, isValidKey, listLimit, resolveRange } from '../guard.ts'
+import { assertKey, assertPrefix, listLimit, resolveRange } from '../guard.ts'
 import { fileStream, rememberLocalFile } from './fs-read-stream.ts'
 import { writeBody } from './fs-write.ts'
 import { createRootCheck, ROOT_MARKER, type RootMarker } from './fs-root.ts'
+import { createKeyWalks } from './fs-walk.ts'
 import { createBlobUrlSigner, type SigningSecret } from '../signed-url.ts'
 import { digestOfBlobKey } from '../keys.ts'
 
@@ -50,6 +51,8 @@ export function createFsEngine({ location, root, marker, signedUrls }: FsEngineO
   const rootDir = resolve(root)
   const tmpDir = join(rootDir, TMP)
   const markerPath = join(rootDir, ROOT_MARKER)
+  // The driver's own entries beside the keys are never listed.
+  const walks = createKeyWalks({ skip: (relative, name) => relative === '' && (name === TMP || name === ROOT_MARKER) })
   const rootCheck = marker
     ? createRootCheck(location, rootDir, marker, {
       readMarker: () => readFile(markerPath, 'utf8'),
@@ -264,22 +267,17 @@ export function createFsEngine({ location, root, marker, signedUrls }: FsEngineO
       const limit = listLimit(options.limit)
       const cursor = options.cursor
       const base = prefix.slice(0, prefix.lastIndexOf('/') + 1)
-      const found: string[] = []
       try {
         // A foreign or vanished root lists as the location down, not as an empty location.
         await rootCheck?.assert()
-        for await (const key of walk(join(rootDir, base), base, prefix, cursor)) {
-          found.push(key)
-          if (found.length > limit) break
-        }
-        const page = found.slice(0, limit)
+        const { keys: page, more } = await walks.page(join(rootDir, base), base, prefix, cursor, limit)
         const infos = await Promise.all(page.map(async (key): Promise<ObjectInfo | null> => {
           const info = await stat(join(rootDir, key)).catch(() => null)
           return info?.isFile() ? { key, size: info.size, modified: info.mtime } : null
         }))
         return {
           keys: infos.filter((info): info is ObjectInfo => info !== null),
-          cursor: found.length > limit ? page[page.length - 1] : null,
+          cursor: more ? page[page.length - 1]! : null,
         }
       } catch (err) {
         throw fail(err, `list ${prefix}`)
@@ -429,35 +427,6 @@ export function createFsEngine({ location, root, marker, signedUrls }: FsEngineO
     }
   }
   return engine
-}
-
-/**
- * Keys under `dirPath` (whose key prefix is `relative`) that start with `prefix` and sort after
- * `cursor`, in lexical order of the whole key. Entries are ordered as `name` for files and
- * `name/` for directories, because that is where their keys sort: 'a-c' < 'a/b' < 'a0'.
- */
-async function* walk(dirPath: string, relative: string, prefix: string, cursor: string | undefined): AsyncGenerator<string> {
-  let entries
-  try {
-    entries = await readdir(dirPath, { withFileTypes: true })
-  } catch (err) {
-    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return
-    throw err
-  }
-  const sorted = entries
-    .filter((entry) => !(relative === '' && (entry.name === TMP || entry.name === ROOT_MARKER)) && (entry.isFile() || entry.isDirectory()))
-    .map((entry) => ({ entry, sortKey: relative + entry.name + (entry.isDirectory() ? '/' : '') }))
-    .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
-  for (const { entry, sortKey } of sorted) {
-    if (entry.isDirectory()) {
-      // Skip subtrees the prefix rules out, and those wholly at or before the cursor.
-      if (!sortKey.startsWith(prefix) && !prefix.startsWith(sortKey)) continue
-      if (cursor !== undefined && cursor > sortKey && !cursor.startsWith(sortKey)) continue
-      yield* walk(join(dirPath, entry.name), sortKey, prefix, cursor)
-    } else if (sortKey.startsWith(prefix) && (cursor === undefined || sortKey > cursor) && isValidKey(sortKey)) {
-      yield sortKey
-    }
-  }
 }
 
 /** Makes a rename durable: the new directory entry survives a crash once this returns. */
