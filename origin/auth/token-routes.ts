@@ -16,7 +16,7 @@ import { ociError, isOciError, renderError } from '../../oci/errors.ts'
 import { formatScope, parseScopes } from '../../oci/auth/scope.ts'
 import { JWKS_PATH, TOKEN_PATH, type Access, type AuthSettings } from '../../oci/auth/types.ts'
 import { describeError, silentLogger, type Logger } from '../../storage/log.ts'
-import { verifySecret } from './passwords.ts'
+import { createSecretVerifier, type SecretVerifier } from './verified-secrets.ts'
 import { grantedAccess } from './grants.ts'
 import { createLoginLimiter, type LoginLimiter } from './login-limit.ts'
 import type { KeyStore } from './signing-keys.ts'
@@ -29,6 +29,8 @@ export interface TokenRouteDeps {
   tokenSeconds?: number
   log?: Logger
   limiter?: LoginLimiter
+  /** Checks secrets against stored hashes, remembering recent successes (verified-secrets.ts). */
+  verifier?: SecretVerifier
   /** ms */
   now?: () => number
   /** The client's address for the failed-login limit; default the socket's peer (Node). Behind a proxy, pass the trusted one. */
@@ -92,6 +94,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 export function createTokenRoutes(deps: TokenRouteDeps): Hono {
   const { db, keys, settings, log = silentLogger, now = Date.now, address = socketAddress } = deps
   const limiter = deps.limiter ?? createLoginLimiter({ now })
+  const verifier = deps.verifier ?? createSecretVerifier()
   const tokenSeconds = Math.max(60, Math.floor(deps.tokenSeconds ?? 300))
   const app = new Hono()
 
@@ -113,8 +116,9 @@ export function createTokenRoutes(deps: TokenRouteDeps): Hono {
     }
     const valid = username.length <= MAX_NAME && password.length <= MAX_SECRET
     const account = valid ? await accountByName(db, username) : null
-    // Always one hash, account or not: the time taken says nothing about which names exist.
-    const ok = valid && await verifySecret(password, account?.secretHash ?? null)
+    // Always one hash, account or not: the time taken says nothing about which names exist. Only a
+    // secret that verified in the last minutes (verified-secrets.ts) answers sooner, to its owner.
+    const ok = valid && await verifier.verify(password, account?.secretHash ?? null)
     if (!ok || !account) {
       limiter.failed(username, from)
       // The name only when it is an account's: a password typed into the name field stays out of the log.
