@@ -5,29 +5,17 @@
 import type { Db } from '../../db/client.ts'
 import { deleteExpiredRefreshTokens } from '../../db/queries/refresh-tokens.ts'
 import { deleteExpiredSigningKeys } from '../../db/queries/signing-keys.ts'
-import { describeError, type Logger } from '../log.ts'
+import type { Logger } from '../log.ts'
+import { runPeriodically } from '../periodic.ts'
 
 export async function pruneAuthRecords(db: Db, now = Date.now()): Promise<{ refreshTokens: number; signingKeys: number }> {
   return { refreshTokens: await deleteExpiredRefreshTokens(db, now), signingKeys: await deleteExpiredSigningKeys(db, now) }
 }
 
-/** One pass at a time; stop() waits for a running one (the database closes after it). */
+/** At start and every `intervalMs`, one pass at a time; stop() waits for a running one (the database closes after it). */
 export function startAuthHousekeeping(db: Db, log: Logger, intervalMs = 3_600_000): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null
-  const run = () => {
-    if (running) return
-    running = pruneAuthRecords(db)
-      .then((removed) => { if (removed.refreshTokens + removed.signingKeys > 0) log.info('expired access records removed', removed) })
-      .catch((err: unknown) => log.error('access record cleanup failed', { error: describeError(err) }))
-      .finally(() => { running = null })
-  }
-  run()
-  const timer = setInterval(run, intervalMs)
-  timer.unref?.()
-  return {
-    async stop() {
-      clearInterval(timer)
-      await running
-    },
-  }
+  return runPeriodically('access record cleanup', log, intervalMs, async () => {
+    const removed = await pruneAuthRecords(db)
+    if (removed.refreshTokens + removed.signingKeys > 0) log.info('expired access records removed', removed)
+  })
 }

@@ -6,29 +6,15 @@
 
 import type { Db } from '../../db/client.ts'
 import { pruneChanges } from '../../db/queries/change-pruning.ts'
-import { describeError, type Logger } from '../log.ts'
+import type { Logger } from '../log.ts'
+import { runPeriodically } from '../periodic.ts'
 
-/** Runs pruneChanges now and every `intervalMs`, one pass at a time; stop() cuts a pass short. */
+/** Runs pruneChanges now and every `intervalMs` (runPeriodically); stop() cuts a pass short. */
 export function startChangePruning(db: Db, log: Logger, options: { retainHours: number; intervalMs?: number }): { stop(): Promise<void> } {
   const { retainHours, intervalMs = 3_600_000 } = options
   if (retainHours === 0) return { stop: async () => {} }
-  const stopping = new AbortController()
-  let running: Promise<void> | null = null
-  const run = () => {
-    if (running) return
-    running = pruneChanges(db, { retainMs: retainHours * 3_600_000, signal: stopping.signal })
-      .then((r) => { if (r.removed > 0) log.info('change log pruned', { ...r, retainHours }) })
-      .catch((err: unknown) => log.error('change log pruning failed', { error: describeError(err) }))
-      .finally(() => { running = null })
-  }
-  run()
-  const timer = setInterval(run, intervalMs)
-  timer.unref?.()
-  return {
-    async stop() {
-      clearInterval(timer)
-      stopping.abort()
-      await running
-    },
-  }
+  return runPeriodically('change log pruning', log, intervalMs, async (signal) => {
+    const r = await pruneChanges(db, { retainMs: retainHours * 3_600_000, signal })
+    if (r.removed > 0) log.info('change log pruned', { ...r, retainHours })
+  })
 }
