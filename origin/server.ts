@@ -21,7 +21,7 @@ import { createAdminRoutes } from './routes/admin.ts'
 import { SIGNED_BLOB_PATH, createSignedBlobRoutes } from './routes/signed-blobs.ts'
 import { resolveUrlSigningKey } from './url-signing-key.ts'
 import { startUploadCleanup } from './uploads/cleanup.ts'
-import { startChangePruning } from './feed/prune-changes.ts'
+import { startRetention } from './retention.ts'
 import { tempGraceFor } from './uploads/sweep-temporary.ts'
 import { withIncomingBody } from './uploads/request-body.ts'
 import { sendLocalFile } from './send-file.ts'
@@ -192,8 +192,8 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
     lease: createLease(db, 'upload-cleanup', owner, 2 * 3_600_000 + 60_000),
   })
   const authHousekeeping = keys ? startAuthHousekeeping(db, log) : null
-  // The change log keeps origin.changeRetentionHours (a week); older changes go, hourly.
-  const changePruning = startChangePruning(db, log, { retainHours: config.origin.changeRetentionHours })
+  // The change log and finished jobs are kept a week (by default); older rows go, hourly.
+  const retention = startRetention(db, log, { changeRetentionHours: config.origin.changeRetentionHours, jobRetentionHours: config.replication.jobRetentionHours })
   // The reconciler runs beside a worker (here, or in npm run worker), one per deployment.
   const reconciler = runWorker
     ? startReconciler(db, policy.targetsFor, {
@@ -209,7 +209,7 @@ export async function startOriginServer(config: MeridianConfig, options: StartOp
       await Promise.all(stopListening.map((stop) => stop()))
       await reconciler?.stop()
       await authHousekeeping?.stop()
-      await changePruning.stop()
+      await retention.stop()
       await uploadCleanup.stop()
       await worker?.stop()
       await policy.close()

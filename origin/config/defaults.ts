@@ -39,6 +39,8 @@ export const DEFAULT_REPLICATION: ReplicationConfig = {
   // 5 minutes: a location that is down for an hour is retried about a dozen times, not thousands.
   backoffMaxMs: 300_000,
   reconcileIntervalSeconds: 60,
+  // A week of finished jobs: the admin API's job list and lag figures; older ones only take space.
+  jobRetentionHours: 168,
 }
 
 // Access control is on unless switched off (MERIDIAN_AUTH=off): deny by default.

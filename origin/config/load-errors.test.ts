@@ -194,7 +194,7 @@ replication: { concurrency: 0, backoffBaseMs: 1000, backoffMaxMs: 10, workers: 3
       'origin.tls: unknown key (expected one of: host, port, deleteEnabled, publicUrl, edgeToken, trustedProxies, urlSigningKey, presignSeconds, changeRetentionHours, headersTimeoutMs, idleTimeoutMs, maxConnections, manifestConcurrency, manifestBodyBytes)',
       'origin.port: expected an integer, got 5000.5',
       'origin.publicUrl: expected an http(s) URL without query or fragment, got "https://r.example.com/?x=1"',
-      'replication.workers: unknown key (expected one of: enabled, workerInProcess, maxAttempts, concurrency, leaseSeconds, backoffBaseMs, backoffMaxMs, reconcileIntervalSeconds)',
+      'replication.workers: unknown key (expected one of: enabled, workerInProcess, maxAttempts, concurrency, leaseSeconds, backoffBaseMs, backoffMaxMs, reconcileIntervalSeconds, jobRetentionHours)',
       'replication.enabled: expected true or false, got "sometimes"',
       'replication.concurrency: must be >= 1, got 0',
       'replication.backoffMaxMs: must be >= backoffBaseMs (1000), got 10',

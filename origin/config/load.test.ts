@@ -86,7 +86,7 @@ describe('loadConfig without a file', () => {
     }
     expect(config.replication).toEqual({
       enabled: true, workerInProcess: true, maxAttempts: 8, concurrency: 4, leaseSeconds: 60,
-      backoffBaseMs: 500, backoffMaxMs: 300000, reconcileIntervalSeconds: 60,
+      backoffBaseMs: 500, backoffMaxMs: 300000, reconcileIntervalSeconds: 60, jobRetentionHours: 168,
     })
   })
 

@@ -5,7 +5,7 @@ import { at, problem, type Report } from './report.ts'
 import { checkKeys, readBoolean, readMap, readNumber } from './read-values.ts'
 
 const COUNTS = ['maxAttempts', 'concurrency', 'leaseSeconds', 'backoffBaseMs', 'backoffMaxMs', 'reconcileIntervalSeconds'] as const
-const REPLICATION_KEYS = ['enabled', 'workerInProcess', ...COUNTS] as const
+const REPLICATION_KEYS = ['enabled', 'workerInProcess', ...COUNTS, 'jobRetentionHours'] as const
 
 export function readReplication(report: Report, value: unknown, defaults: ReplicationConfig): ReplicationConfig {
   const out = { ...defaults }
@@ -17,6 +17,7 @@ export function readReplication(report: Report, value: unknown, defaults: Replic
   for (const key of COUNTS) {
     out[key] = readNumber(report, map[key], at('replication', key), { integer: true, min: 1 }) ?? out[key]
   }
+  out.jobRetentionHours = readNumber(report, map.jobRetentionHours, 'replication.jobRetentionHours', { integer: true, min: 0 }) ?? out.jobRetentionHours
   if (out.backoffMaxMs < out.backoffBaseMs) {
     problem(report, 'replication.backoffMaxMs', `must be >= backoffBaseMs (${out.backoffBaseMs}), got ${out.backoffMaxMs}`)
   }

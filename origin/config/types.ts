@@ -51,6 +51,8 @@ export interface ReplicationConfig {
   backoffMaxMs: number
   /** How often the reconciler looks for blobs whose placements fall short of policy. */
   reconcileIntervalSeconds: number
+  /** Hours a finished (done) job is kept for the admin API before it is pruned; 0 keeps them all. */
+  jobRetentionHours: number
 }
 
 export interface OriginSettings {

@@ -8,8 +8,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../origin/config/load.ts'
 import { changesPrunedThrough, pruneChanges } from '../../db/queries/change-pruning.ts'
-import { startChangePruning } from '../../origin/feed/prune-changes.ts'
+import { startRetention } from '../../origin/retention.ts'
 import { appendChange } from '../../db/queries/changes.ts'
+import { commitBlob } from '../../db/queries/blobs.ts'
+import { claimDueJobs, completeJob, jobsOf } from '../../db/queries/replication.ts'
 import { silentLogger } from '../../origin/log.ts'
 import { FEED_PATH } from '../../oci/pull/feed.ts'
 import { createSqlIndex } from '../../edge/index/sql-index.ts'
@@ -80,12 +82,28 @@ describe('the pruning timer', () => {
     try {
       const old = Date.now() - 3 * DAY
       for (let i = 0; i < 3; i++) await appendChange(t.db, 'tag.set', 'r', { tag: `t${i}` }, old)
-      const off = startChangePruning(t.db, silentLogger, { retainHours: 0 })
+      const off = startRetention(t.db, silentLogger, { changeRetentionHours: 0, jobRetentionHours: 0 })
       await off.stop()
       expect(await changesPrunedThrough(t.db)).toBe(0)
-      const on = startChangePruning(t.db, silentLogger, { retainHours: 24 })
+      const on = startRetention(t.db, silentLogger, { changeRetentionHours: 24, jobRetentionHours: 0 })
       await on.stop() // waits for the pass it started
       expect(await changesPrunedThrough(t.db)).toBeGreaterThan(0)
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('prunes finished replication jobs older than their retention, in the same pass', async () => {
+    const t = await openTestDatabase('meridian-prune-jobs-')
+    try {
+      const old = Date.now() - 3 * DAY
+      const D = `sha256:${'ab'.repeat(32)}`
+      await commitBlob(t.db, { repository: 'team/app', digest: D, size: 5, location: 'us', targetsFor: () => ['us', 'eu'], now: old })
+      const [job] = await claimDueJobs(t.db, { owner: 'w', limit: 1, leaseMs: 60_000, now: old })
+      await completeJob(t.db, job!, { size: 5, source: 'us', now: old })
+      const pass = startRetention(t.db, silentLogger, { changeRetentionHours: 0, jobRetentionHours: 24 })
+      await pass.stop()
+      expect(await jobsOf(t.db, D)).toEqual([])
     } finally {
       await t.close()
     }
@@ -98,6 +116,7 @@ describe('the pruning timer', () => {
       expect(loadConfig({ MERIDIAN_DATA_DIR: dir, MERIDIAN_CHANGE_RETENTION_HOURS: '0' }).config.origin.changeRetentionHours).toBe(0)
       expect(() => loadConfig({ MERIDIAN_DATA_DIR: dir, MERIDIAN_CHANGE_RETENTION_HOURS: '1.5' })).toThrow(/MERIDIAN_CHANGE_RETENTION_HOURS/)
       expect(() => loadConfig({ MERIDIAN_DATA_DIR: dir, MERIDIAN_CHANGE_RETENTION_HOURS: '-1' })).toThrow(/MERIDIAN_CHANGE_RETENTION_HOURS/)
+      expect(loadConfig({ MERIDIAN_DATA_DIR: dir }).config.replication.jobRetentionHours).toBe(168)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -31,7 +31,7 @@ const IDS = ['us', 'eu', 'ap']
 const BLOBS = 30
 const CONFIG: ReplicationConfig = {
   enabled: true, workerInProcess: true, maxAttempts: 5, concurrency: 1, leaseSeconds: 60,
-  backoffBaseMs: 10, backoffMaxMs: 10, reconcileIntervalSeconds: 60,
+  backoffBaseMs: 10, backoffMaxMs: 10, reconcileIntervalSeconds: 60, jobRetentionHours: 168,
 }
 
 /** Counts what `db` sends from now on: statements alone, transactions, statements in them. */
