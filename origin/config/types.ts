@@ -89,7 +89,7 @@ export interface OriginSettings {
   /** Lifetime of presigned and signed URLs, in seconds (storage/presign-lifetime.ts). */
   presignSeconds: number
   /**
-   * Changes older than this are pruned from the change log, hourly (origin/feed/prune-changes.ts):
+   * Changes older than this are pruned from the change log, hourly (origin/retention.ts):
    * an edge that was away longer rebuilds its index from the snapshot. 0 keeps the log whole.
    */
   changeRetentionHours: number
