@@ -83,10 +83,17 @@ export function dropStaging(): string[] {
   return DATA_TABLES.map((t) => `DROP TABLE IF EXISTS ${stagingName(t)}`)
 }
 
-/** Replaces the live tables' rows with the staged ones; run in the same batch as the meta update. */
+/**
+ * Replaces the live tables' rows with the staged ones; run in the same batch as the meta update.
+ * The origin's location.health hints go too: a snapshot carries none, and the flip that ended a
+ * hint may be in the part of the log the rebuild skipped (pruned, README "Change feed"), so a kept
+ * "down" could outlive the outage for good. The edge's own failure tracking covers a location
+ * still down, and the next flip in the feed sets the hint again.
+ */
 export function swapStaging(): string[] {
   return [
     ...DATA_TABLES.flatMap((t) => [`DELETE FROM ${t}`, `INSERT INTO ${t} SELECT * FROM ${stagingName(t)}`]),
+    'DELETE FROM location_health',
     ...dropStaging(),
   ]
 }

@@ -3,7 +3,7 @@
 
 import { Hono } from 'hono'
 import type { Db } from '../../db/client.ts'
-import { prepareFeedQueries } from '../../db/queries/feed.ts'
+import { prepareFeedQueries, type FeedQueries } from '../../db/queries/feed.ts'
 import { ociError } from '../../oci/errors.ts'
 import { FEED_PATH, SNAPSHOT_PATH, type FeedPage } from '../../oci/pull/feed.ts'
 import type { ChangeWaiters } from './change-waiters.ts'
@@ -19,6 +19,8 @@ export interface FeedDeps extends EdgeCredentialOptions {
   db: Db
   /** Shared with whatever appends changes in this process, so a long poll wakes at once. */
   waiters: ChangeWaiters
+  /** The prepared queries (default prepareFeedQueries(db)); tests wrap them to time a race. */
+  queries?: FeedQueries
 }
 
 /** A query number within [min, max], or `fallback` when absent; anything else is a 400. */
@@ -33,7 +35,7 @@ function numberParam(value: string | undefined, name: string, rule: { min: numbe
 
 export function createFeedRoutes(deps: FeedDeps): Hono {
   const app = new Hono()
-  const q = prepareFeedQueries(deps.db)
+  const q = deps.queries ?? prepareFeedQueries(deps.db)
   const credential = requireEdgeCredential(deps)
   app.use(FEED_PATH, credential)
   app.use(SNAPSHOT_PATH, credential)

@@ -21,6 +21,11 @@ import { openTestDatabase } from '../helpers/test-database.ts'
 import { startTestOrigin, type TestOrigin } from '../helpers/origin.ts'
 import { pushImage, uniqueName } from '../helpers/registry-client.ts'
 import { feedPage } from './feed-model.ts'
+import { Hono } from 'hono'
+import { prepareFeedQueries, type FeedQueries } from '../../db/queries/feed.ts'
+import { createFeedRoutes } from '../../origin/feed/routes.ts'
+import { createChangeWaiters } from '../../origin/feed/change-waiters.ts'
+import { renderError } from '../../oci/errors.ts'
 
 const DAY = 24 * 3_600_000
 
@@ -41,16 +46,33 @@ describe('a pruned change log', () => {
     const res = await fetch(`${origin.url}${FEED_PATH}?after=0`)
     expect(res.status).toBe(410)
     expect((await res.json()).errors[0].message).toMatch(/older than this origin's change log keeps: rebuild from the snapshot/)
-    // A long poll at an old position is answered at once, not after its wait.
-    const started = performance.now()
     const polled = await fetch(`${origin.url}${FEED_PATH}?after=${changes.at(-3)!.seq}&wait=5`)
     expect(polled.status).toBe(410)
     await polled.body?.cancel()
-    expect(performance.now() - started).toBeLessThan(4000)
 
     const page = await feedPage(origin.url, `after=${pruned.through}`)
     expect(page.changes.map((c) => c.seq)).toEqual([head])
     expect((await feedPage(origin.url, `after=${head}`)).changes).toEqual([])
+  })
+
+  it('answers 410 when a prune commits while the page is read, never the page with its gap', async () => {
+    await pushImage(origin.url, uniqueName('race'), 'v1')
+    const real = prepareFeedQueries(origin.db)
+    const { changes } = await feedPage(origin.url, `after=${await real.prunedThrough()}&limit=5000`)
+    // The page is read, then a prune past it commits before the route looks at the watermark.
+    const queries: FeedQueries = {
+      ...real,
+      changesAfter: async (after, limit) => {
+        const rows = await real.changesAfter(after, limit)
+        await pruneChanges(origin.db, { retainMs: 7 * DAY, now: Date.now() + 10 * DAY })
+        return rows
+      },
+    }
+    const app = new Hono()
+    app.route('/', createFeedRoutes({ db: origin.db, queries, token: null, openWithoutToken: () => true, waiters: createChangeWaiters({ readHead: real.head }) }))
+    app.onError((err) => renderError(err))
+    const res = await app.request(`${FEED_PATH}?after=${changes[0]!.seq}`)
+    expect(res.status).toBe(410)
   })
 
   it('sends an edge that was away too long to the snapshot, and its index then serves what the origin holds', async () => {
@@ -59,9 +81,13 @@ describe('a pruned change log', () => {
     const first = uniqueName('away')
     await pushImage(origin.url, first, 'v1')
     expect((await sync()).bootstrapped).toBe(true)
+    await appendChange(origin.db, 'location.health', null, { location: 'flaky', readable: false })
+    await sync()
+    expect(await index.locationHealth()).toMatchObject([{ location: 'flaky', readable: false }])
     const behind = await index.position()
 
-    // While the edge is away: a new image, and a prune past the edge's position.
+    // While the edge is away: the location recovers, a new image, and a prune past the edge's position.
+    await appendChange(origin.db, 'location.health', null, { location: 'flaky', readable: true })
     const second = uniqueName('away')
     const pushed = await pushImage(origin.url, second, 'v2')
     await pruneChanges(origin.db, { retainMs: 7 * DAY, now: Date.now() + 10 * DAY })
@@ -73,6 +99,8 @@ describe('a pruned change log', () => {
     expect(await index.tags(second, { n: 10, last: null })).toEqual(['v2'])
     // The manifest's own change was pruned: only the snapshot can have brought it.
     expect((await index.manifest(second, { kind: 'tag', tag: 'v2' }))?.digest).toBe(pushed.digest)
+    // The recovery was pruned too: the rebuild forgets the stale "down" rather than keep it for good.
+    expect((await index.locationHealth()).filter((h) => !h.readable)).toEqual([])
   })
 })
 
