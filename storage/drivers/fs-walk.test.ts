@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createKeyWalks, IDLE_MS } from './fs-walk.ts'
 import { createFsEngine } from './fs.ts'
 
@@ -71,6 +71,23 @@ describe('paged fs listing', () => {
     const third = await other.page(join(root, 'blobs/'), 'blobs/', 'blobs/', second.keys.at(-1), 200)
     expect([...first.keys, ...second.keys, ...third.keys]).toEqual(expected)
     expect(third.more).toBe(false)
+  })
+
+  it('drops a kept walk after IDLE_MS even when no other listing comes (a pass stopped half-way)', async () => {
+    writeKeys(100, 1)
+    const io = counted()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      // The clock the lazy check reads never moves: only the timer can drop the walk.
+      const walks = createKeyWalks({ skip: () => false, read: io.read, now: () => 0 })
+      const first = await walks.page(join(root, 'blobs/'), 'blobs/', 'blobs/', undefined, 10)
+      vi.advanceTimersByTime(IDLE_MS + 1)
+      const before = io.reads()
+      await walks.page(join(root, 'blobs/'), 'blobs/', 'blobs/', first.keys.at(-1), 10)
+      expect(io.reads() - before).toBe(2) // walked afresh
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('keeps a bounded number of walks: listings abandoned half-way do not pile up', async () => {

@@ -22,6 +22,8 @@ interface Kept {
   /** The key the walk found past the page it ended: the next page's first. */
   next: string
   at: number
+  /** Drops it after IDLE_MS even if no other listing comes (a pass stopped half-way). */
+  timer: ReturnType<typeof setTimeout>
 }
 
 export interface KeyWalks {
@@ -52,6 +54,7 @@ export function createKeyWalks(options: KeyWalksOptions): KeyWalks {
     const entry = kept.get(key)
     if (!entry) return
     kept.delete(key)
+    clearTimeout(entry.timer)
     void entry.walker.return(undefined).catch(() => {})
   }
 
@@ -59,7 +62,10 @@ export function createKeyWalks(options: KeyWalksOptions): KeyWalks {
     async page(dir, base, prefix, cursor, limit) {
       for (const [key, entry] of kept) if (now() - entry.at > IDLE_MS) drop(key)
       const resumed = cursor === undefined ? undefined : kept.get(id(prefix, cursor))
-      if (resumed) kept.delete(id(prefix, cursor!))
+      if (resumed) {
+        kept.delete(id(prefix, cursor!))
+        clearTimeout(resumed.timer)
+      }
       const walker = resumed?.walker ?? walk(dir, base, prefix, cursor, skip, read)
       const keys: string[] = resumed ? [resumed.next] : []
       try {
@@ -68,8 +74,12 @@ export function createKeyWalks(options: KeyWalksOptions): KeyWalks {
           if (step.done) return { keys, more: false }
           if (keys.length === limit) {
             // One key past the page: there is more. Keep the walk for the page after this one.
+            const key = id(prefix, keys[keys.length - 1]!)
+            drop(key) // another listing that ended on the same key: this one replaces it
             if (kept.size >= MAX_KEPT) drop(kept.keys().next().value!)
-            kept.set(id(prefix, keys[keys.length - 1]!), { walker, next: step.value, at: now() })
+            const timer = setTimeout(() => drop(key), IDLE_MS)
+            timer.unref?.()
+            kept.set(key, { walker, next: step.value, at: now(), timer })
             return { keys, more: true }
           }
           keys.push(step.value)
