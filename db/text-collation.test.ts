@@ -14,7 +14,7 @@ describe.skipIf(testDatabaseKind() !== 'postgres')('PostgreSQL text columns', ()
       const columns = await t.db.$all<{ column: string; collation: string | null }>(sql`
         select table_name || '.' || column_name as "column", collation_name as "collation"
         from information_schema.columns
-        where table_schema = current_schema() and data_type = 'text' and table_name not like '\_\_drizzle%'
+        where table_schema = current_schema() and data_type in ('text', 'character varying', 'character') and table_name not like '\_\_drizzle%'
         order by 1`)
       expect(columns.length).toBeGreaterThan(20)
       expect(columns.filter((c) => c.collation !== 'C')).toEqual([])

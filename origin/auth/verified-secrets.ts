@@ -1,4 +1,4 @@
-// A short memory of secrets already verified. Every password grant costs a scrypt (~0.2 s of one
+// A short memory of secrets already verified. Every password grant costs a scrypt (~0.25 s of one
 // core, passwords.ts), and clients ask for a token per pull: a CI fleet pulling with one robot
 // account would hold the token endpoint to a few grants per second per core. A secret that just
 // verified against a stored hash is remembered for `ttlMs`, as an HMAC under a key made at start

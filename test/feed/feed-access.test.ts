@@ -100,9 +100,7 @@ describe('location.health changes', () => {
   })
 
   it('sends at most one per location per interval, ending on the current state', async () => {
-    // Today's clock, not 1970's: the origin prunes changes older than its retention (a week).
-    const base = Date.now()
-    let t = base
+    let t = 0
     const queries = prepareFeedQueries(origin.db)
     const start = await queries.head()
     let appended = 0
@@ -113,7 +111,7 @@ describe('location.health changes', () => {
     const recorder = createHealthRecorder({ db: origin.db, minIntervalMs: 1000, now: () => t, timers, onAppend: () => { appended++ } })
     try {
       recorder.record('flappy', false)
-      t = base + 10
+      t = 10
       recorder.record('flappy', true)
       recorder.record('flappy', false)
       recorder.record('flappy', true)
@@ -124,10 +122,41 @@ describe('location.health changes', () => {
       expect(await kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }])
       // One timer for flappy's pending flip, due when its interval ends (990 ms after t = 10).
       expect(armed.map((a) => a.ms)).toEqual([990])
-      t = base + 1000
+      t = 1000
       armed[0]!.fn()
       await expect.poll(() => appended, { timeout: 5000 }).toBe(3)
       expect(await kinds()).toEqual([{ location: 'flappy', readable: false }, { location: 'steady', readable: false }, { location: 'flappy', readable: true }])
+    } finally {
+      recorder.close()
+    }
+  })
+
+  it('appends in the order it sent, even when the first append is the slower one', async () => {
+    const queries = prepareFeedQueries(origin.db)
+    const start = await queries.head()
+    // The real database, but the first append's transaction starts 200 ms late: sent concurrently,
+    // the second would commit first (as two pooled PostgreSQL connections may).
+    let delayed = false
+    const db = new Proxy(origin.db, {
+      get(target, prop, receiver) {
+        if (prop !== 'transaction') return Reflect.get(target, prop, receiver)
+        return async (fn: Parameters<typeof target.transaction>[0]) => {
+          if (!delayed) {
+            delayed = true
+            await new Promise((resolve) => setTimeout(resolve, 200))
+          }
+          return target.transaction(fn)
+        }
+      },
+    })
+    let appended = 0
+    const recorder = createHealthRecorder({ db, onAppend: () => { appended++ } })
+    try {
+      recorder.record('first', false)
+      recorder.record('second', false)
+      await expect.poll(() => appended, { timeout: 5000 }).toBe(2)
+      const locations = (await queries.changesAfter(start, 100)).filter((r) => r.kind === 'location.health').map((r) => (JSON.parse(r.payload) as { location: string }).location)
+      expect(locations).toEqual(['first', 'second'])
     } finally {
       recorder.close()
     }
