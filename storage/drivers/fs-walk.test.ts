@@ -67,7 +67,7 @@ describe('paged fs listing', () => {
     // blobs/ and blobs/00/ twice (the kept walk was dropped), then blobs/01/ for the key past the page.
     expect(io.reads()).toBe(5)
     // A cursor from another process (a fresh walker) continues where the page ended.
-    const other = createKeyWalks({ skip: () => false })
+    const other = createKeyWalks({ skip: () => false, read: counted().read })
     const third = await other.page(join(root, 'blobs/'), 'blobs/', 'blobs/', second.keys.at(-1), 200)
     expect([...first.keys, ...second.keys, ...third.keys]).toEqual(expected)
     expect(third.more).toBe(false)

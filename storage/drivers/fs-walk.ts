@@ -7,9 +7,6 @@
 // whose cursor is not kept (another process, an evicted walk) walks afresh, as before, with the
 // same result.
 
-import type { Dirent } from 'node:fs'
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import { isValidKey } from '../guard.ts'
 
 /** Walks kept at once, per location: a listing in progress each (gc, the orphan sweeps). */
@@ -34,19 +31,21 @@ export interface KeyWalks {
   page(dir: string, base: string, prefix: string, cursor: string | undefined, limit: number): Promise<{ keys: string[]; more: boolean }>
 }
 
-type ReadDir = (path: string) => Promise<Dirent[]>
-const readEntries: ReadDir = (path) => readdir(path, { withFileTypes: true })
+/** What a directory read gives (node:fs Dirent's shape): this file stays free of Node imports. */
+export interface DirEntry { name: string; isFile(): boolean; isDirectory(): boolean }
+/** readdir(path, { withFileTypes: true }); ENOENT/ENOTDIR read as an empty directory. */
+export type ReadDir = (path: string) => Promise<DirEntry[]>
 
 export interface KeyWalksOptions {
   /** Entries that are not keys (the fs driver's .tmp and root marker). */
   skip: (relative: string, name: string) => boolean
-  /** Tests: their clock, and a readdir that counts. */
+  read: ReadDir
+  /** Tests: their clock. */
   now?: () => number
-  read?: ReadDir
 }
 
 export function createKeyWalks(options: KeyWalksOptions): KeyWalks {
-  const { skip, now = Date.now, read = readEntries } = options
+  const { skip, now = Date.now, read } = options
   const kept = new Map<string, Kept>()
   const id = (prefix: string, cursor: string) => `${prefix}\0${cursor}`
 
@@ -102,7 +101,7 @@ async function* walk(dirPath: string, relative: string, prefix: string, cursor: 
   try {
     entries = await read(dirPath)
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
+    const code = (err as { code?: unknown } | null)?.code
     if (code === 'ENOENT' || code === 'ENOTDIR') return
     throw err
   }
@@ -115,7 +114,7 @@ async function* walk(dirPath: string, relative: string, prefix: string, cursor: 
       // Skip subtrees the prefix rules out, and those wholly at or before the cursor.
       if (!sortKey.startsWith(prefix) && !prefix.startsWith(sortKey)) continue
       if (cursor !== undefined && cursor > sortKey && !cursor.startsWith(sortKey)) continue
-      yield* walk(join(dirPath, entry.name), sortKey, prefix, cursor, skip, read)
+      yield* walk(`${dirPath.replace(/\/+$/, '')}/${entry.name}`, sortKey, prefix, cursor, skip, read)
     } else if (sortKey.startsWith(prefix) && (cursor === undefined || sortKey > cursor) && isValidKey(sortKey)) {
       yield sortKey
     }

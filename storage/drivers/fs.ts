@@ -52,7 +52,10 @@ export function createFsEngine({ location, root, marker, signedUrls }: FsEngineO
   const tmpDir = join(rootDir, TMP)
   const markerPath = join(rootDir, ROOT_MARKER)
   // The driver's own entries beside the keys are never listed.
-  const walks = createKeyWalks({ skip: (relative, name) => relative === '' && (name === TMP || name === ROOT_MARKER) })
+  const walks = createKeyWalks({
+    skip: (relative, name) => relative === '' && (name === TMP || name === ROOT_MARKER),
+    read: (path) => readdir(path, { withFileTypes: true }),
+  })
   const rootCheck = marker
     ? createRootCheck(location, rootDir, marker, {
       readMarker: () => readFile(markerPath, 'utf8'),
