@@ -1,19 +1,4 @@
 import { defineConfig } from 'vitest/config'
-import { BaseSequencer, type TestSpecification } from 'vitest/node'
-
-/**
- * Vitest runs the files that took longest last time first; a skipped soak (test/soak without
- * MERIDIAN_SOAK=1) took no time, so a pass that turns it on would start it last and wait ~55 s for
- * it alone. Started first, its 30 s idle spell overlaps the other files (CI runs it in Node 24's pass).
- */
-class SoakFirst extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const sorted = await super.sort(files)
-    if (process.env.MERIDIAN_SOAK !== '1') return sorted
-    const soak = (f: TestSpecification) => f.moduleId.includes('/test/soak/')
-    return [...sorted.filter(soak), ...sorted.filter((f) => !soak(f))]
-  }
-}
 
 export default defineConfig({
   test: {
@@ -29,7 +14,6 @@ export default defineConfig({
     // it cost each test file ~2 s there. Pre-bundled once per run (node_modules/.vite), it costs
     // a fraction: 4 API test files' import time 12.5 s → 4.5 s on Node 24 (Node 20 unchanged).
     deps: { optimizer: { ssr: { enabled: true, include: ['drizzle-orm', 'drizzle-orm/*'] } } },
-    sequence: { sequencer: SoakFirst },
     pool: 'forks',
     // 2 cores: two files at once keeps the e2e suites from starving each other.
     maxWorkers: 2,
