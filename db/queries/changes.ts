@@ -21,6 +21,11 @@ export type ChangeKind =
  * then takes this lock (held until the commit ends), inserts them (taking seqs) and commits. Only
  * that last moment is serial, not the transactions. Lock, NOTIFY and insert are one statement
  * (FLUSH_CHANGES), so the serial moment is one round trip and the commit.
+ *
+ * A second user: a replication completion on PostgreSQL takes it inside one statement
+ * (completeInOneStatement in db/queries/replication.ts), while it holds the placement's and the
+ * job's row locks. So nothing that holds this lock may then wait for those rows (a $beforeCommit
+ * hook writing a placement or a job after the flush would close a deadlock cycle).
  */
 export const CHANGE_LOG_LOCK = 7_302_012
 const pending = new WeakMap<Tx, Array<typeof changes.$inferInsert>>()

@@ -61,15 +61,17 @@ export async function replicationView(tx: Tx, digest: string): Promise<Replicati
 /**
  * The view's columns (v_size, v_present, v_repos, v_queued) as raw SQL for the blob whose digest
  * is `digest`: `?` (a parameter, once per column), or a column of the statement they are part of
- * (a job claim returns its jobs' views: db/queries/replication.ts).
+ * (a job claim returns its jobs' views: db/queries/replication.ts). A claim passes
+ * `withQueued: false`: read in the claim's own snapshot, v_queued would list the job just claimed
+ * as pending, and a caller that cancelled "queued" jobs from it would cancel its own.
  */
-export function replicationViewColumns(tx: Tx, digest: string): string {
+export function replicationViewColumns(tx: Tx, digest: string, withQueued = true): string {
   // joinLines (db/dialect-sql.ts), as text.
   const join = (expr: string) => (tx.$dialect === 'postgres' ? `string_agg(${expr}, chr(10))` : `group_concat(${expr}, char(10))`)
   return `(select b.size from blobs b where b.digest = ${digest}) as v_size,
       (select ${join('p.location')} from placements p where p.digest = ${digest} and p.state = 'present') as v_present,
       (select ${join('r.name')} from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = ${digest}) as v_repos,
-      (select ${join(`j.id || ' ' || j.location`)} from replication_jobs j where j.digest = ${digest} and j.state in ('pending', 'dead')) as v_queued`
+      ${withQueued ? `(select ${join(`j.id || ' ' || j.location`)} from replication_jobs j where j.digest = ${digest} and j.state in ('pending', 'dead'))` : 'null'} as v_queued`
 }
 
 /** A row holding replicationViewColumns, as the view. */

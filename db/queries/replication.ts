@@ -76,7 +76,7 @@ async function claimPendingUnlessExpired(db: Db, o: ClaimOptions, now: number, p
     c AS (UPDATE replication_jobs ${CLAIM_SET}
        WHERE id = ANY(ARRAY(SELECT id FROM replication_jobs WHERE ${pending} AND NOT (SELECT expired FROM x) ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED))
          AND ${pending}
-      RETURNING *, ${replicationViewColumns(db, 'replication_jobs.digest')})
+      RETURNING *, ${replicationViewColumns(db, 'replication_jobs.digest', false)})
     SELECT c.*, x.expired AS expired_due FROM x LEFT JOIN c ON true`, [now, o.owner, now + o.leaseMs, now, now, o.limit, now], 'objects')
   const all = rows as Record<string, unknown>[]
   if (all[0]?.expired_due) return 'expired'
@@ -94,7 +94,7 @@ async function claimWhere(db: Db, o: ClaimOptions, now: number, condition: strin
     UPDATE replication_jobs ${CLAIM_SET}
      WHERE id ${pick[0]}SELECT id FROM replication_jobs WHERE ${condition} ${order} LIMIT ? ${pick[1]}
        AND ${condition}
-    RETURNING *, ${replicationViewColumns(db, 'replication_jobs.digest')}`, [o.owner, now + o.leaseMs, now, now, limit, now], 'objects')
+    RETURNING *, ${replicationViewColumns(db, 'replication_jobs.digest', false)}`, [o.owner, now + o.leaseMs, now, now, limit, now], 'objects')
   // Each job's blob (size, holders, namespaces) comes back with it: on PostgreSQL a read of its
   // own after the claim was one more round trip on every copy's lag.
   return (rows as Record<string, unknown>[]).map((r) => ({ ...fromRow(r), blob: replicationViewOf(r) }))
@@ -140,10 +140,16 @@ export async function completeJob(db: Db, job: Job | ClaimedJob, c: { size: numb
  * was present already; `placement.present` appended only when p answered, under the change log's
  * lock (db/queries/changes.ts), which the statement's own commit releases. The job is done only
  * if this worker still holds it (heldBy: fencing; READ COMMITTED re-checks the row after waiting
- * for its lock). The lock is taken after j and b ran (its subquery's condition reads them), so
- * no wait for a row lock happens while the change log is held; the refresh touches only the row
- * p locked. A deadlock (a push's transaction locking the same rows in the other order) rolls
- * the statement back whole: it runs again.
+ * for its lock). The lock's subquery names p's row (`p.digest is not null`), which makes it
+ * LATERAL: it runs per row of p, after p, and the seq (nextval, in the insert above it) is taken
+ * only once the lock is held — the ordering that matters, checked by "takes a completion's seq only
+ * once it holds the change-log lock" (test/replication/worker-statements.test.ts). That j and b
+ * finish before the lock (its condition reads them) is how PostgreSQL evaluates a one-time filter's
+ * subqueries today, not a documented order (WITH sub-statements run "concurrently"); were that to
+ * change, the cost would be row locks waited for while the change log is held, not a misordered
+ * seq. `refreshed` is referenced by nothing, so it runs when the statement finishes, after the lock,
+ * and touches only the row p locked. A deadlock (a push's transaction locking the same rows in the
+ * other order) rolls the statement back whole: it runs again.
  */
 async function completeInOneStatement(db: Db, job: Job, size: number, source: string, now: number, blobKnown: boolean): Promise<void> {
   const payload = JSON.stringify({ digest: job.digest, location: job.location, size })

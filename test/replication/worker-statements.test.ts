@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeDatabase, openDatabase, type Db } from '../../db/client.ts'
 import type { Executor } from '../../db/executor.ts'
 import { commitBlob } from '../../db/queries/blobs.ts'
-import { appendChange, changesSince } from '../../db/queries/changes.ts'
+import { appendChange, CHANGE_LOG_LOCK, changesSince } from '../../db/queries/changes.ts'
 import { enqueueReplication, placementsOf } from '../../db/queries/placements.ts'
 import { claimDueJobs, completeJob, jobsOf } from '../../db/queries/replication.ts'
 import { CHANGES_CHANNEL, listenForCommits } from '../../db/notify.ts'
@@ -150,6 +150,31 @@ describe(`statements and CPU per replication job (${testDatabaseKind()})`, () =>
     expect((await changesSince(db, after)).map((c) => c.kind)).toEqual(['tag.set', 'placement.present'])
   })
 
+  it.skipIf(testDatabaseKind() !== 'postgres')("takes a completion's seq only once it holds the change-log lock", async () => {
+    const digest = `sha256:${'1c'.repeat(32)}`
+    await commitBlob(db, { repository: 'team/lock', digest, size: 5, location: 'us', targetsFor: () => ['us', 'eu'] })
+    const [job] = (await claimDueJobs(db, { owner: 'w', limit: 10, leaseMs: 60_000 })).filter((j) => j.digest === digest)
+    const after = (await changesSince(db, 0, 10_000)).at(-1)!.seq
+    let locked!: () => void
+    let release!: () => void
+    const holding = new Promise<void>((r) => { locked = r })
+    const released = new Promise<void>((r) => { release = r })
+    // A transaction holds the change-log lock first and appends only afterwards: a completion that
+    // took its seq before waiting for the lock would get the lower seq and commit second.
+    const holder = db.transaction(async (tx) => {
+      await tx.$execute('select pg_advisory_xact_lock(?)', [CHANGE_LOG_LOCK], 'run')
+      locked()
+      await released
+      await appendChange(tx, 'tag.set', 'team/holder', {})
+    })
+    await holding
+    const completion = completeJob(db, job!, { size: 5, source: 'us' })
+    await new Promise((r) => setTimeout(r, 250))
+    release()
+    await Promise.all([holder, completion])
+    expect((await changesSince(db, after)).map((c) => c.kind)).toEqual(['tag.set', 'placement.present'])
+  })
+
   it('claims a job whose lease expired before a pending one, and dead-letters one whose workers kept dying', async () => {
     const t = await openTestDatabase('meridian-claim-order-')
     try {
@@ -160,7 +185,9 @@ describe(`statements and CPU per replication job (${testDatabaseKind()})`, () =>
       // w1 died: its lease ran out at 1100. The expired job goes first, though b is due too.
       const [again] = await claimDueJobs(t.db, { owner: 'w2', limit: 1, leaseMs: 100, maxAttempts: 2, now: 2000 })
       expect([first!.digest, again!.digest, again!.attempts, again!.lastError]).toEqual([a, a, 1, 'lease expired (worker stopped mid-copy)'])
-      expect(again!.blob).toMatchObject({ size: null, present: [], namespaces: [] })
+      expect(again!.blob).toMatchObject({ size: null, present: [], namespaces: [], queued: [] })
+      // b was not taken by the look that found the expired job: still pending, never attempted.
+      expect((await jobsOf(t.db, b)).map((j) => [j.state, j.leaseOwner, j.attempts])).toEqual([['pending', null, 0]])
       // w2 died too: a's second expiry makes 2 attempts, a dead letter; b is claimed instead.
       const [next] = await claimDueJobs(t.db, { owner: 'w3', limit: 1, leaseMs: 100, maxAttempts: 2, now: 3000 })
       expect(next!.digest).toBe(b)
