@@ -17,6 +17,7 @@ import { describeError, type Logger } from '../log.ts'
 import { sweepTemporaryFiles, type TempSweepItem } from './sweep-temporary.ts'
 import { ORPHAN_BLOB_GRACE_MS, sweepOrphanBlobs } from './sweep-orphan-blobs.ts'
 import type { Lease } from '../lease.ts'
+import { runPeriodically } from '../periodic.ts'
 
 export interface CleanupDeps {
   db: Db
@@ -191,42 +192,29 @@ export function startUploadCleanup(deps: CleanupDeps, options: { intervalMs: num
   const { now = Date.now, tempGraceMs, blobGraceMs = ORPHAN_BLOB_GRACE_MS } = options
   const hold = () => options.lease ? options.lease.hold() : Promise.resolve(true)
   let lastOrphanSweep = -Infinity
-  // A blob pass lists every key of every location: stop() cuts it short rather than wait minutes.
-  const stopping = new AbortController()
-  const orphanBlobs = () => {
+  // A blob pass lists every key of every location: stop() aborts it rather than wait minutes.
+  const orphanBlobs = (signal: AbortSignal) => {
     lastOrphanSweep = now()
-    return sweepOrphanBlobs(deps, { graceMs: blobGraceMs, now: lastOrphanSweep, signal: stopping.signal })
+    return sweepOrphanBlobs(deps, { graceMs: blobGraceMs, now: lastOrphanSweep, signal })
       .then((r) => { if (r.blobs + r.errors > 0) deps.log.info('orphaned blob sweep', { ...r }) })
       .catch((err: unknown) => deps.log.error('orphaned blob sweep failed', { error: describeError(err) }))
   }
-  let running: Promise<unknown> | null = sweepTemporaryFiles(deps, { olderThan: new Date(now() - tempGraceMs) })
-    .catch((err: unknown) => deps.log.error('temporary file sweep failed', { error: describeError(err) }))
-    .then(hold).then((held) => held ? orphanBlobs() : undefined)
-    .finally(() => { running = null })
-  const tick = () => {
-    if (running) return
-    running = hold()
-      .then(async (held) => {
-        if (!held) return null
-        const r = await collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs, tempGraceMs, now: now() })
-        if (now() - lastOrphanSweep >= ORPHAN_SWEEP_EVERY_MS) await orphanBlobs()
-        return r
-      })
-      .then((r) => {
-        if (!r) return
-        if (r.sessions + r.orphanParts + r.tempItems + r.errors > 0) deps.log.info('upload cleanup', { ...r })
-        options.onResult?.(r)
-      })
-      .catch((err: unknown) => deps.log.error('upload cleanup failed', { error: describeError(err) }))
-      .finally(() => { running = null })
+  const atStart = async (signal: AbortSignal) => {
+    await sweepTemporaryFiles(deps, { olderThan: new Date(now() - tempGraceMs) })
+      .catch((err: unknown) => deps.log.error('temporary file sweep failed', { error: describeError(err) }))
+    if (await hold()) await orphanBlobs(signal)
   }
-  const timer = setInterval(tick, options.intervalMs)
-  timer.unref?.()
+  const hourly = async (signal: AbortSignal) => {
+    if (!(await hold())) return
+    const r = await collectAbandonedUploads(deps, { olderThanMs: options.olderThanMs, tempGraceMs, now: now() })
+    if (now() - lastOrphanSweep >= ORPHAN_SWEEP_EVERY_MS) await orphanBlobs(signal)
+    if (r.sessions + r.orphanParts + r.tempItems + r.errors > 0) deps.log.info('upload cleanup', { ...r })
+    options.onResult?.(r)
+  }
+  const passes = runPeriodically('upload cleanup', deps.log, options.intervalMs, hourly, atStart)
   return {
     async stop() {
-      clearInterval(timer)
-      stopping.abort()
-      await running
+      await passes.stop()
       await options.lease?.release()
     },
   }
