@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { hashSecret, verifySecret } from './passwords.ts'
+import { verifySecret } from './passwords.ts'
+import { cheapHash } from '../../test/helpers/cheap-hash.ts'
 import { createSecretVerifier } from './verified-secrets.ts'
 
 /** The real scrypt check, counted: how many hashes a verifier actually spent. */
@@ -10,7 +11,7 @@ function counted() {
 
 describe('remembered secret checks', () => {
   it('spends one scrypt on a right secret, then answers from memory until the time is up', async () => {
-    const hash = await hashSecret('s3cret')
+    const hash = cheapHash('s3cret')
     let t = 0
     const scrypt = counted()
     const verifier = createSecretVerifier({ ttlMs: 1000, now: () => t, check: scrypt.check })
@@ -25,7 +26,7 @@ describe('remembered secret checks', () => {
   })
 
   it('never remembers a wrong secret, nor a missing account: each costs its scrypt', async () => {
-    const hash = await hashSecret('s3cret')
+    const hash = cheapHash('s3cret')
     const scrypt = counted()
     const verifier = createSecretVerifier({ check: scrypt.check })
     expect(await verifier.verify('guess', hash)).toBe(false)
@@ -36,8 +37,8 @@ describe('remembered secret checks', () => {
   })
 
   it('stops accepting the old secret the moment the stored hash changes (a new password)', async () => {
-    const old = await hashSecret('old password')
-    const renewed = await hashSecret('new password')
+    const old = cheapHash('old password')
+    const renewed = cheapHash('new password')
     const verifier = createSecretVerifier()
     expect(await verifier.verify('old password', old)).toBe(true)
     expect(await verifier.verify('old password', renewed)).toBe(false)
@@ -45,7 +46,7 @@ describe('remembered secret checks', () => {
   })
 
   it('shares one scrypt among concurrent checks of one secret', async () => {
-    const hash = await hashSecret('robot secret')
+    const hash = cheapHash('robot secret')
     const scrypt = counted()
     const verifier = createSecretVerifier({ check: scrypt.check })
     const results = await Promise.all(Array.from({ length: 10 }, () => verifier.verify('robot secret', hash)))
@@ -54,7 +55,7 @@ describe('remembered secret checks', () => {
   })
 
   it('remembers at most `max` secrets, forgetting the oldest first', async () => {
-    const hashes = await Promise.all(['a', 'b', 'c'].map((s) => hashSecret(s)))
+    const hashes = await Promise.all(['a', 'b', 'c'].map((s) => cheapHash(s)))
     const scrypt = counted()
     const verifier = createSecretVerifier({ max: 2, check: scrypt.check })
     for (const [i, s] of ['a', 'b', 'c'].entries()) await verifier.verify(s, hashes[i]!)

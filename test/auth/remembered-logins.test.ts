@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase, closeDatabase, type Db } from '../../db/client.ts'
 import { createAccount, deleteAccount, setAccountDisabled, setAccountSecret } from '../../db/queries/accounts.ts'
 import { testDatabaseUrl } from '../helpers/test-database.ts'
-import { hashSecret, verifySecret } from '../../origin/auth/passwords.ts'
+import { verifySecret } from '../../origin/auth/passwords.ts'
+import { cheapHash } from '../helpers/cheap-hash.ts'
 import { createKeyStore } from '../../origin/auth/signing-keys.ts'
 import { createTokenRoutes } from '../../origin/auth/token-routes.ts'
 import { createSecretVerifier } from '../../origin/auth/verified-secrets.ts'
@@ -43,22 +44,22 @@ const grant = async (user: string, password: string) => {
 // Never retried (README "Tests"): a refusal that wrote something would pass a second attempt.
 describe('remembered logins', { retry: 0 }, () => {
   it('spends one scrypt on five grants of one robot', async () => {
-    await createAccount(db, { name: 'team+ci', kind: 'robot', secretHash: await hashSecret('robot-secret') })
+    await createAccount(db, { name: 'team+ci', kind: 'robot', secretHash: cheapHash('robot-secret') })
     const before = hashes
     for (let i = 0; i < 5; i++) expect(await grant('team+ci', 'robot-secret')).toBe(200)
     expect(hashes - before).toBe(1)
   })
 
   it('refuses the old password as soon as it is changed, and takes the new one', async () => {
-    await createAccount(db, { name: 'dave', kind: 'user', secretHash: await hashSecret('first password') })
+    await createAccount(db, { name: 'dave', kind: 'user', secretHash: cheapHash('first password') })
     expect(await grant('dave', 'first password')).toBe(200)
-    await setAccountSecret(db, 'dave', await hashSecret('second password'))
+    await setAccountSecret(db, 'dave', cheapHash('second password'))
     expect(await grant('dave', 'first password')).toBe(401)
     expect(await grant('dave', 'second password')).toBe(200)
   })
 
   it('refuses a remembered login once the account is disabled or deleted', async () => {
-    await createAccount(db, { name: 'erin', kind: 'user', secretHash: await hashSecret('erin password') })
+    await createAccount(db, { name: 'erin', kind: 'user', secretHash: cheapHash('erin password') })
     expect(await grant('erin', 'erin password')).toBe(200)
     await setAccountDisabled(db, 'erin', true)
     expect(await grant('erin', 'erin password')).toBe(403)
