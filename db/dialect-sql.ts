@@ -4,9 +4,18 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from './client.ts'
 
+const JOIN_LINES = { postgres: ['string_agg(', ', chr(10))'], sqlite: ['group_concat(', ', char(10))'] } as const
+
 /** The values of `expr` over a group, joined by newlines (null for an empty group). */
 export function joinLines(db: Db, expr: SQL): SQL {
-  return db.$dialect === 'postgres' ? sql`string_agg(${expr}, chr(10))` : sql`group_concat(${expr}, char(10))`
+  const [open, close] = JOIN_LINES[db.$dialect]
+  return sql`${sql.raw(open)}${expr}${sql.raw(close)}`
+}
+
+/** joinLines for a statement written as text (raw SQL with `?` parameters). */
+export function joinLinesText(db: Db, expr: string): string {
+  const [open, close] = JOIN_LINES[db.$dialect]
+  return `${open}${expr}${close}`
 }
 
 /** A JSON array stored as text, with `value` (a string) appended. */

@@ -5,7 +5,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Tx } from './changes.ts'
 import { appendChange } from './changes.ts'
 import { namespaceOf } from '../../oci/names.ts'
-import { joinLines } from '../dialect-sql.ts'
+import { joinLines, joinLinesText } from '../dialect-sql.ts'
 import { JOBS_CHANNEL, notifyOnCommit } from '../notify.ts'
 import { blobs, placements, replicationJobs } from '../schema.ts'
 
@@ -66,8 +66,7 @@ export async function replicationView(tx: Tx, digest: string): Promise<Replicati
  * as pending, and a caller that cancelled "queued" jobs from it would cancel its own.
  */
 export function replicationViewColumns(tx: Tx, digest: string, withQueued = true): string {
-  // joinLines (db/dialect-sql.ts), as text.
-  const join = (expr: string) => (tx.$dialect === 'postgres' ? `string_agg(${expr}, chr(10))` : `group_concat(${expr}, char(10))`)
+  const join = (expr: string) => joinLinesText(tx, expr)
   return `(select b.size from blobs b where b.digest = ${digest}) as v_size,
       (select ${join('p.location')} from placements p where p.digest = ${digest} and p.state = 'present') as v_present,
       (select ${join('r.name')} from repository_blobs rb join repositories r on r.id = rb.repository_id where rb.digest = ${digest}) as v_repos,

@@ -11,6 +11,7 @@ import { recordPlacement, replicationViewColumns, replicationViewOf, type Replic
 import { blobs, replicationJobs } from '../schema.ts'
 import { CHANGES_CHANNEL } from '../notify.ts'
 import { CHANGE_LOG_LOCK } from './changes.ts'
+import { sqlStateOf } from '../postgres-executor.ts'
 
 export type Job = typeof replicationJobs.$inferSelect
 /** A claimed job, with its blob as the claim found it (the copy's first read, folded into the claim). */
@@ -170,16 +171,9 @@ async function completeInOneStatement(db: Db, job: Job, size: number, source: st
       await db.$all(statement)
       return
     } catch (err) {
-      if (attempt >= 3 || !isDeadlock(err)) throw err
+      if (attempt >= 3 || sqlStateOf(err) !== '40P01') throw err
     }
   }
-}
-
-function isDeadlock(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (e.code === '40P01') return true
-  }
-  return false
 }
 
 /**
